@@ -1,0 +1,31 @@
+# staffcall: `make demo` runs a simulated store; `make test` runs every test.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+
+.PHONY: demo test lint setup clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test,kiosk]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+demo:
+	@deploy/install-deps.sh demo
+	@$(MAKE) -s setup
+	$(VENV)/bin/staffcall demo
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+test:
+	@deploy/install-deps.sh test
+	@$(MAKE) -s setup
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

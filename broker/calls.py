@@ -1,0 +1,135 @@
+"""One customer's call: its state, and its row in the ``calls`` table.
+
+Times named ``*_mono`` are the hub's monotonic clock (the source of every duration);
+``opened_wall`` labels the call in wall time.  A row carries both wall times and the
+measured durations, so the hub can rebuild an open call after a restart.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from broker.clock import iso
+from broker.protocol import CLOSED_STATUSES
+
+
+@dataclass
+class Call:
+    id: str
+    device: str
+    zone: str
+    reason: str | None
+    opened_mono: float
+    opened_wall: float
+    lang: str | None = None
+    text: str | None = None
+    label: str | None = None
+    pressed_at: str | None = None
+    status: str = "waiting"
+    tier: int = 1
+    max_tier: int = 1
+    staff: str | None = None
+    """Waiting: the colleague being paged (None at tier 3).  Later: who is on the way."""
+    targets: list[str] = field(default_factory=list)
+    """Everyone the current page went to."""
+    paged: list[str] = field(default_factory=list)
+    declined: list[str] = field(default_factory=list)
+    paged_mono: float = 0.0
+    acked_mono: float | None = None
+    greeted_mono: float | None = None
+    closed_mono: float | None = None
+    repages: int = 0
+    repeat_presses: int = 0
+    greeted_at_device: bool | None = None
+    greeted_by: str | None = None
+    feedback_score: int | None = None
+    outcome: str | None = None
+    nobody_on_shift: bool = False
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in CLOSED_STATUSES
+
+    def wall_at(self, mono: float | None) -> str | None:
+        return None if mono is None else iso(self.opened_wall + (mono - self.opened_mono))
+
+    def seconds(self, mono: float | None) -> float | None:
+        return None if mono is None else round(mono - self.opened_mono, 3)
+
+    def to_row(self, store: str) -> dict[str, Any]:
+        ack_s = self.seconds(self.acked_mono)
+        return {
+            "id": self.id,
+            "store": store,
+            "device": self.device,
+            "zone": self.zone,
+            "reason": self.reason,
+            "status": self.status,
+            "staff": self.staff,
+            "tier": self.max_tier,
+            "opened_at": iso(self.opened_wall),
+            "acknowledged_at": self.wall_at(self.acked_mono),
+            "greeted_at": self.wall_at(self.greeted_mono),
+            "closed_at": self.wall_at(self.closed_mono),
+            "time_to_ack_s": ack_s,
+            "time_to_greet_s": self.seconds(self.greeted_mono),
+            "time_to_close_s": self.seconds(self.closed_mono),
+            "repeat_presses": self.repeat_presses,
+            "greeted_at_device": self.greeted_at_device,
+            "greeted_by": self.greeted_by,
+            "feedback_score": self.feedback_score,
+            "outcome": self.outcome,
+            "declines": len(self.declined),
+            "escalated": self.max_tier >= 3,
+            "lang": self.lang,
+            "text": self.text,
+            "pressed_at": self.pressed_at,
+            "opened_ts": self.opened_wall,
+            "current_tier": self.tier,
+            "targets": json.dumps(self.targets),
+            "paged": json.dumps(self.paged),
+            "declined": json.dumps(self.declined),
+            "repages": self.repages,
+            "nobody_on_shift": self.nobody_on_shift,
+            "page_age_s": round(self.paged_mono - self.opened_mono, 3),
+        }
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any], now_mono: float, now_wall: float) -> Call:
+        """Rebuild a call after a restart: wall time bridges the gap between processes."""
+        opened_mono = now_mono - max(0.0, now_wall - row["opened_ts"])
+
+        def mono(seconds: float | None) -> float | None:
+            return None if seconds is None else opened_mono + seconds
+
+        return cls(
+            id=row["id"],
+            device=row["device"],
+            zone=row["zone"],
+            reason=row["reason"],
+            opened_mono=opened_mono,
+            opened_wall=row["opened_ts"],
+            lang=row.get("lang"),
+            text=row.get("text"),
+            pressed_at=row.get("pressed_at"),
+            status=row["status"],
+            tier=row.get("current_tier") or row["tier"],
+            max_tier=row["tier"],
+            staff=row["staff"],
+            targets=json.loads(row.get("targets") or "[]"),
+            paged=json.loads(row.get("paged") or "[]"),
+            declined=json.loads(row.get("declined") or "[]"),
+            paged_mono=opened_mono + (row.get("page_age_s") or 0.0),
+            acked_mono=mono(row["time_to_ack_s"]),
+            greeted_mono=mono(row["time_to_greet_s"]),
+            closed_mono=mono(row.get("time_to_close_s")),
+            repages=row.get("repages") or 0,
+            repeat_presses=row["repeat_presses"] or 0,
+            greeted_at_device=None if row["greeted_at_device"] is None else bool(row["greeted_at_device"]),
+            greeted_by=row.get("greeted_by"),
+            feedback_score=row["feedback_score"],
+            outcome=row.get("outcome"),
+            nobody_on_shift=bool(row.get("nobody_on_shift")),
+        )

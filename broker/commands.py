@@ -1,0 +1,101 @@
+"""What goes into the hub's core (events) and what comes out of it (commands).
+
+The core is ``Dispatcher.handle(event) -> list[Command]``; the shell turns commands
+into MQTT publishes and SQLite rows.  Keeping both as plain dataclasses means the
+core is tested without a broker, a database or a real clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from broker.protocol import CallMsg, CallRef, FeedbackMsg, PageMsg, StateMsg, WearMsg
+
+# --- events into the core ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pressed:
+    device: str
+    msg: CallMsg
+
+
+@dataclass(frozen=True)
+class DeviceAction:
+    device: str
+    action: str  # cancel | greet | feedback
+    msg: CallRef | FeedbackMsg
+
+
+@dataclass(frozen=True)
+class StaffAction:
+    staff: str
+    action: str  # ack | greet | resolve | decline
+    msg: CallRef
+
+
+@dataclass(frozen=True)
+class PresenceChanged:
+    staff: str
+    status: str
+
+
+@dataclass(frozen=True)
+class DeviceStatus:
+    device: str
+    status: str  # online | offline
+
+
+Event = Pressed | DeviceAction | StaffAction | PresenceChanged | DeviceStatus
+
+# --- commands out of the core -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Page:
+    """Publish a page to one person (and its compact twin for wearables)."""
+
+    staff: str
+    msg: PageMsg
+    wear: WearMsg
+
+
+@dataclass(frozen=True)
+class PublishState:
+    """Publish ``state/{id}``; a closed call's final state is sent, then cleared."""
+
+    call_id: str
+    msg: StateMsg
+    closed: bool = False
+
+
+@dataclass(frozen=True)
+class RecordCall:
+    """Upsert one row of the ``calls`` table."""
+
+    row: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RecordEvent:
+    """Append one row to the ``events`` table (beyond the received messages)."""
+
+    kind: str
+    call_id: str | None
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Reject:
+    """A message the core refused; the shell records it in ``rejected``."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class PublishSummary:
+    msg: dict[str, Any]
+
+
+Command = Page | PublishState | RecordCall | RecordEvent | Reject | PublishSummary

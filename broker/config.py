@@ -1,0 +1,253 @@
+"""The store's configuration: one TOML file, validated once at start-up.
+
+Every error names the key and says how to fix it, because the person reading it is
+installing a Pi in a store, not reading our code.
+
+Example::
+
+    >>> cfg = parse_config('''
+    ... [store]
+    ... id = "s1"
+    ... name = "Demo Store"
+    ... [[staff]]
+    ... id = "anna"
+    ... name = "Anna"
+    ... zones = ["electronics"]
+    ... [[devices]]
+    ... id = "kiosk-1"
+    ... kind = "kiosk"
+    ... zone = "electronics"
+    ... ''')
+    >>> cfg.timers.ack_timeout_s, cfg.staff_by_id["anna"].name
+    (30.0, 'Anna')
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+from broker.protocol import ID_PATTERN, valid_id
+
+
+class ConfigError(ValueError):
+    """The config file cannot be used; the message names the key and the fix."""
+
+
+class Store(msgspec.Struct, forbid_unknown_fields=True):
+    id: str
+    name: str
+    target_greet_s: float = 60.0
+    language: str = "sv"
+    timezone: str = "Europe/Stockholm"
+    nobody_on_shift_text: str = ""
+    """Where the customer should go when nobody is on shift (kiosk, QR pages)."""
+
+
+class BrokerCfg(msgspec.Struct, forbid_unknown_fields=True):
+    host: str = "127.0.0.1"
+    port: int = 1883
+    username: str | None = None
+    password: str | None = None
+    keepalive_s: int = 15
+
+
+class Database(msgspec.Struct, forbid_unknown_fields=True):
+    path: str = "staffcall.db"
+
+
+class Timers(msgspec.Struct, forbid_unknown_fields=True):
+    ack_timeout_s: float = 30.0
+    escalate_after_s: float = 90.0
+    greet_timeout_s: float = 120.0
+    unattended_after_s: float = 600.0
+    default_eta_s: float = 60.0
+    greeted_close_after_s: float = 1800.0
+    """A greeted call nobody resolved is closed as resolved ("auto-closed") after this."""
+    """The estimate used before the hub has seen any greetings in a zone."""
+
+
+class Staff(msgspec.Struct, forbid_unknown_fields=True):
+    id: str
+    name: str
+    role: str = ""
+    zones: list[str] = []
+    manager: bool = False
+    pager: str | None = None
+    """A classic pager behind the pager gateway, e.g. ``espa:1234`` or ``tap:5551234``."""
+    pin_hash: str | None = None
+
+
+class Device(msgspec.Struct, forbid_unknown_fields=True):
+    id: str
+    kind: Literal["kiosk", "button", "qr"]
+    zone: str
+    label: str = ""
+    button_pin: int | None = None
+    led_pin: int | None = None
+    buzzer_pin: int | None = None
+
+
+class KioskCfg(msgspec.Struct, forbid_unknown_fields=True):
+    """``[kiosk]``: the customer's touch screen (see kiosk/)."""
+
+    reasons: list[str] = []
+    """Reason keys offered as buttons, e.g. ["product", "fitting_room", "pickup", "checkout"]."""
+    staff_pin: str | None = None
+    """PIN for the staff-only "I'm here" control; None means a long press."""
+    fullscreen: bool = True
+
+
+class PagerCfg(msgspec.Struct, forbid_unknown_fields=True):
+    """``[pager]``: the staff apps (see staff_pager/)."""
+
+    require_pin: bool = False
+
+
+class GatewayCfg(msgspec.Struct, forbid_unknown_fields=True):
+    """``[pager_gateway]``: the serial bridge to classic radio pagers (see staff_pager/)."""
+
+    port: str = "/dev/ttyUSB0"
+    """A device path or any pyserial URL."""
+    protocol: Literal["espa", "tap"] = "espa"
+    baudrate: int = 9600
+    bytesize: int = 7
+    parity: Literal["N", "E", "O"] = "E"
+    stopbits: int = 2
+
+
+class ButtonsCfg(msgspec.Struct, forbid_unknown_fields=True):
+    """``[buttons]``: GPIO call-button stations (see hardware/)."""
+
+    hold_s: float = 3.0
+    pin_factory: str | None = None
+    """gpiozero pin factory: "lgpio" on a Pi 4/5, "mock" for simulation; None = gpiozero's default."""
+
+
+class WebCfg(msgspec.Struct, forbid_unknown_fields=True):
+    """``[web]``: the one web server on the hub machine (board, QR pages, staff app)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    password: str | None = None
+    """Required when host is not loopback."""
+
+
+class Config(msgspec.Struct, forbid_unknown_fields=True, dict=True):
+    store: Store
+    broker: BrokerCfg = msgspec.field(default_factory=BrokerCfg)
+    database: Database = msgspec.field(default_factory=Database)
+    timers: Timers = msgspec.field(default_factory=Timers)
+    staff: list[Staff] = []
+    devices: list[Device] = []
+    kiosk: KioskCfg = msgspec.field(default_factory=KioskCfg)
+    pager: PagerCfg = msgspec.field(default_factory=PagerCfg)
+    pager_gateway: GatewayCfg = msgspec.field(default_factory=GatewayCfg)
+    buttons: ButtonsCfg = msgspec.field(default_factory=ButtonsCfg)
+    web: WebCfg = msgspec.field(default_factory=WebCfg)
+
+    @cached_property
+    def staff_by_id(self) -> dict[str, Staff]:
+        return {s.id: s for s in self.staff}
+
+    @cached_property
+    def devices_by_id(self) -> dict[str, Device]:
+        return {d.id: d for d in self.devices}
+
+    def with_base(self, base: Path) -> Config:
+        """Resolve the database path against the config file's folder."""
+        db = Path(self.database.path)
+        if not db.is_absolute() and self.database.path != ":memory:":
+            self.database.path = str(base / db)
+        return self
+
+
+def _locate(path: str) -> str:
+    """Turn msgspec's ``$.timers.ack_timeout_s`` into ``[timers] ack_timeout_s``."""
+    m = re.match(r"\$\.(\w+)(?:\[(\d+)\])?(?:\.(\w+))?", path)
+    if not m:
+        return path
+    section, index, key = m.groups()
+    where = f"[[{section}]] #{int(index) + 1}" if index is not None else f"[{section}]"
+    return f"{where} {key}" if key else where
+
+
+def parse_config(text: str, source: str = "config") -> Config:
+    """Parse and validate TOML text; raise ConfigError naming the key and the fix."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML ({exc}); check quotes and brackets there") from None
+    try:
+        cfg = msgspec.convert(raw, Config, strict=True)
+    except msgspec.ValidationError as exc:
+        msg = str(exc)
+        m = re.search(r" - at `([^`]+)`", msg)
+        if m:
+            what = msg[: m.start()]
+            where = _locate(m.group(1))
+            if "missing required field" in what:
+                raise ConfigError(f"{source}: {where}: {what}; add it (see staffcall.example.toml)") from None
+            if what.startswith("Object contains unknown field"):
+                raise ConfigError(f"{source}: {where}: {what}; remove it or check its spelling") from None
+            raise ConfigError(f"{source}: {where}: {what}; set it to a value of that type") from None
+        raise ConfigError(f"{source}: {msg}") from None
+    _check(cfg, source)
+    return cfg
+
+
+def _check(cfg: Config, source: str) -> None:
+    def fail(where: str, why: str) -> None:
+        raise ConfigError(f"{source}: {where}: {why}")
+
+    if not valid_id(cfg.store.id):
+        fail("[store] id", f"{cfg.store.id!r} must match {ID_PATTERN} (letters, digits, . _ : -)")
+    if cfg.store.target_greet_s <= 0:
+        fail("[store] target_greet_s", "must be a positive number of seconds, e.g. 60")
+    t = cfg.timers
+    for key in (
+        "ack_timeout_s",
+        "escalate_after_s",
+        "greet_timeout_s",
+        "unattended_after_s",
+        "default_eta_s",
+        "greeted_close_after_s",
+    ):
+        if getattr(t, key) <= 0:
+            fail(f"[timers] {key}", "must be a positive number of seconds")
+    if not t.ack_timeout_s < t.escalate_after_s < t.unattended_after_s:
+        fail(
+            "[timers]",
+            "need ack_timeout_s < escalate_after_s < unattended_after_s "
+            f"(now {t.ack_timeout_s} / {t.escalate_after_s} / {t.unattended_after_s})",
+        )
+    if not 1 <= cfg.broker.port <= 65535:
+        fail("[broker] port", f"{cfg.broker.port} is not a TCP port; use 1883")
+    for kind, items in (("staff", cfg.staff), ("devices", cfg.devices)):
+        seen: set[str] = set()
+        for i, item in enumerate(items, 1):
+            if not valid_id(item.id):
+                fail(f"[[{kind}]] #{i} id", f"{item.id!r} must match {ID_PATTERN}")
+            if item.id in seen:
+                fail(f"[[{kind}]] #{i} id", f"{item.id!r} is used twice; give each entry its own id")
+            seen.add(item.id)
+    for i, staff in enumerate(cfg.staff, 1):
+        if staff.pager is not None and not re.match(r"^(espa|tap):\S+$", staff.pager):
+            fail(f"[[staff]] #{i} pager", f"{staff.pager!r} must look like 'espa:1234' or 'tap:5551234'")
+
+
+def load_config(path: str | Path) -> Config:
+    """Read, validate and return the config at ``path``."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{p}: no such file; copy staffcall.example.toml to {p} and edit it, or run 'staffcall demo'"
+        ) from None
+    return parse_config(text, str(p)).with_base(p.resolve().parent)

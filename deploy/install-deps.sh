@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Install the system packages staffcall needs, with apt-get, when they are missing.
+# Usage: deploy/install-deps.sh demo|test|hub
+# Without root (and without sudo) it only says what is missing: everything still
+# works without mosquitto (the demo falls back to an embedded broker), but the
+# tests need the real parts.
+set -euo pipefail
+what=${1:-demo}
+pkgs=()
+need() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || pkgs+=("$2"); }
+python3 -c 'import venv, ensurepip' 2>/dev/null || pkgs+=(python3-venv)
+need mosquitto mosquitto
+case "$what" in
+  test)
+    need mosquitto_pub mosquitto-clients
+    need Xvfb xvfb
+    need xauth xauth
+    need chromium chromium
+    need chromedriver chromium-driver
+    ;;
+  hub) need mosquitto_pub mosquitto-clients ;;
+esac
+[ ${#pkgs[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -eq 0 ]; then sudo=""; elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo"; else
+  echo "staffcall: missing system packages: ${pkgs[*]}" >&2
+  echo "staffcall: install them with: sudo apt-get install -y ${pkgs[*]}" >&2
+  [ "$what" = demo ] && exit 0 || exit 1
+fi
+echo "staffcall: installing ${pkgs[*]} with apt-get" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+# The distribution's mosquitto service is not ours: tests and the demo start private brokers.
