@@ -95,7 +95,10 @@ class Reject:
 
 @dataclass(frozen=True)
 class PublishSummary:
+    """Today's figures: the store's (``summary``) or one colleague's (``shift/{staff}``)."""
+
     msg: dict[str, Any]
+    staff: str | None = None
 
 
 Command = Page | PublishState | RecordCall | RecordEvent | Reject | PublishSummary

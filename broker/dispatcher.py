@@ -192,9 +192,10 @@ class Dispatcher:
             if existing.device != ev.device:
                 out.append(Reject(f"call id {msg.id!r} already belongs to device {existing.device!r}"))
             else:
+                # A resend (QoS 1 duplicate, outbox replay): answer with the state, closed or not,
+                # so a device that was offline learns what became of its call.
                 out.append(RecordEvent("duplicate", msg.id, {"device": ev.device}))
-                if existing.is_open:
-                    out.append(self._state(existing))
+                out.append(self._state(existing, closed=not existing.is_open))
             return
         now = self.clock.now()
         current = self.open.get(self.by_device.get(ev.device, ""))
@@ -246,6 +247,8 @@ class Dispatcher:
             self._today_changed()
             out.append(RecordCall(call.to_row(self.store)))
             out.append(self._summary())
+            if call.staff:
+                out.append(self._shift(call.staff))
             return
         if not call.is_open:
             out.append(RecordEvent("late_" + ev.action, call.id, {"status": call.status}))
@@ -337,6 +340,8 @@ class Dispatcher:
             out.append(RecordCall(call.to_row(self.store)))
             out.append(self._state(call))
             out.append(self._summary())
+            if staff:
+                out.append(self._shift(staff))
 
     def _decline(self, call: Call, staff: str, now: float, out: list[Command], reason: str | None) -> None:
         if staff not in call.targets:
@@ -516,6 +521,8 @@ class Dispatcher:
         out.append(RecordCall(call.to_row(self.store)))
         out.append(self._state(call, closed=True))
         out.append(self._summary())
+        if call.staff:
+            out.append(self._shift(call.staff))
 
     def _remember_closed(self, call: Call) -> None:
         self.closed[call.id] = call
@@ -605,4 +612,26 @@ class Dispatcher:
                 "feedback_count": len(faces),
                 "updated_at": iso(self.clock.wall()),
             }
+        )
+
+    def _shift(self, staff: str) -> PublishSummary:
+        """One colleague's day, for "My shift" on their pager: recognition, not surveillance."""
+        mine = [c for c in self._today if (c.greeted_by or c.staff) == staff and c.status != "waiting"]
+        greet = [c.greeted_mono - c.opened_mono for c in mine if c.greeted_mono is not None]
+        faces = [c.feedback_score for c in mine if c.feedback_score is not None]
+        target = self.cfg.store.target_greet_s
+        return PublishSummary(
+            {
+                "staff": staff,
+                "day": self._day,
+                "calls": len(mine),
+                "greeted": len(greet),
+                "greeted_within_target": sum(1 for s in greet if s <= target),
+                "median_greet_s": round(median(greet), 1) if greet else None,
+                "faces": {str(n): faces.count(n) for n in range(1, 5)},
+                "feedback_avg": round(sum(faces) / len(faces), 2) if faces else None,
+                "declines": sum(1 for c in self._today if staff in c.declined),
+                "updated_at": iso(self.clock.wall()),
+            },
+            staff=staff,
         )

@@ -255,6 +255,8 @@ class Hub:
                 records.append(
                     event_row("state", mono, wall, topic, cmd.call_id, cmd.msg.staff, cmd.msg.device, payload.decode())
                 )
+            elif isinstance(cmd, PublishSummary) and cmd.staff:
+                self.client.publish(self.topics.shift(cmd.staff), p.encode(cmd.msg), qos=p.QOS, retain=True)
             elif isinstance(cmd, PublishSummary):
                 self._summary = cmd.msg
         for cmd in commands:

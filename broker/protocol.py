@@ -189,6 +189,9 @@ class Topics:
     def summary(self) -> str:
         return f"{self.root}/summary"
 
+    def shift(self, staff: str) -> str:
+        return f"{self.root}/shift/{staff}"
+
     def hub_subscriptions(self) -> list[str]:
         """What the hub listens to: everything devices and pagers send."""
         return [

@@ -1,0 +1,294 @@
+"""A call point: the device side of a call (kiosk, button station, QR page server).
+
+Mosquitto can lose queued QoS 1 messages when it is killed, and a kiosk on store
+Wi-Fi drops off now and then, so a call point keeps every action in a local SQLite
+outbox until the hub shows it has it: a ``call`` until a ``state/{id}`` for it
+arrives, a ``cancel`` / ``greet`` until the state says so, ``feedback`` until the
+broker acknowledges it.  After every (re)connect it sends what is unconfirmed, and
+re-sends the open call, which the hub answers with its state (open or closed):
+that is how a restarted kiosk resumes its waiting screen.  The hub is idempotent on
+call ids, so a resend never opens a second call.
+
+Callbacks (``on_state``, ``on_connection``) run on paho's network thread; a Kivy app
+hands them on with ``Clock.schedule_once``.
+
+Example::
+
+    point = CallPoint(cfg, "kiosk-1", "kiosk-1.outbox.db", on_state=print)
+    point.start()
+    call_id = point.call(reason="fitting_room", lang="sv")
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import paho.mqtt.client as mqtt
+
+from broker import protocol as p
+from broker.clock import iso
+from broker.config import Config
+from broker.mqtt import make_client
+
+log = logging.getLogger(__name__)
+
+RESEND_AFTER_S = 10.0
+"""Unconfirmed while connected for this long: send again (the broker may have lost it)."""
+
+StateCallback = Callable[[str, "p.StateMsg | None"], None]
+
+
+def new_call_id(device: str) -> str:
+    """Unique, sortable by time, and valid in topics: ``{device}-{ms base36}-{random}``."""
+    ms = int(time.time() * 1000)
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    stamp = ""
+    while ms:
+        ms, r = divmod(ms, 36)
+        stamp = digits[r] + stamp
+    return f"{device[:40]}-{stamp}-{secrets.token_hex(4)}"
+
+
+class Outbox:
+    """The SQLite outbox; every method takes the lock, so any thread may call it."""
+
+    def __init__(self, path: str) -> None:
+        self._lock = threading.Lock()
+        self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        if path != ":memory:":
+            self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute(
+            "create table if not exists outbox (seq integer primary key, call_id text not null, action text not null,"
+            " topic text not null, payload blob not null, created_at text not null, sent integer not null default 0,"
+            " confirmed integer not null default 0)"
+        )
+        self.conn.execute(
+            "create table if not exists calls (call_id text primary key, created_at text not null,"
+            " status text not null default 'waiting', state blob)"
+        )
+
+    def add(self, call_id: str, action: str, topic: str, payload: bytes) -> int:
+        with self._lock:
+            now = iso(time.time())
+            if action == "call":
+                self.conn.execute("insert or ignore into calls (call_id, created_at) values (?, ?)", (call_id, now))
+            cur = self.conn.execute(
+                "insert into outbox (call_id, action, topic, payload, created_at) values (?, ?, ?, ?, ?)",
+                (call_id, action, topic, payload, now),
+            )
+            return cur.lastrowid
+
+    def unconfirmed(self) -> list[tuple[int, str, str, str, bytes]]:
+        with self._lock:
+            return self.conn.execute(
+                "select seq, call_id, action, topic, payload from outbox where confirmed = 0 order by seq"
+            ).fetchall()
+
+    def mark_sent(self, seq: int) -> None:
+        with self._lock:
+            self.conn.execute("update outbox set sent = sent + 1 where seq = ?", (seq,))
+
+    def confirm(self, call_id: str, actions: tuple[str, ...]) -> None:
+        marks = ",".join("?" * len(actions))
+        with self._lock:
+            self.conn.execute(
+                f"update outbox set confirmed = 1 where call_id = ? and action in ({marks})", (call_id, *actions)
+            )
+
+    def confirm_seq(self, seq: int) -> None:
+        with self._lock:
+            self.conn.execute("update outbox set confirmed = 1 where seq = ?", (seq,))
+
+    def set_state(self, call_id: str, status: str, state: bytes | None) -> None:
+        with self._lock:
+            self.conn.execute("update calls set status = ?, state = ? where call_id = ?", (status, state, call_id))
+
+    def open_call(self) -> tuple[str, p.StateMsg | None] | None:
+        """The newest call that is not known to be closed, with its last state."""
+        with self._lock:
+            row = self.conn.execute(
+                "select call_id, state from calls where status not in ('resolved', 'cancelled', 'unattended')"
+                " order by created_at desc, rowid desc limit 1"
+            ).fetchone()
+        if row is None:
+            return None
+        state = p.decode(p.StateMsg, row[1]) if row[1] else None
+        return row[0], state
+
+    def pending_count(self) -> int:
+        with self._lock:
+            return self.conn.execute("select count(*) from outbox where confirmed = 0").fetchone()[0]
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()
+
+
+CONFIRMED_BY = {
+    "waiting": ("call",),
+    "acknowledged": ("call",),
+    "greeted": ("call", "greet"),
+    "resolved": ("call", "greet", "cancel"),
+    "cancelled": ("call", "greet", "cancel"),
+    "unattended": ("call", "greet", "cancel"),
+}
+
+
+class CallPoint:
+    def __init__(
+        self,
+        config: Config,
+        device: str,
+        outbox_path: str,
+        on_state: StateCallback | None = None,
+        on_connection: Callable[[bool], None] | None = None,
+        client_id: str | None = None,
+    ) -> None:
+        if device not in config.devices_by_id:
+            raise ValueError(f"device {device!r} is not in [[devices]] of the config; add it there")
+        self.cfg = config
+        self.device = device
+        self.topics = p.Topics(config.store.id)
+        self.outbox = Outbox(outbox_path)
+        self.on_state = on_state
+        self.on_connection = on_connection
+        self.client = make_client(
+            client_id or f"staffcall-device-{device}",
+            config.broker,
+            will=(self.topics.device_status(device), p.OFFLINE),
+        )
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+        self.client.on_publish = self._on_publish
+        self._inflight: dict[int, int] = {}  # mqtt mid -> outbox seq (feedback: confirmed on PUBACK)
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self.connected = False
+
+    # --- lifecycle -----------------------------------------------------------------
+
+    def start(self) -> None:
+        self.client.connect_async(self.cfg.broker.host, self.cfg.broker.port, self.cfg.broker.keepalive_s)
+        self.client.loop_start()
+
+    def stop(self) -> None:
+        if self._timer:
+            self._timer.cancel()
+        if self.connected:
+            self.client.publish(self.topics.device_status(self.device), p.OFFLINE, qos=1, retain=True)
+        self.client.disconnect()
+        self.client.loop_stop()
+        self.outbox.close()
+
+    # --- actions (any thread) --------------------------------------------------------
+
+    def call(
+        self, reason: str | None = None, lang: str | None = None, text: str | None = None, call_id: str | None = None
+    ) -> str:
+        """Make a call now; it reaches the hub now or after the next reconnect, once."""
+        call_id = call_id or new_call_id(self.device)
+        msg = p.CallMsg(id=call_id, reason=reason, lang=lang, at=iso(time.time()), text=text)
+        self._send(call_id, "call", self.topics.call(self.device), p.encode(msg))
+        return call_id
+
+    def cancel(self, call_id: str) -> None:
+        self._send(call_id, "cancel", self.topics.call_action(self.device, "cancel"), p.encode({"id": call_id}))
+
+    def greet(self, call_id: str, staff: str | None = None) -> None:
+        body: dict[str, Any] = {"id": call_id} if staff is None else {"id": call_id, "staff": staff}
+        self._send(call_id, "greet", self.topics.call_action(self.device, "greet"), p.encode(body))
+
+    def feedback(self, call_id: str, score: int) -> None:
+        body = {"id": call_id, "score": score}
+        self._send(call_id, "feedback", self.topics.call_action(self.device, "feedback"), p.encode(body))
+
+    def open_call(self) -> tuple[str, p.StateMsg | None] | None:
+        """The call in progress (after a restart too), with its last known state."""
+        return self.outbox.open_call()
+
+    def _send(self, call_id: str, action: str, topic: str, payload: bytes) -> None:
+        seq = self.outbox.add(call_id, action, topic, payload)
+        if self.connected:
+            self._publish(seq, action, topic, payload)
+        self._arm_resend()
+
+    def _publish(self, seq: int, action: str, topic: str, payload: bytes) -> None:
+        with self._lock:
+            info = self.client.publish(topic, payload, qos=p.QOS)
+            if action == "feedback":
+                self._inflight[info.mid] = seq
+        self.outbox.mark_sent(seq)
+
+    def _flush(self, resend_open: bool) -> None:
+        pending = self.outbox.unconfirmed()
+        for seq, _call_id, action, topic, payload in pending:
+            self._publish(seq, action, topic, payload)
+        current = self.outbox.open_call()
+        if resend_open and current and not any(row[1] == current[0] and row[2] == "call" for row in pending):
+            # Ask the hub for the call's state by resending it: idempotent, answered open or closed.
+            msg = p.CallMsg(id=current[0])
+            self.client.publish(self.topics.call(self.device), p.encode(msg), qos=p.QOS)
+        self._arm_resend()
+
+    def _arm_resend(self) -> None:
+        """Only while something is unconfirmed: an idle device runs no timers."""
+        if self._timer is not None or self.outbox.pending_count() == 0:
+            return
+
+        def fire() -> None:
+            self._timer = None
+            if self.connected:
+                self._flush(resend_open=False)
+            else:
+                self._arm_resend()
+
+        self._timer = threading.Timer(RESEND_AFTER_S, fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    # --- paho callbacks (network thread) ---------------------------------------------
+
+    def _on_connect(self, client: mqtt.Client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            log.error("%s: broker refused the connection: %s", self.device, reason_code)
+            return
+        self.connected = True
+        client.subscribe(f"{self.topics.root}/state/+", qos=p.QOS)
+        client.publish(self.topics.device_status(self.device), p.ONLINE, qos=p.QOS, retain=True)
+        self._flush(resend_open=True)
+        if self.on_connection:
+            self.on_connection(True)
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self.connected = False
+        if self.on_connection:
+            self.on_connection(False)
+
+    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+        with self._lock:
+            seq = self._inflight.pop(mid, None)
+        if seq is not None:
+            self.outbox.confirm_seq(seq)
+
+    def _on_message(self, client: mqtt.Client, userdata, msg: mqtt.MQTTMessage) -> None:
+        call_id = msg.topic.rsplit("/", 1)[-1]
+        if not msg.payload:
+            return  # a cleared retained state; the final state came just before it
+        try:
+            state = p.decode(p.StateMsg, msg.payload)
+        except p.ProtocolError as exc:
+            log.warning("%s: ignoring bad state on %s: %s", self.device, msg.topic, exc)
+            return
+        if state.device != self.device:
+            return
+        self.outbox.confirm(call_id, CONFIRMED_BY.get(state.status, ("call",)))
+        self.outbox.set_state(call_id, state.status, msg.payload)
+        if self.on_state:
+            self.on_state(call_id, state)
