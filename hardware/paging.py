@@ -2,7 +2,7 @@
 
 Drivers (``hardware.espa``, ``hardware.tap``) raise ``TransmitterRefused`` when the
 transmitter answered "no", ``TransmitterTimeout`` when it did not answer, and let
-pyserial's ``SerialException`` (or ``OSError``) through when the port itself failed,
+the port's own errors (``hardware.serialport.PORT_ERRORS``) through when it failed,
 so the gateway can tell "this page failed" from "the adapter was unplugged".
 
 Example::

@@ -14,6 +14,14 @@ from __future__ import annotations
 
 import serial
 
+try:
+    import termios
+
+    PORT_ERRORS: tuple[type[BaseException], ...] = (serial.SerialException, OSError, termios.error)
+except ImportError:  # Windows
+    PORT_ERRORS = (serial.SerialException, OSError)
+"""What a vanished adapter raises: pyserial's own error, or the OS's from tcflush/tcdrain."""
+
 READ_SLICE_S = 0.05
 """The port's read timeout: drivers loop on it until their own deadline, so they stay responsive."""
 
