@@ -164,8 +164,16 @@ class EspaLink:
         try:
             self._transfer(block)
         finally:
+            self._terminate()
+
+    def _terminate(self) -> None:
+        """EOT, best effort: once the block is ACKed the page is delivered, even if the port dies now
+        (the next exchange finds that out), so a failing EOT must not make us send the page twice."""
+        try:
             self.port.write(EOT)
             self.port.flush()
+        except Exception:
+            log.debug("ESPA: EOT not sent", exc_info=True)
 
     def _select(self) -> None:
         silent = 0

@@ -191,6 +191,7 @@ class PagerGateway:
         )
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
         others = sorted(s.id for s in config.staff if s.pager and s.id not in self.addresses)
         if others:
             log.warning(
@@ -206,6 +207,12 @@ class PagerGateway:
             log.error("broker refused the pager gateway: %s; check [broker] username/password", reason_code)
             return
         client.subscribe(self.topics.page("+"), qos=p.QOS)
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        # Ready only once the broker confirmed the subscription: a page published earlier would miss us.
+        if any(rc.is_failure for rc in reason_codes):
+            log.error("broker refused the subscription to pages: %s; check the broker's ACL", reason_codes)
+            return
         self._connected.set()
         self._publish_status()
         log.info("connected to the broker; paging %d staff through %s", len(self.addresses), self.gw.port)
