@@ -195,3 +195,22 @@ def test_transmitter_timeout_makes_the_hub_page_the_next_colleague(hub, gateway,
     db = sqlite_utils.Database(hub.cfg.database.path)
     declined = list(db["events"].rows_where("kind = 'declined' and call_id = 'e2'"))
     assert declined and "pager gateway: transmitter timeout" in declined[0]["payload"]
+
+
+def test_idle_polling_notices_a_silent_paging_system(broker, tmp_path, adapter, espa_sim, listener):
+    from staff_pager.gateway import PagerGateway
+
+    cfg = gateway_config(broker.port, str(tmp_path / "db"), str(adapter.path))
+    cfg.pager_gateway.poll_interval_s = 0.2
+    gw = PagerGateway(cfg)
+    gw.start()
+    try:
+        assert gw.ready.wait(5) and espa_sim.wait_until(lambda: espa_sim.polls >= 2)
+        espa_sim.silent = True
+        st = listener.wait_for(lambda m: m.topic == f"{T}/gateway/status" and m.json["state"] == "transmitter_silent")
+        assert st.json["last_error"] == "transmitter timeout (no answer to poll)"
+        after = listener.messages.index(st) + 1
+        espa_sim.silent = False
+        listener.wait_for(lambda m: m.topic == f"{T}/gateway/status" and m.json["state"] == "ready", start=after)
+    finally:
+        gw.stop()
