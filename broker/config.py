@@ -115,10 +115,33 @@ class GatewayCfg(msgspec.Struct, forbid_unknown_fields=True):
     port: str = "/dev/ttyUSB0"
     """A device path or any pyserial URL."""
     protocol: Literal["espa", "tap"] = "espa"
+    """Staff whose ``pager`` starts with this prefix are paged through this gateway."""
     baudrate: int = 9600
     bytesize: int = 7
     parity: Literal["N", "E", "O"] = "E"
     stopbits: int = 2
+    timeout_s: float = 3.0
+    """How long to wait for each answer from the transmitter."""
+    retries: int = 3
+    """How many times a NAKed or unanswered step is repeated before the page is declined."""
+    max_chars: int = 80
+    """Longest text the pagers show; longer page texts are cut."""
+    queue_limit: int = 20
+    """Pages waiting while the port is down; beyond this a new page is declined at once."""
+    outage_timeout_s: float = 30.0
+    """A page that waited this long for the serial port is declined, so the hub re-routes it."""
+    reconnect_max_s: float = 10.0
+    """Longest pause between attempts to reopen a vanished port."""
+    poll_interval_s: float = 0.0
+    """ESPA only: poll the paging system this often when idle (0 = never; not all systems answer polls)."""
+    espa_control_address: str = "1"
+    espa_paging_address: str = "2"
+    espa_beep: str = "1"
+    espa_call_type: str = "3"
+    espa_priority: str = "1"
+    espa_priority_urgent: str = "2"
+    """Used for escalations, repeat presses and alerts to managers."""
+    tap_password: str = ""
 
 
 class ButtonsCfg(msgspec.Struct, forbid_unknown_fields=True):
@@ -236,9 +259,38 @@ def _check(cfg: Config, source: str) -> None:
             if item.id in seen:
                 fail(f"[[{kind}]] #{i} id", f"{item.id!r} is used twice; give each entry its own id")
             seen.add(item.id)
+    _check_gateway(cfg.pager_gateway, fail)
     for i, staff in enumerate(cfg.staff, 1):
         if staff.pager is not None and not re.match(r"^(espa|tap):\S+$", staff.pager):
             fail(f"[[staff]] #{i} pager", f"{staff.pager!r} must look like 'espa:1234' or 'tap:5551234'")
+
+
+def _check_gateway(g: GatewayCfg, fail) -> None:
+    where = "[pager_gateway]"
+    if g.bytesize not in (5, 6, 7, 8):
+        fail(f"{where} bytesize", f"{g.bytesize} is not 5-8; ESPA 4.4.4 and TAP use 7")
+    if g.stopbits not in (1, 2):
+        fail(f"{where} stopbits", f"{g.stopbits} must be 1 or 2")
+    if g.baudrate <= 0:
+        fail(f"{where} baudrate", "must be positive, e.g. 9600")
+    for key in ("timeout_s", "outage_timeout_s", "reconnect_max_s"):
+        if getattr(g, key) <= 0:
+            fail(f"{where} {key}", "must be a positive number of seconds")
+    if g.poll_interval_s < 0:
+        fail(f"{where} poll_interval_s", "must be 0 (off) or a positive number of seconds")
+    if not 0 <= g.retries <= 10:
+        fail(f"{where} retries", f"{g.retries} must be 0-10; 3 is usual")
+    if not 1 <= g.max_chars <= 250:
+        fail(f"{where} max_chars", f"{g.max_chars} must be 1-250 (check your pagers' display)")
+    if g.queue_limit < 0:
+        fail(f"{where} queue_limit", "must be 0 or more")
+    for key in ("espa_control_address", "espa_paging_address"):
+        if not re.fullmatch(r"[0-9]", getattr(g, key)):
+            fail(f"{where} {key}", f"{getattr(g, key)!r} must be one digit '0'-'9' (usually '1' and '2')")
+    for key in ("espa_beep", "espa_call_type", "espa_priority", "espa_priority_urgent", "tap_password"):
+        value = getattr(g, key)
+        if not (value.isascii() and value.isprintable() and len(value) <= 16):
+            fail(f"{where} {key}", f"{value!r} must be up to 16 printable ASCII characters")
 
 
 def load_config(path: str | Path) -> Config:

@@ -1,0 +1,93 @@
+"""TAP/IXO 1.8: byte-exact blocks, and the link against a simulated paging central on a pty."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hardware import tap
+from hardware.paging import PageFailed, TransmitterRefused, TransmitterTimeout
+from hardware.serialport import PORT_ERRORS
+from hardware.tap import CR, ETX, STX, TapLink
+
+
+def test_worked_example_checksum_is_17_semicolon():
+    assert tap.checksum(STX + b"123" + CR + b"ABC" + CR + ETX) == b"17;"
+    assert tap.build_block("123", "ABC") == STX + b"123\rABC\r" + ETX + b"17;" + CR
+
+
+def test_checksum_keeps_the_low_12_bits():
+    # 0x1000 + 0x123: the carry above 12 bits is dropped.
+    data = bytes([0x7E] * 34 + [0x1123 - 0x7E * 34])
+    assert sum(data) == 0x1123 and tap.checksum(data) == b"\x31\x32\x33"
+
+
+def test_parse_rejects_a_bad_checksum_and_bad_text():
+    block = tap.build_block("5551234", "Kiosk 1")
+    assert tap.parse_block(block) == ("5551234", "Kiosk 1")
+    with pytest.raises(tap.TapError, match="bad checksum"):
+        tap.parse_block(block[:3] + b"X" + block[4:])
+    with pytest.raises(tap.TapError, match="printable ASCII"):
+        tap.build_block("1", "line\rbreak")
+    with pytest.raises(tap.TapError, match="250"):
+        tap.build_block("1", "x" * 251)
+
+
+@given(st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=250))
+def test_build_parse_round_trip(message):
+    assert tap.parse_block(tap.build_block("5551234", message)) == ("5551234", message)
+
+
+def link(port, **kw) -> TapLink:
+    return TapLink(port, timeout_s=kw.pop("timeout_s", 0.3), retries=kw.pop("retries", 2), **kw)
+
+
+def test_page_reaches_the_central_exactly(port, tap_sim):
+    link(port).send_page("5551234", "Kiosk 1: product")
+    assert tap_sim.wait_received(1) == [
+        STX + b"5551234\rKiosk 1: product\r" + ETX + tap.checksum(STX + b"5551234\rKiosk 1: product\r" + ETX) + CR
+    ]
+    assert tap_sim.wait_until(lambda: tap_sim.logoffs == 1) and tap_sim.logins == 1
+
+
+def test_nak_and_line_damage_then_retry(port, tap_sim):
+    tap_sim.nak_blocks = 1
+    tap_sim.corrupt_next = 1
+    link(port).send_page("5551234", "hello")
+    assert tap_sim.wait_received(1) == [tap.build_block("5551234", "hello")]
+    assert len(tap_sim.rejected) == 1, "the damaged copy must fail the checksum"
+
+
+def test_rs_is_a_refusal(port, tap_sim):
+    tap_sim.refuse = True
+    with pytest.raises(TransmitterRefused, match="RS"):
+        link(port).send_page("999", "hello")
+    assert tap_sim.wait_until(lambda: tap_sim.logoffs == 1), "log off even after a refusal"
+
+
+def test_wrong_password_is_a_refusal(port, tap_sim):
+    tap_sim.password = "SECRET"
+    with pytest.raises(TransmitterRefused, match="login"):
+        link(port, password="WRONG").send_page("5551234", "hello")
+    link(port, password="SECRET").send_page("5551234", "hello")
+    assert tap_sim.wait_received(1)
+
+
+def test_timeout_when_the_central_is_silent(port, tap_sim):
+    tap_sim.silent = True
+    started = time.monotonic()
+    with pytest.raises(TransmitterTimeout, match="ID="):
+        link(port, timeout_s=0.2, retries=1).send_page("5551234", "hello")
+    assert time.monotonic() - started < 2
+
+
+def test_unplugged_adapter_is_a_port_error(port, tap_sim, adapter):
+    link(port).send_page("5551234", "one")
+    adapter.unplug()
+    with pytest.raises(Exception) as info:
+        link(port).send_page("5551234", "two")
+    assert not isinstance(info.value, PageFailed)
+    assert isinstance(info.value, PORT_ERRORS)
