@@ -225,6 +225,7 @@ class Report:
     heatmap: Heatmap
     distribution: list[tuple[str, int]]
     trend: list[Figures]
+    staff_names: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -407,13 +408,32 @@ class Metrics:
         ack = self.quantiles(key, "time_to_ack_s", p, (0.5, 0.9))
         greet = self.quantiles(key, "time_to_greet_s", p, (0.5, 0.9))
         gave_up = self.quantiles(
-            key, "time_to_close_s", p, (0.5,), where="AND status = 'cancelled' AND time_to_greet_s IS NULL"
+            key,
+            "time_to_close_s",
+            p,
+            (0.5,),
+            where="AND +status = 'cancelled' AND time_to_greet_s IS NULL",  # +: keep to the covering index
         )
         declines = self._declines_by_staff(p) if by == "staff" else None
         out = []
-        for g, calls, open_, greeted, ack_max, greet_max, within, judged, unatt, canc, canc_max, rep, esc, fb, fbn, dec in (
-            rows
-        ):
+        for (
+            g,
+            calls,
+            open_,
+            greeted,
+            ack_max,
+            greet_max,
+            within,
+            judged,
+            unatt,
+            canc,
+            canc_max,
+            rep,
+            esc,
+            fb,
+            fbn,
+            dec,
+        ) in rows:
             label = _label(by, g)
             out.append(
                 Figures(
@@ -514,6 +534,7 @@ class Metrics:
             heatmap=self.heatmap(p),
             distribution=self.distribution(p),
             trend=self.groups(p, "day", now),
+            staff_names=dict(self.names),
         )
 
 

@@ -88,7 +88,11 @@ def test_calls_spanning_midnight_count_on_the_local_day(log):
     assert m.figures(TODAY).calls == 2 and m.figures(TODAY).greet_median == 30
     assert m.figures(period("yesterday", TZ, NOW)).calls == 1
     week = period("range", TZ, NOW, since=date(2026, 3, 1), until=date(2026, 3, 3))
-    assert [(f.key, f.calls) for f in m.groups(week, "day")] == [("2026-03-01", 1), ("2026-03-02", 2), ("2026-03-03", 1)]
+    assert [(f.key, f.calls) for f in m.groups(week, "day")] == [
+        ("2026-03-01", 1),
+        ("2026-03-02", 2),
+        ("2026-03-03", 1),
+    ]
     assert [(f.key, f.calls) for f in m.groups(week, "hour")] == [("00:00", 2), ("23:00", 2)]
     assert [(f.key, f.calls) for f in m.groups(week, "weekday")] == [("Mon", 2), ("Tue", 1), ("Sun", 1)]
 
@@ -124,11 +128,23 @@ def test_cancelled_unattended_open_and_the_promise(log):
 
 def test_staff_figures_declines_and_shoutouts(log):
     for s, face in ((10.0, 4), (20.0, 4), (30.0, 3)):
-        log.call("2026-03-02 10:00:00", time_to_ack_s=1.0, time_to_greet_s=s, greeted_by="anna", staff="anna",
-                 feedback_score=face)
+        log.call(
+            "2026-03-02 10:00:00",
+            time_to_ack_s=1.0,
+            time_to_greet_s=s,
+            greeted_by="anna",
+            staff="anna",
+            feedback_score=face,
+        )
     for s, face in ((5.0, 4), (15.0, 4), (25.0, 4), (35.0, 4)):
-        log.call("2026-03-02 11:00:00", time_to_ack_s=1.0, time_to_greet_s=s, greeted_by="ben", staff="ben",
-                 feedback_score=face)
+        log.call(
+            "2026-03-02 11:00:00",
+            time_to_ack_s=1.0,
+            time_to_greet_s=s,
+            greeted_by="ben",
+            staff="ben",
+            feedback_score=face,
+        )
     log.call("2026-03-02 12:00:00", time_to_greet_s=1.0, greeted_by="chloe", staff="chloe")  # one lucky call
     log.call("2026-03-02 12:30:00", "cancelled", staff="chloe", time_to_close_s=20.0)  # paged, never acked
     log.call("2026-03-02 12:40:00", "cancelled", staff="anna", time_to_ack_s=3.0, time_to_close_s=9.0)  # on the way
@@ -172,10 +188,7 @@ def test_quantiles_match_statistics_inclusive(tmp_path_factory, waits):
         log.call("2026-03-02 10:00:00", time_to_greet_s=w / 10)
     f = Metrics(log.conn, TZ, 60, create_indexes=False).figures(TODAY)
     values = sorted(w / 10 for w in waits)
-    if len(values) == 1:
-        expected = [values[0]] * 9
-    else:
-        expected = statistics.quantiles(values, n=10, method="inclusive")
+    expected = [values[0]] * 9 if len(values) == 1 else statistics.quantiles(values, n=10, method="inclusive")
     assert f.greet_median == pytest.approx(statistics.median(values), abs=1e-3)
     assert f.greet_p90 == pytest.approx(expected[8], abs=1e-3)
     assert f.greet_max == max(values)
