@@ -134,10 +134,14 @@ def fmt_face(avg: float | None, n: int) -> str:
 
 
 def print_table(report: Report, console=None) -> None:
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
-    console = console or Console()
+    if console is None:
+        console = Console()
+        if not console.is_terminal:  # piped or redirected: do not squeeze to 80 columns
+            console = Console(width=120)
     p, t = report.period, report.total
     console.print(
         f"[bold]Staff calls, {p.label}[/bold] ({p.timezone}); promise: greeted within {fmt_s(report.target_greet_s)}"
@@ -147,22 +151,17 @@ def print_table(report: Report, console=None) -> None:
         return
 
     def figures_table(title: str, rows: list[Figures], staff: bool = False) -> Table:
-        table = Table(title=title, title_justify="left", header_style="bold")
-        table.add_column("" if not staff else "colleague")
-        for name in ("calls", "ack median", "ack p90", "greet median", "greet p90", "greet max", "in promise"):
-            table.add_column(name, justify="right")
-        if staff:
-            table.add_column("declines", justify="right")
-        else:
-            for name in ("gave up (median wait)", "unattended", "repeats", "escalated"):
-                table.add_column(name, justify="right")
-        table.add_column("feedback", justify="right")
+        table = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, padding=(0, 1))
+        table.add_column("colleague" if staff else (report.by or ""), no_wrap=True, max_width=18)
+        heads = ["calls", "ack½", "greet½", "p90", "max", "promise"]
+        heads += ["declines"] if staff else ["gave up", "unatt.", "esc.", "again"]
+        for name in [*heads, "face"]:
+            table.add_column(name, justify="right", no_wrap=True)
         for f in rows:
             cells = [
                 report.staff_names.get(f.key, f.key) if staff else f.key,
                 str(f.calls),
                 fmt_s(f.ack_median),
-                fmt_s(f.ack_p90),
                 fmt_s(f.greet_median),
                 fmt_s(f.greet_p90),
                 fmt_s(f.greet_max),
@@ -171,13 +170,17 @@ def print_table(report: Report, console=None) -> None:
             if staff:
                 cells.append(str(f.declines))
             else:
-                gave_up = f"{f.cancelled} ({fmt_s(f.cancelled_wait_median)})" if f.cancelled else "0"
-                cells += [gave_up, str(f.unattended), str(f.repeat_presses), str(f.escalations)]
-            cells.append(fmt_face(f.feedback_avg, f.feedback_count))
+                cells += [str(f.cancelled), str(f.unattended), str(f.escalations), str(f.repeat_presses)]
+            cells.append("—" if f.feedback_avg is None else f"{f.feedback_avg:.1f}")
             table.add_row(*cells)
         return table
 
     console.print(figures_table("All calls", [t]))
+    console.print(
+        f"  ½ = median, p90/max of the greeting; promise = greeted within {fmt_s(report.target_greet_s)}; "
+        f"{t.cancelled} gave up after a median {fmt_s(t.cancelled_wait_median)}; "
+        f"feedback {fmt_face(t.feedback_avg, t.feedback_count)} faces of 4"
+    )
     if report.by:
         console.print(figures_table(f"By {report.by}", report.groups))
     if report.staff:
