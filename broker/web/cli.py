@@ -41,7 +41,8 @@ def today_figures(cfg):
     import time
 
     def compute() -> dict:
-        m = open_metrics(cfg.database.path, cfg.store.timezone, cfg.store.target_greet_s)
+        # No index building here: a page view must not lock the hub's log for seconds.
+        m = open_metrics(cfg.database.path, cfg.store.timezone, cfg.store.target_greet_s, create_indexes=False)
         try:
             now = time.time()
             f = m.figures(period("today", cfg.store.timezone, now), now)

@@ -170,3 +170,28 @@ def test_board_updates_live_in_chromium(hub, listener, board_server, page, tmp_p
         keep = os.environ["STAFFCALL_KEEP_SCREENSHOTS"]
         os.makedirs(keep, exist_ok=True)
         shot.rename(os.path.join(keep, "board.png"))
+
+
+def test_board_refuses_to_start_exposed_without_password(tmp_path, capsys):
+    from broker.cli import main
+    from tests.conftest import write_config
+
+    cfg = write_config(tmp_path / "staffcall.toml", port=1883)
+    assert main(["board", "-c", str(cfg), "--host", "0.0.0.0"]) == 2
+    assert "[web] password" in capsys.readouterr().err
+
+
+def test_today_from_the_event_log_when_no_summary(log, tmp_path):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from broker.web.cli import today_figures
+
+    today = datetime.now(ZoneInfo("Europe/Stockholm")).date().isoformat()
+    log.call(f"{today} 00:00:05", time_to_ack_s=2.0, time_to_greet_s=30.0)
+    log.call(f"{today} 00:00:06", "unattended")
+    cfg = store_config(db=log.path)
+    cfg.store.timezone = "Europe/Stockholm"
+    figures = today_figures(cfg)()
+    assert (figures["calls"], figures["median_greet_s"], figures["unattended"]) == (2, 30.0, 1)
+    assert today_figures(store_config(db=str(tmp_path / "none.db")))() == {}

@@ -137,6 +137,7 @@ def test_staff_figures_declines_and_shoutouts(log):
             feedback_score=face,
         )
     for s, face in ((5.0, 4), (15.0, 4), (25.0, 4), (35.0, 4)):
+        declined = '["chloe"]' if s in (5.0, 15.0) else "[]"
         log.call(
             "2026-03-02 11:00:00",
             time_to_ack_s=1.0,
@@ -144,17 +145,25 @@ def test_staff_figures_declines_and_shoutouts(log):
             greeted_by="ben",
             staff="ben",
             feedback_score=face,
+            declines=int(declined != "[]"),
+            declined=declined,
         )
     log.call("2026-03-02 12:00:00", time_to_greet_s=1.0, greeted_by="chloe", staff="chloe")  # one lucky call
     log.call("2026-03-02 12:30:00", "cancelled", staff="chloe", time_to_close_s=20.0)  # paged, never acked
-    log.call("2026-03-02 12:40:00", "cancelled", staff="anna", time_to_ack_s=3.0, time_to_close_s=9.0)  # on the way
-    log.event("declined", "2026-03-02 11:00:05", staff="chloe", call_id="c4")
-    log.event("declined", "2026-03-02 11:00:09", staff="chloe", call_id="c5")
-    log.event("declined", "2026-03-02 10:00:09", staff="maria", call_id="c1")
-    log.event("declined", "2026-03-01 10:00:09", staff="maria", call_id="old")  # yesterday
+    log.call(
+        "2026-03-02 12:40:00",
+        "cancelled",
+        staff="anna",
+        time_to_ack_s=3.0,
+        time_to_close_s=9.0,  # on the way
+        declines=2,
+        declined='["maria", "ben"]',
+    )
+    log.call("2026-03-01 10:00:00", "cancelled", time_to_close_s=9.0, declines=1, declined='["maria"]')  # yesterday
     m = metrics(log)
     staff = {f.key: f for f in m.groups(TODAY, "staff")}
     assert set(staff) == {"anna", "ben", "chloe", "(nobody)", "maria"}
+    assert staff["ben"].declines == 1  # declined anna's call, and still counted as ben's
     assert (staff["anna"].calls, staff["anna"].greeted, staff["anna"].greet_median) == (4, 3, 20)
     assert (staff["ben"].greet_median, staff["ben"].feedback_avg) == (20, 4.0)
     assert (staff["chloe"].calls, staff["chloe"].declines, staff["maria"].declines) == (1, 2, 1)
