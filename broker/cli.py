@@ -22,6 +22,8 @@ from broker.config import ConfigError, load_config
 
 PARTS = [
     "broker.cli",
+    "broker.report",
+    "broker.web.cli",
     "staff_pager.gateway_cli",
 ]
 """Modules with a ``register(subparsers)`` function, in the order of ``staffcall --help``."""

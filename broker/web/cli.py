@@ -1,0 +1,90 @@
+"""``staffcall board``: the web server of the hub machine (the live store board, and later QR and staff pages).
+
+Example::
+
+    staffcall board --config staffcall.toml
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+log = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from broker.cli import add_config
+
+    board = sub.add_parser(
+        "board",
+        help="serve the live store board (web page, read-only)",
+        description="Serve the live board: open calls with their waiting time, who is on the way, staff on shift, "
+        "devices offline and today's figures, updated live from the hub's MQTT messages. Listens on [web] host/port "
+        "(loopback by default); a host other than loopback needs [web] password.\n\n"
+        "Example: staffcall board --config staffcall.toml   (then open http://127.0.0.1:8080/board)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_config(board)
+    board.add_argument("--host", help="override [web] host")
+    board.add_argument("--port", type=int, help="override [web] port")
+    board.set_defaults(func=run_board)
+
+
+def today_figures(cfg):
+    """Today's figures from the event log, for when the hub's retained summary is not there yet."""
+    from broker.metrics import open_metrics, period
+
+    if not os.path.exists(cfg.database.path):
+        return lambda: {}
+    import time
+
+    def compute() -> dict:
+        # No index building here: a page view must not lock the hub's log for seconds.
+        m = open_metrics(cfg.database.path, cfg.store.timezone, cfg.store.target_greet_s, create_indexes=False)
+        try:
+            now = time.time()
+            f = m.figures(period("today", cfg.store.timezone, now), now)
+        finally:
+            m.conn.close()
+        return {
+            "calls": f.calls,
+            "open": f.open,
+            "greeted": f.greeted,
+            "greeted_within_target": f.within_target,
+            "median_ack_s": f.ack_median,
+            "median_greet_s": f.greet_median,
+            "cancelled": f.cancelled,
+            "unattended": f.unattended,
+            "feedback_avg": f.feedback_avg,
+            "feedback_count": f.feedback_count,
+            "p90_greet_s": f.greet_p90,
+            "source": "event log",
+        }
+
+    return compute
+
+
+def run_board(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from broker.config import load_config
+    from broker.web.app import check_exposure, create_app
+    from broker.web.live import LiveFeed, LiveState
+
+    cfg = load_config(args.config)
+    if args.host:
+        cfg.web.host = args.host
+    if args.port:
+        cfg.web.port = args.port
+    check_exposure(cfg)
+    live = LiveState(cfg.store.id)
+    feed = LiveFeed(cfg, live).start()
+    app = create_app(cfg, live, today=today_figures(cfg))
+    log.info("board on http://%s:%s/board", cfg.web.host, cfg.web.port)
+    try:
+        uvicorn.run(app, host=cfg.web.host, port=cfg.web.port, log_level="info")
+    finally:
+        feed.stop()
+    return 0
