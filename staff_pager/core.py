@@ -339,7 +339,9 @@ class PagerCore:
                     allowed=self.allowed(call_id),
                 )
             )
-        rows.sort(key=lambda r: (r.status != "waiting", -r.waited_s))
+        # The hub's opening times, not the ticking waits: those are whole seconds and would make rows swap places.
+        opened = {i: k.state.opened_at for i, k in self.calls.items()}
+        rows.sort(key=lambda r: (r.status != "waiting", opened[r.id]))
         return rows
 
     def state_of(self, call_id: str) -> StateMsg | None:

@@ -33,7 +33,8 @@ class Proc:
         )  # fmt: skip
         self.lines: list[str] = []
         self._q: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
     def _read(self) -> None:
         for line in self.proc.stdout:
@@ -64,6 +65,7 @@ class Proc:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+        self._reader.join(5)  # every line read before the test looks at them
         return self.proc.returncode
 
 
@@ -79,3 +81,22 @@ def spawn():
     yield start
     for proc in procs:
         proc.close()
+
+
+@pytest.fixture(scope="session")
+def xvfb():
+    from staff_pager.uidriver import Xvfb
+
+    server = Xvfb()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def app(config_file, xvfb, tmp_path):
+    """The real staff app in a subprocess on the private X display, remote-controlled by touch events."""
+    from staff_pager.uidriver import Remote
+
+    remote = Remote(config_file, xvfb.display, tmp_path / "kivy", "--lang", "en")
+    yield remote
+    remote.close()

@@ -13,11 +13,11 @@ def page(call_id="c1", kind="call", tier=1) -> PageMsg:
     )  # fmt: skip
 
 
-def state(call_id="c1", status="waiting", staff="anna", tier=1, waited=0) -> StateMsg:
+def state(call_id="c1", status="waiting", staff="anna", tier=1, waited=0, opened="10:00:00") -> StateMsg:
     return StateMsg(
         id=call_id, device="kiosk-1", zone="electronics", reason="product", status=status, tier=tier, staff=staff,
         staff_name=staff.title() if staff else None, staff_role=None, eta_s=None,
-        opened_at="2026-01-01T10:00:00.000Z", updated_at="2026-01-01T10:00:00.000Z", waited_s=waited,
+        opened_at=f"2026-01-01T{opened}.000Z", updated_at="2026-01-01T10:00:00.000Z", waited_s=waited,
     )  # fmt: skip
 
 
@@ -51,9 +51,9 @@ def test_waits_tick_on_the_local_clock_from_the_hubs_figure():
 
 def test_open_calls_list_waiting_first_longest_first_with_take_for_a_free_colleague():
     core = PagerCore("chloe")
-    core.on_state(state("c1", "acknowledged", staff="anna", waited=90), now=0.0)
-    core.on_state(state("c2", "waiting", staff="ben", waited=10), now=0.0)
-    core.on_state(state("c3", "waiting", staff="ben", waited=30), now=0.0)
+    core.on_state(state("c1", "acknowledged", staff="anna", waited=90, opened="10:00:00"), now=0.0)
+    core.on_state(state("c2", "waiting", staff="ben", waited=10, opened="10:01:20"), now=0.0)
+    core.on_state(state("c3", "waiting", staff="ben", waited=30, opened="10:01:00"), now=0.0)
     rows = core.open_calls(1.0)
     assert [r.id for r in rows] == ["c3", "c2", "c1"]
     assert "ack" in rows[0].allowed and "decline" not in rows[0].allowed  # not paged: take, not pass

@@ -26,7 +26,7 @@ def test_text_pager_gets_a_page_and_answers_it(hub, listener, config_file, spawn
     listener.state("c1", "resolved")
     pager.wait_line(lambda s: "c1: resolved" in s)
     pager.send("m")
-    pager.wait_line(lambda s: "Customers helped today: 1" in s, timeout=5)
+    pager.wait_line(lambda s: "My calls today: 1" in s, timeout=5)
     pager.send("q")
     assert pager.close() == 0
     # A clean exit says offline (retained), so the hub stops paging this pager.
