@@ -25,6 +25,7 @@ PARTS = [
     "broker.report",
     "broker.web.cli",
     "staff_pager.gateway_cli",
+    "staff_pager.pager_cli",
 ]
 """Modules with a ``register(subparsers)`` function, in the order of ``staffcall --help``."""
 

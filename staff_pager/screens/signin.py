@@ -1,0 +1,63 @@
+"""Sign in by tapping your name; a PIN when ``[pager] require_pin`` and the entry has ``pin_hash``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kivy.app import App
+from kivy.lang import Builder
+from kivy.metrics import dp, sp
+from kivy.uix.button import Button
+from kivy.uix.screenmanager import Screen
+
+from staff_pager.pins import verify_pin
+
+Builder.load_file(str(Path(__file__).with_suffix(".kv")))
+
+
+class SignInScreen(Screen):
+    chosen: str | None = None
+
+    def on_pre_enter(self, *args) -> None:
+        app = App.get_running_app()
+        t = app.cat.t
+        self.ids.title.text = t("signin_title")
+        self.ids.hint.text = t("signin_hint")
+        self.ids.pin_ok.text = t("pin_ok")
+        self._show_pin(False)
+        grid = self.ids.names
+        grid.clear_widgets()
+        for staff in app.cfg.staff:
+            button = Button(
+                text=staff.name, font_size=sp(22), background_normal="", background_color=(0.22, 0.36, 0.55, 1)
+            )
+            button.bind(on_release=lambda _b, s=staff.id: self.choose(s))
+            grid.add_widget(button)
+
+    def choose(self, staff_id: str) -> None:
+        app = App.get_running_app()
+        entry = app.cfg.staff_by_id[staff_id]
+        if app.cfg.pager.require_pin and entry.pin_hash:
+            self.chosen = staff_id
+            self.ids.hint.text = app.cat.t("pin_title", name=entry.name)
+            self.ids.pin.text = ""
+            self._show_pin(True)
+            self.ids.pin.focus = True
+            return
+        app.sign_in(staff_id)
+
+    def check_pin(self) -> None:
+        app = App.get_running_app()
+        if self.chosen is None:
+            return
+        if verify_pin(self.ids.pin.text, app.cfg.staff_by_id[self.chosen].pin_hash or ""):
+            staff, self.chosen = self.chosen, None
+            self.ids.pin.text = ""
+            app.sign_in(staff)
+        else:
+            self.ids.pin.text = ""
+            self.ids.hint.text = app.cat.t("pin_wrong")
+
+    def _show_pin(self, show: bool) -> None:
+        box = self.ids.pinbox
+        box.height, box.opacity, box.disabled = (dp(56), 1, False) if show else (0, 0, True)
