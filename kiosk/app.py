@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from kivy.app import App
+from kivy.base import ExceptionHandler, ExceptionManager
 from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.factory import Factory
@@ -32,6 +33,14 @@ from kiosk.progress import CallProgress
 log = logging.getLogger(__name__)
 
 LOCALES = Path(__file__).with_name("locales")
+
+
+class LogAndCarryOn(ExceptionHandler):
+    """A store's kiosk keeps running: an error in one callback is logged, not fatal."""
+
+    def handle_exception(self, inst):
+        log.exception("kiosk error (carrying on)", exc_info=inst)
+        return ExceptionManager.PASS
 
 
 class KioskApp(App):
@@ -87,6 +96,7 @@ class KioskApp(App):
         from kiosk import widgets  # noqa: F401  (registers the widget rules)
         from kiosk.screens import FeedbackScreen, GreetedScreen, MessageScreen, PinPad, WaitingScreen, WelcomeScreen
 
+        ExceptionManager.add_handler(LogAndCarryOn())
         Window.bind(size=self._on_size)
         self._on_size(Window, Window.size)
         Builder.load_file(str(Path(__file__).with_suffix(".kv")))

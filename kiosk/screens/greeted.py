@@ -11,6 +11,9 @@ from kivy.uix.screenmanager import Screen
 
 
 class GreetedScreen(Screen):
+    _tick = None
+    _timeout = None
+
     def on_pre_enter(self) -> None:
         app = App.get_running_app()
         state = app.progress.state if app.progress else None
@@ -22,7 +25,9 @@ class GreetedScreen(Screen):
         self._timeout = Clock.schedule_once(lambda _dt: app.finish(), app.cfg.kiosk.greeted_timeout_s)
 
     def on_pre_leave(self) -> None:
-        self._timeout.cancel()
+        if self._timeout is not None:
+            self._timeout.cancel()
+            self._timeout = None
 
 
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))

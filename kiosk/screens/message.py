@@ -12,6 +12,8 @@ from kivy.uix.screenmanager import Screen
 
 
 class MessageScreen(Screen):
+    _tick = None
+    _timeout = None
     title_key = StringProperty("thanks")
     detail_key = StringProperty("thanks_detail")
 
@@ -20,7 +22,9 @@ class MessageScreen(Screen):
         self._timeout = Clock.schedule_once(lambda _dt: app.finish(thank=False), app.cfg.kiosk.thanks_s)
 
     def on_pre_leave(self) -> None:
-        self._timeout.cancel()
+        if self._timeout is not None:
+            self._timeout.cancel()
+            self._timeout = None
 
 
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))

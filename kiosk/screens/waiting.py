@@ -20,6 +20,9 @@ from kiosk.progress import describe
 
 
 class WaitingScreen(Screen):
+    _tick = None
+    _timeout = None
+
     def on_pre_enter(self) -> None:
         self.refresh()
 
@@ -32,7 +35,9 @@ class WaitingScreen(Screen):
         pulse.start(self.ids.pulse)
 
     def on_pre_leave(self) -> None:
-        self._tick.cancel()
+        if self._tick is not None:
+            self._tick.cancel()
+            self._tick = None
         Animation.cancel_all(self.ids.pulse)
 
     def refresh(self) -> None:

@@ -51,6 +51,8 @@ class KioskProcess:
             "KIVY_HOME": str(kivy_home),
             "PYTHONPATH": str(ROOT),
         }
+        if os.environ.get("KIOSK_TEST_LOG"):  # show Kivy's log when debugging a test
+            env.pop("KIVY_NO_CONSOLELOG")
         cmd = [sys.executable, "-m", "kiosk.remote", "--config", str(config), "--device", device]
         cmd += ["--outbox", str(outbox), "--size", size]
         self.proc = subprocess.Popen(
@@ -67,7 +69,8 @@ class KioskProcess:
             if line.startswith("@@ "):
                 msg = json.loads(line[3:])
                 (self.flips if msg.get("event") == "flip" else self.replies).put(msg)
-        self.replies.put({"ok": False, "error": "the kiosk process ended: " + self.proc.stderr.read()[-3000:]})
+        err = self.proc.stderr.read()[-3000:]
+        self.replies.put({"ok": False, "error": f"the kiosk process ended ({self.proc.wait()}): {err}"})
 
     def _next(self, timeout: float) -> dict:
         try:
