@@ -26,6 +26,7 @@ PARTS = [
     "broker.web.cli",
     "staff_pager.gateway_cli",
     "staff_pager.pager_cli",
+    "kiosk.cli",
 ]
 """Modules with a ``register(subparsers)`` function, in the order of ``staffcall --help``."""
 

@@ -101,6 +101,16 @@ class KioskCfg(msgspec.Struct, forbid_unknown_fields=True):
     staff_pin: str | None = None
     """PIN for the staff-only "I'm here" control; None means a long press."""
     fullscreen: bool = True
+    languages: list[str] = []
+    """Languages the customer can switch between, in order; empty = every catalog in kiosk/locales."""
+    long_press_s: float = 2.0
+    """How long staff hold the discreet "I'm here" control when there is no staff_pin."""
+    feedback_timeout_s: float = 30.0
+    """The feedback faces wait this long for a tap, then the kiosk returns to Welcome."""
+    thanks_s: float = 5.0
+    """How long "Thank you" (and other closing messages) stay on screen."""
+    greeted_timeout_s: float = 600.0
+    """A greeted call nobody resolves: back to Welcome after this (the hub closes it later)."""
 
 
 class PagerCfg(msgspec.Struct, forbid_unknown_fields=True):
@@ -260,6 +270,12 @@ def _check(cfg: Config, source: str) -> None:
                 fail(f"[[{kind}]] #{i} id", f"{item.id!r} is used twice; give each entry its own id")
             seen.add(item.id)
     _check_gateway(cfg.pager_gateway, fail)
+    k = cfg.kiosk
+    for key in ("long_press_s", "feedback_timeout_s", "thanks_s", "greeted_timeout_s"):
+        if getattr(k, key) <= 0:
+            fail(f"[kiosk] {key}", "must be a positive number of seconds")
+    if k.staff_pin is not None and not re.match(r"^[0-9]{3,8}$", k.staff_pin):
+        fail("[kiosk] staff_pin", f'{k.staff_pin!r} must be 3-8 digits (the kiosk shows a number pad), e.g. "4711"')
     for i, staff in enumerate(cfg.staff, 1):
         if staff.pager is not None and not re.match(r"^(espa|tap):\S+$", staff.pager):
             fail(f"[[staff]] #{i} pager", f"{staff.pager!r} must look like 'espa:1234' or 'tap:5551234'")

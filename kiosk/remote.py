@@ -1,0 +1,189 @@
+"""Drive the real kiosk app from another process: JSON lines on stdin, answers on stdout.
+
+Tests, the benchmark and anyone debugging a kiosk use it the same way: start
+``python -m kiosk.remote --config staffcall.toml --device kiosk-1 --outbox x.db``
+under a display, then send commands.  Taps go through Kivy's real input path (a
+motion event at the widget's centre), keys through the window's key events, so what
+is tested is what a customer's finger or keypad does.
+
+Commands (one JSON object per line), each answered by one line starting with ``@@ ``::
+
+    {"op": "tap", "id": "call_button"}       # a widget id of the shown screen or the open PIN pad
+    {"op": "hold", "id": "staff_button"}     # press, keep pressed past the hold time, release
+    {"op": "key", "key": "enter"}            # enter | spacebar | tab
+    {"op": "view"}                           # screen, texts, connection, call id, language
+    {"op": "shot", "path": "x.png"}          # a PNG of the window as it is now
+    {"op": "reset"}                          # back to Welcome, no call
+    {"op": "quit"}
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+from typing import Any
+
+KEYCODES = {"enter": 13, "spacebar": 32, "tab": 9}
+
+
+def save_window(path: str) -> None:
+    """A PNG of the whole window (popups included), as the customer sees it."""
+    import os
+    from pathlib import Path
+
+    from kivy.core.window import Window
+
+    target = Path(path).resolve()
+    written = Window.screenshot(name=str(target.with_name(target.stem + "-tmp.png")))
+    os.replace(written, target)
+
+
+class Remote:
+    def __init__(self, app, out=sys.stdout) -> None:
+        self.app = app
+        self.out = out
+        self.lock = threading.Lock()
+
+    def listen(self, stream=sys.stdin) -> None:
+        from kivy.clock import Clock
+
+        def read() -> None:
+            for line in stream:
+                if line.strip():
+                    Clock.schedule_once(lambda _dt, line=line: self.handle(line))
+            Clock.schedule_once(lambda _dt: self.app.stop())
+
+        threading.Thread(target=read, name="kiosk-remote", daemon=True).start()
+
+    def reply(self, **values: Any) -> None:
+        with self.lock:
+            self.out.write("@@ " + json.dumps(values) + "\n")
+            self.out.flush()
+
+    def handle(self, line: str) -> None:
+        try:
+            cmd = json.loads(line)
+            result = getattr(self, f"op_{cmd.pop('op')}")(**cmd)
+            if result is not None:
+                self.reply(ok=True, **result)
+        except Exception as exc:  # a bad command must not kill the app under test
+            self.reply(ok=False, error=f"{type(exc).__name__}: {exc}")
+
+    # --- finding widgets -------------------------------------------------------------------
+
+    def widget(self, wid: str):
+        pinpad = self.app.pinpad
+        if pinpad is not None and pinpad.parent is not None and wid in pinpad.ids:
+            return pinpad.ids[wid]
+        screen = self.app.sm.current_screen
+        if wid in screen.ids:
+            return screen.ids[wid]
+        raise KeyError(f"no widget {wid!r} on screen {screen.name!r}; ids: {sorted(screen.ids)}")
+
+    def texts(self) -> list[str]:
+        from kivy.uix.label import Label
+
+        roots = [self.app.sm.current_screen]
+        if self.app.pinpad is not None and self.app.pinpad.parent is not None:
+            roots.append(self.app.pinpad)
+        return [w.text for r in roots for w in r.walk() if isinstance(w, Label) and w.text]
+
+    # --- commands ----------------------------------------------------------------------------
+
+    def op_tap(self, id: str) -> dict:
+        from kivy.core.window import Window
+        from kivy.tests.common import UnitTestTouch
+
+        w = self.widget(id)
+        x, y = w.to_window(*w.center)
+        flip: dict[str, float] = {}
+
+        def on_flip(*_a) -> None:
+            flip["t"] = time.time()
+            Window.unbind(on_flip=on_flip)
+            self.reply(ok=True, event="flip", visual_ms=(flip["t"] - t0) * 1000)
+
+        t0 = time.time()
+        touch = UnitTestTouch(x, y)
+        touch.touch_down()
+        touch.touch_up()
+        Window.bind(on_flip=on_flip)
+        return {"tapped": id, "at": t0, "screen": self.app.sm.current}
+
+    def op_hold(self, id: str) -> None:
+        from kivy.clock import Clock
+        from kivy.tests.common import UnitTestTouch
+
+        w = self.widget(id)
+        touch = UnitTestTouch(*w.to_window(*w.center))
+        touch.touch_down()
+
+        def release(_dt) -> None:
+            touch.touch_up()
+            self.reply(ok=True, held=id, screen=self.app.sm.current)
+
+        Clock.schedule_once(release, getattr(w, "hold_s", 0.1) + 0.2)
+
+    def op_key(self, key: str) -> dict:
+        from kivy.core.window import Window
+
+        code = KEYCODES[key]
+        Window.dispatch("on_key_down", code, 0, None, [])
+        Window.dispatch("on_key_up", code, 0)
+        return {"key": key, "screen": self.app.sm.current}
+
+    def op_view(self) -> dict:
+        app = self.app
+        focused = getattr(app.sm.current_screen.ids.get("call_button"), "focus", None)
+        return {
+            "screen": app.sm.current,
+            "texts": self.texts(),
+            "connected": app.connected,
+            "call_id": app.progress.call_id if app.progress else None,
+            "lang": app.lang,
+            "pinpad": app.pinpad is not None and app.pinpad.parent is not None,
+            "call_focused": focused,
+            "transition": app.sm.transition.is_active,
+        }
+
+    def op_shot(self, path: str) -> dict:
+        save_window(path)
+        return {"path": path}
+
+    def op_reset(self) -> dict:
+        self.app.finish()
+        return {"screen": "welcome"}
+
+    def op_quit(self) -> None:
+        self.reply(ok=True, bye=True)
+        self.app.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m kiosk.remote", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--device", required=True)
+    parser.add_argument("--outbox", required=True)
+    parser.add_argument("--size", default="800x480")
+    args = parser.parse_args(argv)
+
+    from kiosk.cli import configure_kivy
+
+    configure_kivy(size=args.size, fullscreen=False)
+    from broker.config import load_config
+    from kiosk.app import KioskApp
+
+    app = KioskApp(load_config(args.config), args.device, args.outbox)
+    remote = Remote(app)
+    from kivy.clock import Clock
+
+    Clock.schedule_once(lambda _dt: (remote.listen(), remote.reply(ok=True, ready=True)), 0)
+    app.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""Welcome: the store's name, one big "Call staff" button, optional reasons, the language switch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kivy.app import App
+from kivy.lang import Builder
+from kivy.uix.screenmanager import Screen
+
+from kiosk.widgets import KioskButton
+
+REASON_FILL = [0.85, 0.92, 1, 1]
+
+
+class WelcomeScreen(Screen):
+    def on_kv_post(self, base_widget) -> None:
+        app = App.get_running_app()
+        for key in app.cfg.kiosk.reasons:
+            button = KioskButton(fill=REASON_FILL, size_hint_y=None)
+            button.reason = key
+            app.bind(lang=lambda _a, _l, b=button, k=key: setattr(b, "text", app.tr(f"reason.{k}")))
+            button.text = app.tr(f"reason.{key}")
+            button.bind(on_release=lambda b: app.press_call(reason=b.reason))
+            button.bind(min_height=button.setter("height"))
+            button.height = button.min_height
+            self.ids.reasons.add_widget(button)
+            self.ids[f"reason_{key}"] = button
+
+    def on_enter(self) -> None:
+        # A physical keypad works at once: the Call button has the keyboard focus.
+        self.ids.call_button.focus = True
+
+    def on_pre_leave(self) -> None:
+        self.ids.call_button.focus = False
+
+
+Builder.load_file(str(Path(__file__).with_suffix(".kv")))

@@ -1,0 +1,154 @@
+"""Render every kiosk screen to PNG files (``staffcall kiosk-screens``), for the docs and for review.
+
+It runs the real app with a sample store and no broker, puts it into each situation
+with the same calls the network would make (``apply_state``), and saves the window.
+Without a display it starts a private Xvfb.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SAMPLE = """
+[store]
+id = "demo"
+name = "Demo Store"
+language = "{lang}"
+nobody_on_shift_text = "Nobody can come right now - please ask at the checkout by the entrance."
+[kiosk]
+reasons = ["product", "fitting_room", "pickup", "checkout"]
+staff_pin = "4711"
+[[staff]]
+id = "anna"
+name = "Anna"
+role = "Summer substitute"
+zones = ["floor"]
+[[devices]]
+id = "kiosk-1"
+kind = "kiosk"
+zone = "floor"
+"""
+
+
+def render(out: Path, sizes: list[tuple[int, int]], lang: str = "en") -> list[Path]:
+    """Render in a child process per size (Kivy has one window per process)."""
+    out.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    xvfb = None
+    if not env.get("DISPLAY"):
+        if not shutil.which("Xvfb"):
+            raise SystemExit("staffcall: no display and no Xvfb; install xvfb or run under a desktop")
+        r, w = os.pipe()
+        xvfb = subprocess.Popen(
+            ["Xvfb", "-displayfd", str(w), "-screen", "0", "1920x1080x24", "-nolisten", "tcp"],
+            pass_fds=(w,),
+            stderr=subprocess.DEVNULL,
+        )
+        os.close(w)
+        with os.fdopen(r) as f:
+            env["DISPLAY"] = ":" + f.readline().strip()
+    paths: list[Path] = []
+    try:
+        for width, height in sizes:
+            with tempfile.TemporaryDirectory() as home:
+                env.update(KIVY_NO_ARGS="1", KIVY_NO_CONSOLELOG="1", KIVY_HOME=home)
+                cmd = [sys.executable, "-m", "kiosk.shots", str(out), f"{width}x{height}", lang]
+                subprocess.run(cmd, env=env, check=True)
+            paths += sorted(out.glob(f"*-{width}x{height}.png"))
+    finally:
+        if xvfb:
+            xvfb.terminate()
+            xvfb.wait()
+    return paths
+
+
+def _scenes(app):
+    """Yield (name, setup) pairs; each setup puts the app into one situation."""
+    from broker.protocol import StateMsg
+
+    def state(call_id: str, **kw) -> StateMsg:
+        base = dict(
+            id=call_id,
+            device="kiosk-1",
+            zone="floor",
+            reason=None,
+            status="waiting",
+            tier=1,
+            staff="anna",
+            staff_name="Anna",
+            staff_role="Summer substitute",
+            eta_s=70,
+            opened_at="",
+            updated_at="",
+            waited_s=12,
+        )
+        return StateMsg(**{**base, **kw})
+
+    def call() -> str:
+        app.finish()
+        app.press_call()
+        return app.progress.call_id
+
+    yield "01-welcome", lambda: app.finish()
+    yield "02-welcome-sv", lambda: (app.finish(), app.toggle_language())
+    yield "03-waiting-sent", lambda: call()
+    yield "04-waiting-acknowledged", lambda: app.apply_state((c := call()), state(c, status="acknowledged"))
+    yield "05-waiting-overdue", lambda: app.apply_state((c := call()), state(c, tier=3, eta_s=0, waited_s=185))
+    yield (
+        "06-waiting-nobody-on-shift",
+        lambda: app.apply_state(
+            (c := call()), state(c, staff=None, staff_name=None, eta_s=None, tier=3, nobody_on_shift=True)
+        ),
+    )
+    yield "07-waiting-offline", lambda: (call(), setattr(app, "connected", False))
+    yield "08-staff-pin", lambda: (app.apply_state((c := call()), state(c)), app.ask_staff_pin())
+    yield "09-greeted", lambda: app.apply_state((c := call()), state(c, status="greeted"))
+    yield "10-feedback", lambda: app.apply_state((c := call()), state(c, status="resolved"))
+    yield "11-thanks", lambda: (app.finish(), app.show("thanks"))
+    yield "12-unattended", lambda: app.apply_state((c := call()), state(c, status="unattended", staff=None))
+
+
+def main(out: str, size: str, lang: str) -> None:
+    from kiosk.cli import configure_kivy
+
+    configure_kivy(size)
+    from kivy.clock import Clock
+
+    from broker.config import parse_config
+    from kiosk.app import KioskApp
+    from kiosk.remote import save_window
+
+    tmp = tempfile.mkdtemp(prefix="staffcall-shots-")
+    app = KioskApp(parse_config(SAMPLE.format(lang=lang)), "kiosk-1", str(Path(tmp) / "outbox.db"), online=False)
+    scenes = _scenes(app)
+
+    def step(_dt: float) -> None:
+        try:
+            name, setup = next(scenes)
+        except StopIteration:
+            app.stop()
+            return
+        app.connected = True
+        if app.pinpad is not None:
+            app.pinpad.dismiss(animation=False)
+        setup()
+        Clock.schedule_once(lambda _dt: shoot(name), 0.6)  # the fade and the PIN pad's opening are over
+
+    def shoot(name: str) -> None:
+        save_window(str(Path(out) / f"{name}-{size}.png"))
+        step(0)
+
+    Clock.schedule_once(step, 0.5)
+    started = time.monotonic()
+    app.run()
+    print(f"rendered {size} in {time.monotonic() - started:.1f}s", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:4])

@@ -1,0 +1,92 @@
+"""The waiting screen's sentences, from the hub's state and a fake clock (no Kivy)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from broker.i18n import Catalog
+from broker.protocol import StateMsg
+from kiosk.progress import CallProgress, describe
+
+LOCALES = Path(__file__).resolve().parents[2] / "kiosk" / "locales"
+EN = Catalog(LOCALES, "en").t
+
+
+def state(**kw) -> StateMsg:
+    base = dict(
+        id="c1",
+        device="kiosk-1",
+        zone="z",
+        reason=None,
+        status="waiting",
+        tier=1,
+        staff="anna",
+        staff_name="Anna",
+        staff_role="Summer substitute",
+        eta_s=90,
+        opened_at="",
+        updated_at="",
+    )
+    return StateMsg(**{**base, **kw})
+
+
+def progress(s: StateMsg | None, at: float = 100.0) -> CallProgress:
+    p = CallProgress("c1", pressed_mono=95.0)
+    if s is not None:
+        p.update(s, at)
+    return p
+
+
+def test_before_any_state_the_call_is_sent_and_the_clock_runs_from_the_press():
+    v = describe(progress(None), now=107.0, connected=True, t=EN)
+    assert (v.headline, v.who, v.elapsed) == ("Your call is sent", "We are finding a colleague for you", "Waiting 0:12")
+
+
+def test_offline_press_is_saved_and_says_where_to_ask():
+    v = describe(progress(None), now=96.0, connected=False, t=EN)
+    assert v.headline == "Your call is saved" and "ask at the checkout" in v.note
+
+
+def test_acknowledged_names_the_person_and_counts_down_on_the_kiosk_clock():
+    p = progress(state(status="acknowledged", eta_s=150, waited_s=5))
+    assert describe(p, 100.0, True, EN).who == "Anna (Summer substitute) is on the way"
+    assert describe(p, 100.0, True, EN).eta == "about 3 minutes"
+    assert describe(p, 200.0, True, EN).eta == "about 1 minute"
+    assert describe(p, 140.0, True, EN).elapsed == "Waiting 0:45"
+
+
+def test_past_the_estimate_it_says_so_and_who_else_was_alerted():
+    v = describe(progress(state(tier=2, eta_s=30)), now=131.0, connected=True, t=EN)
+    assert v.overdue and v.eta == ""
+    assert v.note == "It is taking longer than we thought, sorry. Another colleague has been alerted too."
+    v3 = describe(progress(state(tier=3, staff=None, staff_name=None, eta_s=30)), 100.0, True, EN)
+    assert v3.who == "We are finding a colleague for you" and v3.note == "All colleagues on shift have been alerted."
+
+
+def test_nobody_on_shift_uses_the_store_text_or_the_catalog():
+    s = state(nobody_on_shift=True, eta_s=None, staff=None, staff_name=None, tier=3)
+    assert describe(progress(s), 100.0, True, EN, "Go to the info desk").note == "Go to the info desk"
+    assert "Nobody can come" in describe(progress(s), 100.0, True, EN).note
+
+
+def test_closed_statuses_lead_to_their_screens():
+    assert progress(state(status="resolved")).screen == "feedback"
+    assert progress(state(status="greeted")).screen == "greeted"
+    assert progress(state(status="unattended")).screen == "unattended"
+    assert progress(state(status="cancelled")).screen == "cancelled"
+
+
+def test_catalogs_are_complete_and_use_the_same_placeholders():
+    en = json.loads((LOCALES / "en.json").read_text())
+    for path in LOCALES.glob("*.json"):
+        other = json.loads(path.read_text())
+        assert set(other) == set(en), f"{path.name} differs from en.json: {set(en) ^ set(other)}"
+        for key, text in en.items():
+            assert sorted(_fields(other[key])) == sorted(_fields(text)), f"{path.name} {key}"
+
+
+def _fields(text: str) -> list[str]:
+    import string
+
+    return [f for _, f, _, _ in string.Formatter().parse(text) if f]
