@@ -6,7 +6,9 @@ outbox until the hub shows it has it: a ``call`` until a ``state/{id}`` for it
 arrives, a ``cancel`` / ``greet`` until the state says so, ``feedback`` until the
 broker acknowledges it.  After every (re)connect it sends what is unconfirmed, and
 re-sends the open call, which the hub answers with its state (open or closed):
-that is how a restarted kiosk resumes its waiting screen.  The hub is idempotent on
+that is how a restarted kiosk resumes its waiting screen.  It also sends again at
+once when the hub announces itself ``online``, since a hub that was away may have
+missed what the broker could not queue for it.  The hub is idempotent on
 call ids, so a resend never opens a second call.
 
 Callbacks (``on_state``, ``on_connection``) run on paho's network thread; a Kivy app
@@ -260,7 +262,7 @@ class CallPoint:
             log.error("%s: broker refused the connection: %s", self.device, reason_code)
             return
         self.connected = True
-        client.subscribe(f"{self.topics.root}/state/+", qos=p.QOS)
+        client.subscribe([(f"{self.topics.root}/state/+", p.QOS), (self.topics.hub_status(), p.QOS)])
         client.publish(self.topics.device_status(self.device), p.ONLINE, qos=p.QOS, retain=True)
         self._flush(resend_open=True)
         if self.on_connection:
@@ -278,6 +280,11 @@ class CallPoint:
             self.outbox.confirm_seq(seq)
 
     def _on_message(self, client: mqtt.Client, userdata, msg: mqtt.MQTTMessage) -> None:
+        if msg.topic == self.topics.hub_status():
+            if msg.payload == p.ONLINE.encode() and self.outbox.pending_count():
+                # The hub is back (it may have missed what we sent while it was away): send again now.
+                self._flush(resend_open=False)
+            return
         call_id = msg.topic.rsplit("/", 1)[-1]
         if not msg.payload:
             return  # a cleared retained state; the final state came just before it

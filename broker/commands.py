@@ -94,11 +94,14 @@ class Reject:
 
 
 @dataclass(frozen=True)
-class PublishSummary:
-    """Today's figures: the store's (``summary``) or one colleague's (``shift/{staff}``)."""
+class SummaryChanged:
+    """Today's figures changed: the store's (``summary``), and one colleague's (``shift/{staff}``).
 
-    msg: dict[str, Any]
+    Only a mark: the shell asks the core for the figures at most once a second, so a
+    busy day never puts an O(calls today) computation on the call->page path.
+    """
+
     staff: str | None = None
 
 
-Command = Page | PublishState | RecordCall | RecordEvent | Reject | PublishSummary
+Command = Page | PublishState | RecordCall | RecordEvent | Reject | SummaryChanged

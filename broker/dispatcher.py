@@ -56,11 +56,11 @@ from broker.commands import (
     PresenceChanged,
     Pressed,
     PublishState,
-    PublishSummary,
     RecordCall,
     RecordEvent,
     Reject,
     StaffAction,
+    SummaryChanged,
 )
 from broker.config import Config
 from broker.eta import EtaEstimator
@@ -219,7 +219,7 @@ class Dispatcher:
         self.by_device[call.device] = call.id
         self._route(call, now, out, kind="call")
         out.append(RecordCall(call.to_row(self.store)))
-        out.append(self._summary())
+        out.append(SummaryChanged())
 
     def _repeat_press(self, call: Call, press_id: str, now: float, out: list[Command]) -> None:
         """A second press while waiting: count it, raise urgency, remind whoever is paged."""
@@ -246,9 +246,9 @@ class Dispatcher:
             call.feedback_score = ev.msg.score
             self._today_changed()
             out.append(RecordCall(call.to_row(self.store)))
-            out.append(self._summary())
+            out.append(SummaryChanged())
             if call.staff:
-                out.append(self._shift(call.staff))
+                out.append(SummaryChanged(call.staff))
             return
         if not call.is_open:
             out.append(RecordEvent("late_" + ev.action, call.id, {"status": call.status}))
@@ -339,9 +339,9 @@ class Dispatcher:
         if publish:
             out.append(RecordCall(call.to_row(self.store)))
             out.append(self._state(call))
-            out.append(self._summary())
+            out.append(SummaryChanged())
             if staff:
-                out.append(self._shift(staff))
+                out.append(SummaryChanged(staff))
 
     def _decline(self, call: Call, staff: str, now: float, out: list[Command], reason: str | None) -> None:
         if staff not in call.targets:
@@ -520,9 +520,9 @@ class Dispatcher:
         self._today_changed()
         out.append(RecordCall(call.to_row(self.store)))
         out.append(self._state(call, closed=True))
-        out.append(self._summary())
+        out.append(SummaryChanged())
         if call.staff:
-            out.append(self._shift(call.staff))
+            out.append(SummaryChanged(call.staff))
 
     def _remember_closed(self, call: Call) -> None:
         self.closed[call.id] = call
@@ -590,48 +590,47 @@ class Dispatcher:
             self._day = day
             self._today = [c for c in self.open.values()]
 
-    def _summary(self) -> PublishSummary:
+    def summary(self) -> dict:
+        """The store's figures today (the retained ``summary``)."""
+        self._today_changed()
         calls = self._today
         greet = [c.greeted_mono - c.opened_mono for c in calls if c.greeted_mono is not None]
         ack = [c.acked_mono - c.opened_mono for c in calls if c.acked_mono is not None]
         faces = [c.feedback_score for c in calls if c.feedback_score is not None]
         target = self.cfg.store.target_greet_s
-        return PublishSummary(
-            {
-                "day": self._day,
-                "calls": len(calls),
-                "open": sum(1 for c in calls if c.is_open),
-                "greeted": len(greet),
-                "greeted_within_target": sum(1 for s in greet if s <= target),
-                "target_greet_s": target,
-                "median_ack_s": round(median(ack), 1) if ack else None,
-                "median_greet_s": round(median(greet), 1) if greet else None,
-                "cancelled": sum(1 for c in calls if c.status == "cancelled"),
-                "unattended": sum(1 for c in calls if c.status == "unattended"),
-                "feedback_avg": round(sum(faces) / len(faces), 2) if faces else None,
-                "feedback_count": len(faces),
-                "updated_at": iso(self.clock.wall()),
-            }
-        )
+        self._today_changed()
+        return {
+            "day": self._day,
+            "calls": len(calls),
+            "open": sum(1 for c in calls if c.is_open),
+            "greeted": len(greet),
+            "greeted_within_target": sum(1 for s in greet if s <= target),
+            "target_greet_s": target,
+            "median_ack_s": round(median(ack), 1) if ack else None,
+            "median_greet_s": round(median(greet), 1) if greet else None,
+            "cancelled": sum(1 for c in calls if c.status == "cancelled"),
+            "unattended": sum(1 for c in calls if c.status == "unattended"),
+            "feedback_avg": round(sum(faces) / len(faces), 2) if faces else None,
+            "feedback_count": len(faces),
+            "updated_at": iso(self.clock.wall()),
+        }
 
-    def _shift(self, staff: str) -> PublishSummary:
+    def shift(self, staff: str) -> dict:
         """One colleague's day, for "My shift" on their pager: recognition, not surveillance."""
+        self._today_changed()
         mine = [c for c in self._today if (c.greeted_by or c.staff) == staff and c.status != "waiting"]
         greet = [c.greeted_mono - c.opened_mono for c in mine if c.greeted_mono is not None]
         faces = [c.feedback_score for c in mine if c.feedback_score is not None]
         target = self.cfg.store.target_greet_s
-        return PublishSummary(
-            {
-                "staff": staff,
-                "day": self._day,
-                "calls": len(mine),
-                "greeted": len(greet),
-                "greeted_within_target": sum(1 for s in greet if s <= target),
-                "median_greet_s": round(median(greet), 1) if greet else None,
-                "faces": {str(n): faces.count(n) for n in range(1, 5)},
-                "feedback_avg": round(sum(faces) / len(faces), 2) if faces else None,
-                "declines": sum(1 for c in self._today if staff in c.declined),
-                "updated_at": iso(self.clock.wall()),
-            },
-            staff=staff,
-        )
+        return {
+            "staff": staff,
+            "day": self._day,
+            "calls": len(mine),
+            "greeted": len(greet),
+            "greeted_within_target": sum(1 for s in greet if s <= target),
+            "median_greet_s": round(median(greet), 1) if greet else None,
+            "faces": {str(n): faces.count(n) for n in range(1, 5)},
+            "feedback_avg": round(sum(faces) / len(faces), 2) if faces else None,
+            "declines": sum(1 for c in self._today if staff in c.declined),
+            "updated_at": iso(self.clock.wall()),
+        }

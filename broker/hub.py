@@ -33,11 +33,11 @@ from broker.commands import (
     PresenceChanged,
     Pressed,
     PublishState,
-    PublishSummary,
     RecordCall,
     RecordEvent,
     Reject,
     StaffAction,
+    SummaryChanged,
 )
 from broker.config import Config
 from broker.dispatcher import Dispatcher
@@ -94,7 +94,8 @@ class Hub:
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.on_disconnect = self._on_disconnect
-        self._summary: dict | None = None
+        self._summary_dirty = False
+        self._shifts_dirty: set[str] = set()
         self._summary_sent = 0.0
         self.counts = {"received": 0, "rejected": 0, "pages": 0}
         self._arrived = 0
@@ -193,7 +194,7 @@ class Hub:
 
     def _wait_s(self) -> float:
         nxt = self.core.next_deadline()
-        wait = SUMMARY_EVERY_S if self._summary else 60.0
+        wait = SUMMARY_EVERY_S if self._summary_dirty else 60.0
         if nxt is not None:
             wait = min(wait, self.clock.real_seconds(nxt - self.clock.now()))
         return max(0.0, wait)
@@ -261,10 +262,10 @@ class Hub:
                 records.append(
                     event_row("state", mono, wall, topic, cmd.call_id, cmd.msg.staff, cmd.msg.device, payload.decode())
                 )
-            elif isinstance(cmd, PublishSummary) and cmd.staff:
-                self.client.publish(self.topics.shift(cmd.staff), p.encode(cmd.msg), qos=p.QOS, retain=True)
-            elif isinstance(cmd, PublishSummary):
-                self._summary = cmd.msg
+            elif isinstance(cmd, SummaryChanged):
+                self._summary_dirty = True
+                if cmd.staff:
+                    self._shifts_dirty.add(cmd.staff)
         for cmd in commands:
             if isinstance(cmd, RecordCall):
                 records.append(("call", cmd.row))
@@ -288,11 +289,16 @@ class Hub:
         self.log.submit(records, self._acker(item))
 
     def _flush_summary(self) -> None:
+        """Today's figures, at most once a second: off the call->page path."""
         now = time.monotonic()
-        if self._summary is not None and now - self._summary_sent >= SUMMARY_EVERY_S:
-            self.client.publish(self.topics.summary(), p.encode(self._summary), qos=p.QOS, retain=True)
-            self._summary = None
-            self._summary_sent = now
+        if not self._summary_dirty or now - self._summary_sent < SUMMARY_EVERY_S:
+            return
+        self.client.publish(self.topics.summary(), p.encode(self.core.summary()), qos=p.QOS, retain=True)
+        for staff in sorted(self._shifts_dirty):
+            self.client.publish(self.topics.shift(staff), p.encode(self.core.shift(staff)), qos=p.QOS, retain=True)
+        self._summary_dirty = False
+        self._shifts_dirty.clear()
+        self._summary_sent = now
 
 
 def _text(payload: bytes) -> str:

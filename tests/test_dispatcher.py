@@ -12,10 +12,10 @@ from broker.commands import (
     PresenceChanged,
     Pressed,
     PublishState,
-    PublishSummary,
     RecordCall,
     Reject,
     StaffAction,
+    SummaryChanged,
 )
 from broker.dispatcher import Dispatcher
 from broker.protocol import CallMsg, CallRef, FeedbackMsg
@@ -192,7 +192,8 @@ def test_full_lifecycle_measures_on_the_hub_clock(core, clock):
     cmds = core.handle(DeviceAction("kiosk-1", "feedback", FeedbackMsg(id="c1", score=4)))
     row = [c.row for c in cmds if isinstance(c, RecordCall)][-1]
     assert row["feedback_score"] == 4
-    shift = [c.msg for c in cmds if isinstance(c, PublishSummary) and c.staff == "anna"][0]
+    assert SummaryChanged("anna") in cmds
+    shift = core.shift("anna")
     assert shift["calls"] == 1 and shift["faces"]["4"] == 1 and shift["median_greet_s"] == 42
     assert rejects(core.handle(DeviceAction("kiosk-1", "feedback", FeedbackMsg(id="c1", score=1)))) == [
         "call 'c1' already has feedback"
