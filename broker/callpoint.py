@@ -198,6 +198,22 @@ class CallPoint:
         self._send(call_id, "call", self.topics.call(self.device), p.encode(msg))
         return call_id
 
+    def press_again(self, reason: str | None = None) -> str | None:
+        """A customer's repeat press while their call is open: a call message with a fresh id,
+        which the hub counts as a repeat press on the open call (more urgent re-page).
+
+        Sent now at QoS 1 if connected, never kept in the outbox: replayed after an outage it
+        would open a second call when the first had closed meanwhile.  Returns the press id, or
+        None when offline (the open call itself is still in the outbox or at the hub).
+        """
+        if not self.connected:
+            return None
+        press_id = new_call_id(self.device)
+        msg = p.CallMsg(id=press_id, reason=reason, at=iso(time.time()))
+        with self._lock:
+            self.client.publish(self.topics.call(self.device), p.encode(msg), qos=p.QOS)
+        return press_id
+
     def cancel(self, call_id: str) -> None:
         self._send(call_id, "cancel", self.topics.call_action(self.device, "cancel"), p.encode({"id": call_id}))
 
