@@ -214,9 +214,9 @@ class Dispatcher:
             label=device.label or None,
             pressed_at=msg.at,
         )
+        self._count_today(call)  # before it is open: a new day starts from the open calls
         self.open[call.id] = call
         self.by_device[call.device] = call.id
-        self._count_today(call)
         self._route(call, now, out, kind="call")
         out.append(RecordCall(call.to_row(self.store)))
         out.append(self._summary())

@@ -177,13 +177,19 @@ class Hub:
         self.ready.wait()
         self._execute(self._pending_restore, None)
         while not self.stopping.is_set():
-            item = self.inbox.get(timeout=self._wait_s())
-            if item is not None:
-                self._receive(item)
-            tick = self.core.tick()
-            if tick:
-                self._execute(tick, None)
-            self._flush_summary()
+            try:
+                item = self.inbox.get(timeout=self._wait_s())
+            except queue.Empty:
+                item = None
+            try:
+                if item is not None:
+                    self._receive(item)
+                tick = self.core.tick()
+                if tick:
+                    self._execute(tick, None)
+                self._flush_summary()
+            except Exception:  # the store's hub keeps running; the message stays unacked and comes back
+                log.exception("hub loop error")
 
     def _wait_s(self) -> float:
         nxt = self.core.next_deadline()

@@ -99,7 +99,7 @@ class PresenceMsg(msgspec.Struct, forbid_unknown_fields=False):
 # --- outbound payloads (hub -> pagers, devices, dashboards) -----------------------
 
 
-class PageMsg(msgspec.Struct, omit_defaults=True):
+class PageMsg(msgspec.Struct):
     """``page/{staff}``: one person is asked to go to a customer."""
 
     id: str
