@@ -96,11 +96,27 @@ class ButtonStation:
             due = self.logic.hold_due()
             if due is not None:
                 self._arm_hold(due)
+            self._settle_later()
 
     def _released(self) -> None:
         with self._lock:
             self._cancel_hold()
             self._act(self.logic.release(self.clock()))
+            self._settle_later()
+
+    def _settle_later(self) -> None:
+        """An edge ignored as bounce may have been the last one: look at the pin once it settles."""
+        if self.logic.pressed != self.button.is_pressed:
+            timer = threading.Timer(self.logic.bounce_s + 0.002, self._settle)
+            timer.daemon = True
+            timer.start()
+
+    def _settle(self) -> None:
+        with self._lock:
+            if self.button.is_pressed and not self.logic.pressed:
+                self._pressed()
+            elif not self.button.is_pressed and self.logic.pressed:
+                self._released()
 
     def _arm_hold(self, due: float) -> None:
         self._cancel_hold()
@@ -122,6 +138,7 @@ class ButtonStation:
                 self._act(self.logic.release(self.clock()))
 
     def _act(self, actions: list[Action]) -> None:
+
         for action in actions:
             if action == "call":
                 self.call_id = self.point.call()

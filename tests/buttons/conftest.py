@@ -31,7 +31,7 @@ rgb_led_pins = [6, 13, 19]
 
 [buttons]
 hold_s = 0.3
-bounce_s = 0.02
+bounce_s = 0.1
 outbox_dir = "{outbox}"
 """
 

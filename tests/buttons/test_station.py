@@ -34,6 +34,9 @@ def make_station(hub, pins, tmp_path):
 
 
 def tap(station: ButtonStation, down_s: float = 0.05) -> None:
+    """Press and release like a person: after the last press has settled (edges within bounce_s are one)."""
+    wait_until(lambda: not station.logic.pressed, what="the previous press released")
+    time.sleep(station.logic.bounce_s)
     station.button.pin.drive_low()
     time.sleep(down_s)
     station.button.pin.drive_high()
