@@ -22,6 +22,7 @@ from broker.config import ConfigError, load_config
 
 PARTS = [
     "broker.cli",
+    "hardware.cli",
 ]
 """Modules with a ``register(subparsers)`` function, in the order of ``staffcall --help``."""
 

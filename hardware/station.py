@@ -68,6 +68,7 @@ class ButtonStation:
         self.buzzer = Buzzer(device.buzzer_pin, pin_factory=pin_factory) if device.buzzer_pin is not None else None
         self._lock = threading.RLock()
         self._hold_timer: threading.Timer | None = None
+        self._closed = False
         self.light: Light | None = None
         self.connected = point.connected
         self.call_id: str | None = None
@@ -113,6 +114,8 @@ class ButtonStation:
 
     def _settle(self) -> None:
         with self._lock:
+            if self._closed:
+                return
             if self.button.is_pressed and not self.logic.pressed:
                 self._pressed()
             elif not self.button.is_pressed and self.logic.pressed:
@@ -132,6 +135,8 @@ class ButtonStation:
     def _hold_check(self) -> None:
         with self._lock:
             self._hold_timer = None
+            if self._closed:
+                return
             if self.button.is_pressed:
                 self._act(self.logic.held(self.clock()))
             else:  # a release we ignored as bounce: the press was a short tap after all
@@ -205,6 +210,7 @@ class ButtonStation:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             self._cancel_hold()
         for dev in (self.button, self.led, self.buzzer):
             if dev is not None:
