@@ -24,11 +24,19 @@ SHIFTED = {c: str(i) for chars in ("!@#$%^&*(", '!"#¤%&/()') for i, c in enumer
 """Shift+digit on US and Nordic keyboards."""
 
 
+_fingers: dict[str, threading.Lock] = {}
+
+
 def _press(station: ButtonStation, hold: bool) -> None:
+    """Press (or hold) in the background; presses of one station queue up like one finger's."""
+    finger = _fingers.setdefault(station.device.id, threading.Lock())
+
     def run() -> None:
-        station.button.pin.drive_low()
-        time.sleep(station.logic.hold_s + 0.1 if hold else 0.15)
-        station.button.pin.drive_high()
+        with finger:
+            station.button.pin.drive_low()
+            time.sleep(station.logic.hold_s + 0.1 if hold else 0.15)
+            station.button.pin.drive_high()
+            time.sleep(station.logic.bounce_s + 0.05)  # let go fully before the next press
 
     threading.Thread(target=run, daemon=True).start()
 
