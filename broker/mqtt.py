@@ -13,6 +13,7 @@ Example::
 
 from __future__ import annotations
 
+import socket
 import threading
 
 import paho.mqtt.client as mqtt
@@ -43,7 +44,17 @@ def make_client(
     client.reconnect_delay_set(min_delay=1, max_delay=10)
     client.max_inflight_messages_set(100)
     client.max_queued_messages_set(0)
+    client.on_socket_open = _no_delay
     return client
+
+
+def _no_delay(client: mqtt.Client, userdata, sock) -> None:
+    """Disable Nagle: paho does not, and a small publish right after a PUBACK otherwise waits for the
+    broker's delayed ACK (about 25-40 ms on Linux), far over our press -> message budget."""
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except (OSError, AttributeError):  # not a TCP socket (e.g. a websocket wrapper): keep going
+        pass
 
 
 def wait_connected(client: mqtt.Client, timeout: float = 10.0) -> bool:
