@@ -35,6 +35,7 @@ persistence_location {dir}/
 autosave_interval 1
 max_queued_messages 100000
 max_inflight_messages 100
+set_tcp_nodelay true
 log_dest file {dir}/mosquitto.log
 log_type error
 log_type warning
