@@ -63,6 +63,9 @@ class Outbox:
         self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         if path != ":memory:":
             self.conn.execute("PRAGMA journal_mode=WAL")
+            # NORMAL: no fsync per press (27 ms on a test machine, more on an SD card); WAL stays
+            # consistent and survives a process crash, a power cut may lose the last few presses.
+            self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute(
             "create table if not exists outbox (seq integer primary key, call_id text not null, action text not null,"
             " topic text not null, payload blob not null, created_at text not null, sent integer not null default 0,"
