@@ -280,7 +280,9 @@ def _check_buttons(cfg: Config, fail) -> None:
         if named and dev.kind != "button":
             fail(f"[[devices]] #{i} {next(iter(named))}", f"only devices of kind 'button' have pins, not {dev.kind!r}")
         if named and dev.button_pin is None:
-            fail(f"[[devices]] #{i} button_pin", "a station with an LED or buzzer needs its button: add button_pin = 17")
+            fail(
+                f"[[devices]] #{i} button_pin", "a station with an LED or buzzer needs its button: add button_pin = 17"
+            )
         for key, pin in named.items():
             if pin not in GPIO_PINS:
                 fail(f"[[devices]] #{i} {key}", f"GPIO {pin} is not on the header; use a BCM number from 2 to 27")

@@ -13,6 +13,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 
@@ -51,10 +52,8 @@ def make_client(
 def _no_delay(client: mqtt.Client, userdata, sock) -> None:
     """Disable Nagle: paho does not, and a small publish right after a PUBACK otherwise waits for the
     broker's delayed ACK (about 25-40 ms on Linux), far over our press -> message budget."""
-    try:
+    with contextlib.suppress(OSError, AttributeError):  # not a TCP socket (a websocket wrapper): keep going
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    except (OSError, AttributeError):  # not a TCP socket (e.g. a websocket wrapper): keep going
-        pass
 
 
 def wait_connected(client: mqtt.Client, timeout: float = 10.0) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import signal
 import threading
@@ -16,8 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     cmd = sub.add_parser(
         "buttons",
         help="run the GPIO call-button stations of this Pi (long-running service)",
-        description="Drive the call-button stations ([[devices]] of kind \"button\" with a button_pin) on this Pi: "
-        "a press calls staff, the light shows the call's progress, a long hold means \"greeted here\".\n"
+        description='Drive the call-button stations ([[devices]] of kind "button" with a button_pin) on this Pi: '
+        'a press calls staff, the light shows the call\'s progress, a long hold means "greeted here".\n'
         "With --simulate the pins are gpiozero's mock pins: keys 1-9 press a station, h then a digit (or "
         "Shift+digit) holds it, q quits; the terminal shows each light.\n\n"
         "Example: staffcall buttons --config /etc/staffcall/staffcall.toml\n"
@@ -46,10 +47,8 @@ def run_buttons(args: argparse.Namespace) -> int:
         else:
             done = threading.Event()
             signal.signal(signal.SIGTERM, lambda *_: done.set())
-            try:
+            with contextlib.suppress(KeyboardInterrupt):
                 done.wait()
-            except KeyboardInterrupt:
-                pass
     finally:
         stations.stop()
     return 0

@@ -46,7 +46,8 @@ def _led_text(station: ButtonStation) -> str:
     if led is None:
         return "-"
     if hasattr(led, "_leds"):  # RGBLED: one dot per colour
-        return "".join(f"[{c}]●[/]" if part.value else "○" for c, part in zip(("red", "green", "blue"), led._leds))
+        dots = zip(("red", "green", "blue"), led._leds, strict=True)
+        return "".join(f"[{c}]●[/]" if part.value else "○" for c, part in dots)
     return "[bold yellow]●[/]" if led.value else "○"
 
 

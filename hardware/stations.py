@@ -50,9 +50,7 @@ def make_pin_factory(name: str | None) -> Factory | None:
 def station_devices(cfg: Config, only: list[str] | None = None, host: str | None = None) -> list[Device]:
     """The button stations this Pi drives: kind "button" with a button_pin, for this host or any."""
     host = host or socket.gethostname()
-    found = [
-        d for d in cfg.devices if d.kind == "button" and d.button_pin is not None and d.gpio_host in (None, host)
-    ]
+    found = [d for d in cfg.devices if d.kind == "button" and d.button_pin is not None and d.gpio_host in (None, host)]
     if only:
         unknown = set(only) - {d.id for d in found}
         if unknown:
@@ -63,7 +61,7 @@ def station_devices(cfg: Config, only: list[str] | None = None, host: str | None
     if not found:
         raise ConfigError(
             f"[[devices]]: no station of kind 'button' with a button_pin for host {host!r}; "
-            'add button_pin = 17 and led_pin = 27 to a button device (see staffcall.example.toml)'
+            "add button_pin = 17 and led_pin = 27 to a button device (see staffcall.example.toml)"
         )
     return found
 
