@@ -167,7 +167,10 @@ def test_rgb_station_shows_colours(hub, listener, make_station):
     assert len(red.states) >= 3 and levels(green) == [False] and levels(blue) == [False]
     listener.publish("staffcall/s1/staff/anna/ack", {"id": station.call_id})
     wait_until(lambda: station.light.name == "steady", what="steady")
-    assert (red.state, green.state, blue.state) == (False, True, False)
+    # The pattern is chosen first and the pins follow: wait for them (without a lock, as a customer sees it).
+    wait_until(lambda: (red.state, green.state, blue.state) == (False, True, False), what="steady green", timeout=1)
+    time.sleep(0.3)
+    assert (red.state, green.state, blue.state) == (False, True, False), "steady: no blink left running"
 
 
 def test_offline_press_reaches_the_hub_exactly_once(broker, hub, listener, make_station, tmp_path):
