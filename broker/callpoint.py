@@ -65,6 +65,9 @@ class Outbox:
         self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         if path != ":memory:":
             self.conn.execute("PRAGMA journal_mode=WAL")
+            # NORMAL: no fsync per press (27 ms on a test machine, more on an SD card); WAL stays
+            # consistent and survives a process crash, a power cut may lose the last few presses.
+            self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute(
             "create table if not exists outbox (seq integer primary key, call_id text not null, action text not null,"
             " topic text not null, payload blob not null, created_at text not null, sent integer not null default 0,"
@@ -199,6 +202,22 @@ class CallPoint:
         msg = p.CallMsg(id=call_id, reason=reason, lang=lang, at=iso(time.time()), text=text)
         self._send(call_id, "call", self.topics.call(self.device), p.encode(msg))
         return call_id
+
+    def press_again(self, reason: str | None = None) -> str | None:
+        """A customer's repeat press while their call is open: a call message with a fresh id,
+        which the hub counts as a repeat press on the open call (more urgent re-page).
+
+        Sent now at QoS 1 if connected, never kept in the outbox: replayed after an outage it
+        would open a second call when the first had closed meanwhile.  Returns the press id, or
+        None when offline (the open call itself is still in the outbox or at the hub).
+        """
+        if not self.connected:
+            return None
+        press_id = new_call_id(self.device)
+        msg = p.CallMsg(id=press_id, reason=reason, at=iso(time.time()))
+        with self._lock:
+            self.client.publish(self.topics.call(self.device), p.encode(msg), qos=p.QOS)
+        return press_id
 
     def cancel(self, call_id: str) -> None:
         self._send(call_id, "cancel", self.topics.call_action(self.device, "cancel"), p.encode({"id": call_id}))

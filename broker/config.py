@@ -89,8 +89,15 @@ class Device(msgspec.Struct, forbid_unknown_fields=True):
     zone: str
     label: str = ""
     button_pin: int | None = None
+    """GPIO (BCM) number of a button station's push button, wired to ground (internal pull-up)."""
     led_pin: int | None = None
+    """GPIO of a single-colour LED (through a series resistor to ground)."""
+    rgb_led_pins: list[int] | None = None
+    """Instead of ``led_pin``: an RGB LED's red, green and blue GPIOs (common cathode)."""
     buzzer_pin: int | None = None
+    """GPIO of an active buzzer (optional)."""
+    gpio_host: str | None = None
+    """Hostname of the Pi that drives this station when a store has several; None = any Pi."""
 
 
 class KioskCfg(msgspec.Struct, forbid_unknown_fields=True):
@@ -158,8 +165,13 @@ class ButtonsCfg(msgspec.Struct, forbid_unknown_fields=True):
     """``[buttons]``: GPIO call-button stations (see hardware/)."""
 
     hold_s: float = 3.0
-    pin_factory: str | None = None
+    """Holding a station's button this long while a call is open means "greeted here"."""
+    bounce_s: float = 0.05
+    """Edges closer than this to the previous accepted edge are contact bounce and ignored."""
+    pin_factory: Literal["lgpio", "rpigpio", "pigpio", "native", "mock"] | None = None
     """gpiozero pin factory: "lgpio" on a Pi 4/5, "mock" for simulation; None = gpiozero's default."""
+    outbox_dir: str = "outbox"
+    """Where each station keeps its SQLite outbox (relative to the config file's folder)."""
 
 
 class WebCfg(msgspec.Struct, forbid_unknown_fields=True):
@@ -197,6 +209,8 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, dict=True):
         db = Path(self.database.path)
         if not db.is_absolute() and self.database.path != ":memory:":
             self.database.path = str(base / db)
+        if not Path(self.buttons.outbox_dir).is_absolute():
+            self.buttons.outbox_dir = str(base / self.buttons.outbox_dir)
         return self
 
 
@@ -279,6 +293,44 @@ def _check(cfg: Config, source: str) -> None:
     for i, staff in enumerate(cfg.staff, 1):
         if staff.pager is not None and not re.match(r"^(espa|tap):\S+$", staff.pager):
             fail(f"[[staff]] #{i} pager", f"{staff.pager!r} must look like 'espa:1234' or 'tap:5551234'")
+    _check_buttons(cfg, fail)
+
+
+GPIO_PINS = range(2, 28)
+"""BCM GPIO numbers on the 40-pin header (0 and 1 are reserved for the HAT EEPROM)."""
+
+
+def _check_buttons(cfg: Config, fail) -> None:
+    """Station wiring: pins on the header, each used once per Pi, an LED only with a button."""
+    b = cfg.buttons
+    if b.hold_s <= 0:
+        fail("[buttons] hold_s", "must be a positive number of seconds, e.g. 3")
+    if not 0 <= b.bounce_s < 1:
+        fail("[buttons] bounce_s", "must be 0 or more and under 1 second, e.g. 0.05")
+    used: list[tuple[str | None, int, str]] = []
+    for i, dev in enumerate(cfg.devices, 1):
+        pins = {"button_pin": dev.button_pin, "led_pin": dev.led_pin, "buzzer_pin": dev.buzzer_pin}
+        if dev.rgb_led_pins is not None:
+            if len(dev.rgb_led_pins) != 3:
+                fail(f"[[devices]] #{i} rgb_led_pins", "must list three GPIOs: [red, green, blue]")
+            if dev.led_pin is not None:
+                fail(f"[[devices]] #{i} rgb_led_pins", "set either led_pin or rgb_led_pins, not both")
+            pins.update({f"rgb_led_pins[{n}]": pin for n, pin in enumerate(dev.rgb_led_pins)})
+        named = {key: pin for key, pin in pins.items() if pin is not None}
+        if named and dev.kind != "button":
+            fail(f"[[devices]] #{i} {next(iter(named))}", f"only devices of kind 'button' have pins, not {dev.kind!r}")
+        if named and dev.button_pin is None:
+            fail(
+                f"[[devices]] #{i} button_pin", "a station with an LED or buzzer needs its button: add button_pin = 17"
+            )
+        for key, pin in named.items():
+            if pin not in GPIO_PINS:
+                fail(f"[[devices]] #{i} {key}", f"GPIO {pin} is not on the header; use a BCM number from 2 to 27")
+            # A station without gpio_host runs on every Pi, so it clashes with any host's pin.
+            for host, other_pin, other in used:
+                if other_pin == pin and (host is None or dev.gpio_host is None or host == dev.gpio_host):
+                    fail(f"[[devices]] #{i} {key}", f"GPIO {pin} is already used by {other}; give each its own pin")
+            used.append((dev.gpio_host, pin, f"{dev.id} {key}"))
 
 
 def _check_gateway(g: GatewayCfg, fail) -> None:

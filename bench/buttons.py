@@ -1,0 +1,152 @@
+"""Press -> call message on the broker: a button station's latency, next to a raw paho publish.
+
+Runs a private Mosquitto and the real hub; presses a station on gpiozero's MockFactory (so the
+figure covers the press logic, the SQLite outbox write and the MQTT publish, not GPIO edge
+detection); a second client subscribed to ``call/+`` timestamps arrival on the same monotonic
+clock.  Each call is cancelled through the hub before the next press, so every press is a
+first press.  Baseline: the same client publishing a same-sized payload at QoS 1.
+
+Target: press -> message p50 <= 10 ms.
+
+    python bench/buttons.py [--presses 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import paho.mqtt.client as mqtt  # noqa: E402
+from gpiozero.pins.mock import MockFactory  # noqa: E402
+from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
+
+from broker.callpoint import CallPoint  # noqa: E402
+from broker.config import parse_config  # noqa: E402
+from broker.hub import Hub  # noqa: E402
+from broker.mosquitto import Broker  # noqa: E402
+from hardware.station import ButtonStation  # noqa: E402
+
+CONFIG = """
+[store]
+id = "bench"
+name = "Bench"
+[broker]
+port = {port}
+[database]
+path = "{db}"
+[[staff]]
+id = "anna"
+name = "Anna"
+zones = ["z"]
+[[devices]]
+id = "b1"
+kind = "button"
+zone = "z"
+button_pin = 17
+led_pin = 27
+[buttons]
+bounce_s = 0.01
+"""
+
+
+class Arrivals:
+    def __init__(self, port: int, topic: str) -> None:
+        self.cond = threading.Condition()
+        self.got: list[tuple[float, bytes]] = []
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
+        self.client.on_message = self._on_message
+        ready = threading.Event()
+        self.client.on_subscribe = lambda *a: ready.set()
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        self.client.subscribe([(topic, 1), ("bench/raw", 1)])
+        ready.wait(5)
+
+    def _on_message(self, client, userdata, msg) -> None:
+        with self.cond:
+            self.got.append((time.perf_counter(), msg.payload))
+            self.cond.notify_all()
+
+    def wait(self, n: int, timeout: float = 5.0) -> tuple[float, bytes]:
+        with self.cond:
+            if not self.cond.wait_for(lambda: len(self.got) >= n, timeout):
+                raise SystemExit("bench: a message did not arrive within 5 s")
+            return self.got[n - 1]
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--presses", type=int, default=200)
+    args = ap.parse_args()
+    broker = Broker().start(allow_embedded=False)
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = parse_config(CONFIG.format(port=broker.port, db=f"{tmp}/hub.db"))
+        hub = Hub(cfg)
+        hub.start()
+        hub.ready.wait(10)
+        arrivals = Arrivals(broker.port, "staffcall/bench/call/+")
+        point = CallPoint(cfg, "b1", f"{tmp}/b1.outbox.db")
+        station = ButtonStation(cfg.devices_by_id["b1"], point, hold_s=3.0, bounce_s=0.01, pin_factory=MockFactory())
+        point.start()
+        while not station.connected:
+            time.sleep(0.01)
+        pin = station.button.pin
+
+        press_ms: list[float] = []
+        for i in range(args.presses):
+            t0 = time.perf_counter()
+            pin.drive_low()
+            t1, _ = arrivals.wait(i + 1)
+            press_ms.append((t1 - t0) * 1000)
+            pin.drive_high()
+            call_id = station.call_id
+            deadline = time.monotonic() + 5
+            while point.outbox.pending_count() and time.monotonic() < deadline:
+                time.sleep(0.001)  # the hub has the call (its state came back): now cancel it
+            arrivals.client.publish("staffcall/bench/call/b1/cancel", f'{{"id":"{call_id}"}}', qos=1)
+            deadline = time.monotonic() + 5
+            while station.call_open and time.monotonic() < deadline:
+                time.sleep(0.001)
+            time.sleep(0.015)  # past bounce_s
+
+        raw = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
+        raw.connect("127.0.0.1", broker.port)
+        raw.loop_start()
+        payload = b'{"id":"b1-raw-0000000000-00000000","reason":null,"lang":null,"at":"2026-01-01T00:00:00.000Z"}'
+        base = len(arrivals.got)
+        raw_ms: list[float] = []
+        for i in range(args.presses):
+            t0 = time.perf_counter()
+            raw.publish("bench/raw", payload, qos=1)
+            t1, _ = arrivals.wait(base + i + 1)
+            raw_ms.append((t1 - t0) * 1000)
+        raw.loop_stop()
+        point.stop()
+        station.close()
+        hub.stop()
+        arrivals.client.loop_stop()
+    broker.stop()
+
+    p50, p95 = statistics.median(press_ms), pct(press_ms, 0.95)
+    r50, r95 = statistics.median(raw_ms), pct(raw_ms, 0.95)
+    print(f"presses: {args.presses}")
+    print(f"press -> message on broker   p50 {p50:6.2f} ms   p95 {p95:6.2f} ms   max {max(press_ms):6.2f} ms")
+    print(f"raw paho publish (baseline)  p50 {r50:6.2f} ms   p95 {r95:6.2f} ms   max {max(raw_ms):6.2f} ms")
+    print(f"ratio p50 press/raw: {p50 / r50:.1f}x   target p50 <= 10 ms: {'met' if p50 <= 10 else 'NOT met'}")
+    return 0 if p50 <= 10 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
