@@ -47,6 +47,8 @@ class Call:
     feedback_score: int | None = None
     outcome: str | None = None
     nobody_on_shift: bool = False
+    presses: set[str] = field(default_factory=set)
+    """Ids of the repeat presses counted, so a resent press is not counted twice (memory only)."""
 
     @property
     def is_open(self) -> bool:

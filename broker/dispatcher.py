@@ -199,8 +199,17 @@ class Dispatcher:
             return
         now = self.clock.now()
         current = self.open.get(self.by_device.get(ev.device, ""))
+        if current is not None and current.status == "greeted":
+            # Served, but nobody pressed Resolved; a new press is a new need, not an echo of the old one.
+            current.outcome = current.outcome or "auto-closed: pressed again"
+            self._close(current, "resolved", now, out)
+            current = None
         if current is not None:
-            self._repeat_press(current, msg.id, now, out)
+            if msg.id in current.presses:
+                out.append(RecordEvent("duplicate", current.id, {"device": ev.device, "press_id": msg.id}))
+                out.append(self._state(current))
+            else:
+                self._repeat_press(current, msg.id, now, out)
             return
         call = Call(
             id=msg.id,
@@ -224,6 +233,7 @@ class Dispatcher:
     def _repeat_press(self, call: Call, press_id: str, now: float, out: list[Command]) -> None:
         """A second press while waiting: count it, raise urgency, remind whoever is paged."""
         call.repeat_presses += 1
+        call.presses.add(press_id)
         out.append(RecordEvent("repeat_press", call.id, {"press_id": press_id, "count": call.repeat_presses}))
         # Remind whoever is on it, more urgently; the escalation clock keeps running as it was.
         targets = call.targets if call.status in ("waiting", "acknowledged") else []

@@ -317,3 +317,20 @@ def test_restore_rebuilds_open_calls_and_timers(core, clock):
     # ben was paged at t=10; 30 s later the next step fires on the rebuilt timer
     assert advance(fresh, clock, 24.9) == []
     assert {t for _, _, t in pages(advance(fresh, clock, 0.2))} == {3}
+
+
+def test_a_resent_repeat_press_is_counted_once(core):
+    press(core, call_id="c1")
+    press(core, call_id="p2")
+    cmds = press(core, call_id="p2")
+    assert pages(cmds) == [] and core.open["c1"].repeat_presses == 1
+
+
+def test_a_press_after_the_greeting_closes_the_old_call_and_opens_a_new_one(core):
+    press(core, call_id="c1")
+    staff(core, "anna", "greet")
+    cmds = press(core, call_id="c2")
+    closed = [c.msg for c in cmds if isinstance(c, PublishState) and c.closed]
+    assert [(m.id, m.status) for m in closed] == [("c1", "resolved")]
+    assert core.closed["c1"].outcome == "auto-closed: pressed again"
+    assert list(core.open) == ["c2"] and pages(cmds)[0][1] == "call"

@@ -25,6 +25,8 @@ def test_text_pager_gets_a_page_and_answers_it(hub, listener, config_file, spawn
     pager.send("r")
     listener.state("c1", "resolved")
     pager.wait_line(lambda s: "c1: resolved" in s)
+    # the hub publishes "my shift" figures at most once a second: wait for them, then ask
+    listener.wait_for(lambda m: m.topic == f"{T}/shift/anna" and m.json["calls"] == 1)
     pager.send("m")
     pager.wait_line(lambda s: "My calls today: 1" in s, timeout=5)
     pager.send("q")
