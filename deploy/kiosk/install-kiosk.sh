@@ -8,8 +8,8 @@ apt-get install -y -qq python3-venv libmtdev1 libgl1 libgles2 libegl1 >/dev/null
 id staffcall >/dev/null 2>&1 || useradd --system --create-home --groups video,render,input staffcall
 install -d -o staffcall /opt/staffcall /etc/staffcall/kivy
 cp -r "$here/../.." /opt/staffcall/src
-python3 -m venv /opt/staffcall/.venv
-/opt/staffcall/.venv/bin/pip install -q "/opt/staffcall/src[kiosk]"
+python3 -m venv /opt/staffcall/venv
+/opt/staffcall/venv/bin/pip install -q "/opt/staffcall/src[kiosk]"
 install -m 644 "$here/config.ini" /etc/staffcall/kivy/config.ini
 chown -R staffcall /etc/staffcall/kivy
 sed "s/--device kiosk-1/--device $device/" "$here/staffcall-kiosk.service" >/etc/systemd/system/staffcall-kiosk.service
