@@ -93,8 +93,9 @@ class Broker:
             self.proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         elif allow_embedded:
             log.warning(
-                "mosquitto is not installed; using the embedded Python broker on 127.0.0.1:%d. "
-                "Fine for the demo; install it for a store: sudo apt-get install mosquitto",
+                "mosquitto is not installed; using the embedded Python broker (amqtt) on 127.0.0.1:%d. "
+                "It is enough for a first look but drops some QoS 1 deliveries under the demo's load, so some "
+                "calls may end unattended; install Mosquitto: sudo apt-get install mosquitto",
                 self.port,
             )
             self._start_embedded()
