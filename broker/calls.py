@@ -48,7 +48,7 @@ class Call:
     outcome: str | None = None
     nobody_on_shift: bool = False
     presses: set[str] = field(default_factory=set)
-    """Ids of the repeat presses counted, so a resent press is not counted twice (memory only)."""
+    """Ids of the repeat presses counted, so a resent press is not counted twice."""
 
     @property
     def is_open(self) -> bool:
@@ -96,6 +96,7 @@ class Call:
             "repages": self.repages,
             "nobody_on_shift": self.nobody_on_shift,
             "page_age_s": round(self.paged_mono - self.opened_mono, 3),
+            "presses": json.dumps(sorted(self.presses)),
         }
 
     @classmethod
@@ -134,4 +135,5 @@ class Call:
             feedback_score=row["feedback_score"],
             outcome=row.get("outcome"),
             nobody_on_shift=bool(row.get("nobody_on_shift")),
+            presses=set(json.loads(row.get("presses") or "[]")),
         )

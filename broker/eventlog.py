@@ -70,6 +70,7 @@ CALL_COLUMNS: dict[str, type] = {
     "repages": int,
     "nobody_on_shift": bool,
     "page_age_s": float,
+    "presses": str,
 }
 
 

@@ -319,11 +319,14 @@ def test_restore_rebuilds_open_calls_and_timers(core, clock):
     assert {t for _, _, t in pages(advance(fresh, clock, 0.2))} == {3}
 
 
-def test_a_resent_repeat_press_is_counted_once(core):
+def test_a_resent_repeat_press_is_counted_once_even_after_a_restart(core, clock):
     press(core, call_id="c1")
-    press(core, call_id="p2")
+    rows = [c.row for c in press(core, call_id="p2") if isinstance(c, RecordCall)]
     cmds = press(core, call_id="p2")
     assert pages(cmds) == [] and core.open["c1"].repeat_presses == 1
+    fresh = Dispatcher(store_config(), clock)
+    fresh.restore(rows[-1:], [], presence={"anna": "on_shift"})
+    assert pages(press(fresh, call_id="p2")) == [] and fresh.open["c1"].repeat_presses == 1
 
 
 def test_a_press_after_the_greeting_closes_the_old_call_and_opens_a_new_one(core):
