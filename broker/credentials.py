@@ -62,10 +62,14 @@ def render(store: str, passwords: dict[str, str]) -> str:
 
 
 def write(path: Path, store: str, passwords: dict[str, str]) -> None:
-    """Write the file readable by its owner only (created 0600, never world-readable for a moment)."""
+    write_private(path, render(store, passwords))
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file readable by its owner only (created 0600, never world-readable for a moment)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(render(store, passwords))
+        f.write(text)
     os.chmod(path, 0o600)
 
 
