@@ -7,6 +7,7 @@ import os
 import select
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -77,7 +78,13 @@ def wait(pred, timeout: float = 20.0) -> bool:
 def rows(db: Path, sql: str, params=()) -> list[dict]:
     if not db.exists():
         return []
-    return list(sqlite_utils.Database(str(db)).query(sql, params))
+    # Closed at once, not whenever the garbage collector gets to it: closing the last connection
+    # checkpoints and deletes the WAL, which the power-cut test needs to find as the killed hub left it.
+    conn = sqlite3.connect(db)
+    try:
+        return list(sqlite_utils.Database(conn).query(sql, params))
+    finally:
+        conn.close()
 
 
 def presses(db: Path) -> tuple[list[str], list[str]]:
