@@ -74,9 +74,7 @@ def test_kill_9_hub_during_a_burst(broker, listener, tmp_path):
         assert not unpaged, unpaged[:5]
         # timers resumed: nobody acknowledges, so after ack_timeout_s the next colleague is paged
         assert wait(
-            lambda: any(
-                "/page/" in m.topic and m.json.get("kind") == "next" for m in list(listener.messages)[mark:]
-            ),
+            lambda: any("/page/" in m.topic and m.json.get("kind") == "next" for m in list(listener.messages)[mark:]),
             15,
         ), "no escalation after the restart"
         calls, repeats = presses(db)
