@@ -36,7 +36,7 @@ import paho.mqtt.client as mqtt
 from broker import protocol as p
 from broker.clock import iso
 from broker.config import Config
-from broker.mqtt import make_client
+from broker.mqtt import connect_async, make_client
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +167,7 @@ class CallPoint:
             client_id or f"staffcall-device-{device}",
             config.broker,
             will=(self.topics.device_status(device), p.OFFLINE),
+            identity=f"device:{device}",
         )
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
@@ -180,7 +181,7 @@ class CallPoint:
     # --- lifecycle -----------------------------------------------------------------
 
     def start(self) -> None:
-        self.client.connect_async(self.cfg.broker.host, self.cfg.broker.port, self.cfg.broker.keepalive_s)
+        connect_async(self.client, self.cfg.broker)
         self.client.loop_start()
 
     def stop(self) -> None:

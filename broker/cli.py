@@ -22,6 +22,7 @@ from broker.config import ConfigError, load_config
 
 PARTS = [
     "broker.cli",
+    "broker.broker_cli",
     "broker.report",
     "broker.web.cli",
     "staff_pager.gateway_cli",

@@ -50,11 +50,38 @@ class Store(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class BrokerCfg(msgspec.Struct, forbid_unknown_fields=True):
+    """``[broker]``: where the store's Mosquitto is, and how each part proves who it is (docs/security.md)."""
+
     host: str = "127.0.0.1"
     port: int = 1883
     username: str | None = None
+    """One shared login for every part; ``credentials`` (one login per part) is the secure choice."""
     password: str | None = None
     keepalive_s: int = 15
+    credentials: str | None = None
+    """TOML file from ``staffcall broker init``: one generated password per device, colleague and service."""
+    ca: str | None = None
+    """CA certificate that signed the broker's; when set, clients connect with TLS to ``tls_port``."""
+    tls_port: int = 8883
+    insecure: bool = False
+    """Skip the host-name check of the broker's certificate (tests only; the CA is still checked)."""
+    cert: str | None = None
+    """Broker side (``staffcall broker init``): the server certificate for the TLS listener."""
+    key: str | None = None
+    """Broker side: the server certificate's private key."""
+    bind: str | None = None
+    """Broker side: the address the plain listener binds to (None = every interface of the store network)."""
+    websocket_port: int | None = None
+    """Broker side: a WebSocket listener (e.g. 9001) for browsers such as the live board; None = off."""
+
+    @property
+    def tls(self) -> bool:
+        return self.ca is not None
+
+    @property
+    def connect_port(self) -> int:
+        """The port clients dial: the TLS listener when a CA is configured."""
+        return self.tls_port if self.tls else self.port
 
 
 class Database(msgspec.Struct, forbid_unknown_fields=True):
@@ -205,12 +232,17 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, dict=True):
         return {d.id: d for d in self.devices}
 
     def with_base(self, base: Path) -> Config:
-        """Resolve the database path against the config file's folder."""
+        """Resolve the database, credentials and certificate paths against the config file's folder."""
         db = Path(self.database.path)
         if not db.is_absolute() and self.database.path != ":memory:":
             self.database.path = str(base / db)
         if not Path(self.buttons.outbox_dir).is_absolute():
             self.buttons.outbox_dir = str(base / self.buttons.outbox_dir)
+        b = self.broker
+        for key in ("credentials", "ca", "cert", "key"):
+            value = getattr(b, key)
+            if value is not None and not Path(value).is_absolute():
+                setattr(b, key, str(base / value))
         return self
 
 
@@ -273,8 +305,7 @@ def _check(cfg: Config, source: str) -> None:
             "need ack_timeout_s < escalate_after_s < unattended_after_s "
             f"(now {t.ack_timeout_s} / {t.escalate_after_s} / {t.unattended_after_s})",
         )
-    if not 1 <= cfg.broker.port <= 65535:
-        fail("[broker] port", f"{cfg.broker.port} is not a TCP port; use 1883")
+    _check_broker(cfg, fail)
     for kind, items in (("staff", cfg.staff), ("devices", cfg.devices)):
         seen: set[str] = set()
         for i, item in enumerate(items, 1):
@@ -331,6 +362,28 @@ def _check_buttons(cfg: Config, fail) -> None:
                 if other_pin == pin and (host is None or dev.gpio_host is None or host == dev.gpio_host):
                     fail(f"[[devices]] #{i} {key}", f"GPIO {pin} is already used by {other}; give each its own pin")
             used.append((dev.gpio_host, pin, f"{dev.id} {key}"))
+
+
+def _check_broker(cfg: Config, fail) -> None:
+    b = cfg.broker
+    for key, usual in (("port", 1883), ("tls_port", 8883), ("websocket_port", 9001)):
+        value = getattr(b, key)
+        if value is not None and not 1 <= value <= 65535:
+            fail(f"[broker] {key}", f"{value} is not a TCP port; use {usual}")
+    if (b.cert is None) != (b.key is None):
+        fail("[broker] cert", "cert and key go together: set both (or neither, for no TLS listener)")
+    if b.credentials is not None and b.username is not None:
+        fail("[broker] username", "use either credentials (one login per part) or username/password, not both")
+    if b.credentials is not None:
+        # Logins are the ids themselves, so a colleague and a device may not share one.
+        devices = {d.id for d in cfg.devices}
+        for i, staff in enumerate(cfg.staff, 1):
+            if staff.id in devices:
+                fail(
+                    f"[[staff]] #{i} id",
+                    f"{staff.id!r} is also a device id; with [broker] credentials every login must be unique, "
+                    "so rename one of them",
+                )
 
 
 def _check_gateway(g: GatewayCfg, fail) -> None:

@@ -30,7 +30,7 @@ from broker.clock import ScaledClock
 from broker.config import Config, parse_config
 from broker.hub import Hub
 from broker.mosquitto import Broker
-from broker.mqtt import make_client
+from broker.mqtt import connect_async, make_client
 from broker.simstore import SimStore
 from broker.summary import print_summary
 
@@ -76,7 +76,7 @@ class Watcher:
         self.tz = ZoneInfo(cfg.store.timezone)
         self.names = {s.id: s.name for s in cfg.staff}
         self.lock = threading.Lock()
-        self.client = make_client("demo-watcher", cfg.broker)
+        self.client = make_client("demo-watcher", cfg.broker, identity="monitor")
         self.client.on_connect = lambda c, *a: c.subscribe(
             [
                 (f"{self.topics.root}/state/+", 1),
@@ -90,7 +90,7 @@ class Watcher:
         self._pages: tuple[tuple, list[str]] | None = None
 
     def start(self) -> None:
-        self.client.connect_async(self.cfg.broker.host, self.cfg.broker.port)
+        connect_async(self.client, self.cfg.broker)
         self.client.loop_start()
 
     def stop(self) -> None:

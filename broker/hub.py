@@ -42,7 +42,7 @@ from broker.commands import (
 from broker.config import Config
 from broker.dispatcher import Dispatcher
 from broker.eventlog import EventLog, Record, event_row, rejected_row
-from broker.mqtt import make_client
+from broker.mqtt import connect_async, make_client
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +90,7 @@ class Hub:
             clean_session=False,
             will=(self.topics.hub_status(), p.OFFLINE),
             manual_ack=True,
+            identity="hub",
         )
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
@@ -125,7 +126,7 @@ class Hub:
         """Restore open calls, connect, and run the core loop in a thread."""
         self._restore()
         self.log.start()
-        self.client.connect_async(self.cfg.broker.host, self.cfg.broker.port, self.cfg.broker.keepalive_s)
+        connect_async(self.client, self.cfg.broker)
         self.client.loop_start()
         self._thread = threading.Thread(target=self._loop, name="hub-core", daemon=True)
         self._thread.start()

@@ -75,8 +75,13 @@ class Broker:
 
     host = "127.0.0.1"
 
-    def __init__(self, port: int | None = None, workdir: str | None = None, persistence: bool = True) -> None:
+    def __init__(
+        self, port: int | None = None, workdir: str | None = None, persistence: bool = True, conf: Path | None = None
+    ) -> None:
+        """``conf``: run this mosquitto.conf (e.g. from ``staffcall broker init``) instead of an open one;
+        ``port`` must then be a listener in it."""
         self.port = port or free_port()
+        self.conf = conf
         self._tmp = None if workdir else tempfile.TemporaryDirectory(prefix="staffcall-mosquitto-")
         self.dir = Path(workdir or self._tmp.name)
         self.persistence = persistence
@@ -88,10 +93,11 @@ class Broker:
     def start(self, allow_embedded: bool = True) -> Broker:
         binary = mosquitto_binary()
         if binary:
-            conf = self.dir / "mosquitto.conf"
-            conf.write_text(CONF.format(port=self.port, dir=self.dir, persist=str(self.persistence).lower()))
+            conf = self.conf or self.dir / "mosquitto.conf"
+            if self.conf is None:
+                conf.write_text(CONF.format(port=self.port, dir=self.dir, persist=str(self.persistence).lower()))
             self.proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        elif allow_embedded:
+        elif allow_embedded and self.conf is None:
             log.warning(
                 "mosquitto is not installed; using the embedded Python broker (amqtt) on 127.0.0.1:%d. "
                 "It is enough for a first look but drops some QoS 1 deliveries under the demo's load, so some "

@@ -1,14 +1,15 @@
 """Making paho-mqtt clients the way every staffcall part needs them.
 
 MQTT 3.1.1 (so microcontroller wearables can join), QoS 1, a Will where the part's
-absence matters, credentials from config, TCP_NODELAY (paho leaves Nagle on, which
-costs small messages up to 40 ms), and paho's own reconnect loop with a capped
-back-off.
+absence matters, the part's own login (``identity``, looked up in ``[broker] credentials``)
+and TLS from config, TCP_NODELAY (paho leaves Nagle on, which costs small messages up to
+40 ms), and paho's own reconnect loop with a capped back-off.
 
 Example::
 
-    client = make_client("kiosk-kiosk-1", cfg.broker, will=(topics.device_status("kiosk-1"), "offline"))
-    client.connect_async(cfg.broker.host, cfg.broker.port, cfg.broker.keepalive_s)
+    client = make_client("kiosk-kiosk-1", cfg.broker, identity="device:kiosk-1",
+                         will=(topics.device_status("kiosk-1"), "offline"))
+    connect_async(client, cfg.broker)
     client.loop_start()
 """
 
@@ -17,11 +18,13 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from broker.config import BrokerCfg
+from broker import credentials
+from broker.config import BrokerCfg, ConfigError
 
 
 def make_client(
@@ -31,7 +34,10 @@ def make_client(
     clean_session: bool = True,
     will: tuple[str, str | bytes] | None = None,
     manual_ack: bool = False,
+    identity: str | None = None,
 ) -> mqtt.Client:
+    """A client for one part; ``identity`` ("hub", "board", "gateway", "monitor", "device:<id>",
+    "staff:<id>") picks its login when ``[broker] credentials`` is set."""
     client = mqtt.Client(
         callback_api_version=CallbackAPIVersion.VERSION2,
         client_id=client_id,
@@ -39,8 +45,17 @@ def make_client(
         protocol=mqtt.MQTTv311,
         manual_ack=manual_ack,
     )
-    if cfg.username:
+    if cfg.credentials:
+        if identity is None:
+            raise ConfigError(f"[broker] credentials is set but client {client_id!r} was made without an identity")
+        client.username_pw_set(*credentials.login(cfg.credentials, identity))
+    elif cfg.username:
         client.username_pw_set(cfg.username, cfg.password)
+    if cfg.ca:
+        if not Path(cfg.ca).is_file():
+            raise ConfigError(f"[broker] ca: {cfg.ca} does not exist; copy the store CA certificate there")
+        client.tls_set(ca_certs=cfg.ca)
+        client.tls_insecure_set(cfg.insecure)
     if will is not None:
         client.will_set(will[0], will[1], qos=1, retain=True)
     client.reconnect_delay_set(min_delay=1, max_delay=5)
@@ -55,6 +70,11 @@ def _no_delay(client: mqtt.Client, userdata, sock) -> None:
     broker's delayed ACK (about 25-40 ms on Linux), far over our press -> message budget."""
     with contextlib.suppress(OSError, AttributeError):  # not a TCP socket (a websocket wrapper): keep going
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def connect_async(client: mqtt.Client, cfg: BrokerCfg) -> None:
+    """Point ``client`` at the broker: the TLS port when a CA is configured, else the plain one."""
+    client.connect_async(cfg.host, cfg.connect_port, cfg.keepalive_s)
 
 
 def wait_connected(client: mqtt.Client, timeout: float = 10.0) -> bool:

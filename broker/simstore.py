@@ -26,7 +26,7 @@ from broker import protocol as p
 from broker.callpoint import CallPoint
 from broker.clock import Clock
 from broker.config import Config
-from broker.mqtt import make_client
+from broker.mqtt import connect_async, make_client
 
 
 class Scheduler:
@@ -137,12 +137,13 @@ class SimStaff:
             f"demo-pager-{staff_id}",
             store.cfg.broker,
             will=(topics.presence(staff_id), json.dumps({"status": "offline"})),
+            identity=f"staff:{staff_id}",
         )
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
 
     def start(self) -> None:
-        self.client.connect_async(self.store.cfg.broker.host, self.store.cfg.broker.port)
+        connect_async(self.client, self.store.cfg.broker)
         self.client.loop_start()
 
     def stop(self) -> None:

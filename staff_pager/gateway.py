@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from broker import protocol as p
 from broker.config import Config, GatewayCfg
-from broker.mqtt import make_client
+from broker.mqtt import connect_async, make_client
 from hardware.espa import EspaCall, EspaLink
 from hardware.paging import PageFailed, TransmitterTimeout, fit_text
 from hardware.serialport import open_port
@@ -188,6 +188,7 @@ class PagerGateway:
             f"staffcall-pager-gateway-{config.store.id}-{self.gw.protocol}",
             config.broker,
             will=(self.status_topic, p.encode({"state": "offline"})),
+            identity="gateway",
         )
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
@@ -240,7 +241,7 @@ class PagerGateway:
     # --- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
-        self.client.connect_async(self.cfg.broker.host, self.cfg.broker.port, self.cfg.broker.keepalive_s)
+        connect_async(self.client, self.cfg.broker)
         self.client.loop_start()
         self._thread = threading.Thread(target=self._work, name="pager-gateway", daemon=True)
         self._thread.start()

@@ -29,7 +29,7 @@ import paho.mqtt.client as mqtt
 
 from broker import protocol as p
 from broker.config import Config
-from broker.mqtt import make_client
+from broker.mqtt import connect_async, make_client
 from staff_pager.core import PagerCore, Pending
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,7 @@ class PagerLink:
             client_id or f"staffcall-pager-{staff}",
             config.broker,
             will=(self.topics.presence(staff), p.encode({"status": p.OFFLINE})),
+            identity=f"staff:{staff}",
         )
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
@@ -79,7 +80,7 @@ class PagerLink:
     # --- lifecycle ---------------------------------------------------------------------
 
     def start(self) -> None:
-        self.client.connect_async(self.cfg.broker.host, self.cfg.broker.port, self.cfg.broker.keepalive_s)
+        connect_async(self.client, self.cfg.broker)
         self.client.loop_start()
         self._resender = threading.Thread(target=self._resend_loop, name=f"pager-{self.staff}-resend", daemon=True)
         self._resender.start()

@@ -191,7 +191,7 @@ class LiveFeed:
         from broker.mqtt import make_client
 
         self.cfg, self.live = cfg, live
-        self.client = make_client(f"staffcall-web-{cfg.store.id}", cfg.broker)
+        self.client = make_client(f"staffcall-web-{cfg.store.id}", cfg.broker, identity="board")
         self.client.on_connect = self._on_connect
         self.client.on_message = lambda client, userdata, msg: self.live.apply(msg.topic, msg.payload)
         self.connected = threading.Event()
@@ -204,7 +204,9 @@ class LiveFeed:
         self.connected.set()
 
     def start(self) -> LiveFeed:
-        self.client.connect_async(self.cfg.broker.host, self.cfg.broker.port, self.cfg.broker.keepalive_s)
+        from broker.mqtt import connect_async
+
+        connect_async(self.client, self.cfg.broker)
         self.client.loop_start()
         return self
 

@@ -1,0 +1,66 @@
+"""Run the fault suite and write docs/reliability.md from what the tests counted.
+
+Example::
+
+    python -m tests.faults.report            # writes docs/reliability.md
+    python -m tests.faults.report --print    # only prints the table
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from tests.faults.helpers import FIGURES_ENV
+
+ROOT = Path(__file__).resolve().parents[2]
+HEADER = """# Reliability figures
+
+Written by `python -m tests.faults.report`, which runs the fault suite (`tests/faults/`, also part of the
+normal `pytest` run) and tabulates what each test counted. Do not edit by hand: run the command again.
+"Inputs" are messages or presses sent; "lost" are inputs the hub never recorded; "duplicates" are inputs
+recorded more than once (as a call or as a repeat press).
+
+"""
+
+
+def table(rows: list[dict]) -> str:
+    lines = [
+        "| Test | Load | Faults injected | Inputs | Calls lost | Duplicates | Also checked |",
+        "|---|---|---|---:|---:|---:|---|",
+    ]
+    for r in rows:
+        cells = [r["test"], r["load"], r["faults"], str(r["inputs"]), str(r["lost"]), str(r["duplicates"]), r["note"]]
+        lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--print", action="store_true", help="print the table, do not write the doc")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "figures.jsonl"
+        env = {**os.environ, FIGURES_ENV: str(out)}
+        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "tests/faults"], cwd=ROOT, env=env)
+        rows = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
+    text = table(rows)
+    if done.returncode != 0:
+        print(text)
+        print("the fault suite failed; docs/reliability.md not written", file=sys.stderr)
+        return 1
+    if args.print:
+        print(text)
+    else:
+        (ROOT / "docs" / "reliability.md").write_text(HEADER + text, encoding="utf-8")
+        print(f"wrote docs/reliability.md ({len(rows)} tests)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
