@@ -198,7 +198,15 @@ class CallPoint:
     def call(
         self, reason: str | None = None, lang: str | None = None, text: str | None = None, call_id: str | None = None
     ) -> str:
-        """Make a call now; it reaches the hub now or after the next reconnect, once."""
+        """Make a call now; it reaches the hub now or after the next reconnect, once.
+
+        While a call of this device is open, a press is a repeat press (``press_again``) and the
+        open call's id is returned: an outbox entry for it would never be confirmed.
+        """
+        current = self.open_call()
+        if current is not None and call_id is None:
+            self.press_again(reason)
+            return current[0]
         call_id = call_id or new_call_id(self.device)
         msg = p.CallMsg(id=call_id, reason=reason, lang=lang, at=iso(time.time()), text=text)
         self._send(call_id, "call", self.topics.call(self.device), p.encode(msg))

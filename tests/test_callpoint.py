@@ -57,3 +57,17 @@ def test_restarted_device_resumes_its_open_call(hub, listener, tmp_path):
     assert _wait(lambda: (call_id, "cancelled") in states)
     assert second.open_call() is None
     second.stop()
+
+
+def test_a_second_press_is_a_repeat_press_and_leaves_nothing_pending(hub, listener, tmp_path):
+    point = CallPoint(hub.cfg, "kiosk-1", str(tmp_path / "outbox.db"))
+    point.start()
+    assert _wait(lambda: point.connected)
+    first = point.call()
+    assert _wait(lambda: point.outbox.pending_count() == 0)
+    assert point.call() == first
+    hub.settle()
+    db = sqlite_utils.Database(hub.cfg.database.path)
+    assert db["calls"].get(first)["repeat_presses"] == 1 and db["calls"].count == 1
+    assert point.outbox.pending_count() == 0
+    point.stop()
