@@ -14,6 +14,7 @@ Commands (one JSON object per line), each answered by one line starting with ``@
     {"op": "view"}                           # screen, texts, connection, call id, language
     {"op": "shot", "path": "x.png"}          # a PNG of the window as it is now
     {"op": "reset"}                          # back to Welcome, no call
+    {"op": "mem", "top": 10}                 # RSS, live widgets/textures; Python heap if tracemalloc runs
     {"op": "quit"}
 """
 
@@ -39,6 +40,16 @@ def save_window(path: str) -> None:
     target = Path(path).resolve()
     written = Window.screenshot(name=str(target.with_name(target.stem + "-tmp.png")))
     os.replace(written, target)
+
+
+def rss_mb(pid: int | str = "self") -> float:
+    """Resident set size in MB from /proc (Linux), the figure the issue's memory target is about."""
+    from pathlib import Path
+
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 class Remote:
@@ -156,6 +167,30 @@ class Remote:
     def op_reset(self) -> dict:
         self.app.finish()
         return {"screen": "welcome"}
+
+    def op_mem(self, top: int = 0) -> dict:
+        """Where the memory is: for bench/kiosk.py and leak hunting (start with PYTHONTRACEMALLOC=1 for the heap)."""
+        import gc
+        import tracemalloc
+
+        from kivy.graphics.fbo import Fbo
+        from kivy.graphics.texture import Texture
+        from kivy.uix.widget import Widget
+
+        gc.collect()
+        objs = gc.get_objects()
+        result: dict[str, Any] = {
+            "rss_mb": rss_mb(),
+            "widgets": sum(isinstance(o, Widget) for o in objs),
+            "textures": sum(isinstance(o, Texture) for o in objs),
+            "fbos": sum(isinstance(o, Fbo) for o in objs),
+            "screens": self.app.sm.screen_names,
+        }
+        if tracemalloc.is_tracing():
+            result["py_heap_mb"] = tracemalloc.get_traced_memory()[0] / 2**20
+            stats = tracemalloc.take_snapshot().statistics("filename")[:top]
+            result["top"] = [(str(s.traceback[0].filename), round(s.size / 2**20, 2)) for s in stats]
+        return result
 
     def op_quit(self) -> None:
         self.reply(ok=True, bye=True)
