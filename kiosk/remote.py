@@ -52,6 +52,35 @@ def rss_mb(pid: int | str = "self") -> float:
     return float("nan")
 
 
+def make_touch(x: float, y: float):
+    """A finger at window position (x, y), fed through Kivy's input path like a real touch.
+
+    Like ``kivy.tests.common.UnitTestTouch``, without importing it: that module pulls in
+    pytest, pygments and unittest (~10 MB), which would blur the bench's memory figures.
+    """
+    from kivy.base import EventLoop
+    from kivy.input.motionevent import MotionEvent
+
+    class Touch(MotionEvent):
+        def depack(self, args) -> None:
+            self.sx, self.sy = args["x"], args["y"]
+            super().depack(args)
+
+    win = EventLoop.window
+    touch = Touch(
+        "remote", 99, {"x": x / (win.width - 1.0), "y": y / (win.height - 1.0)}, is_touch=True, type_id="touch"
+    )
+    touch.profile = ["pos"]
+    return touch
+
+
+def press(touch, phase: str) -> None:
+    """``phase`` is "begin" (finger down) or "end" (finger up)."""
+    from kivy.base import EventLoop
+
+    EventLoop.post_dispatch_input(phase, touch)
+
+
 class Remote:
     def __init__(self, app, out=sys.stdout) -> None:
         self.app = app
@@ -106,7 +135,6 @@ class Remote:
 
     def op_tap(self, id: str) -> dict:
         from kivy.core.window import Window
-        from kivy.tests.common import UnitTestTouch
 
         w = self.widget(id)
         x, y = w.to_window(*w.center)
@@ -118,22 +146,21 @@ class Remote:
             self.reply(ok=True, event="flip", visual_ms=(flip["t"] - t0) * 1000)
 
         t0 = time.time()
-        touch = UnitTestTouch(x, y)
-        touch.touch_down()
-        touch.touch_up()
+        touch = make_touch(x, y)
+        press(touch, "begin")
+        press(touch, "end")
         Window.bind(on_flip=on_flip)
         return {"tapped": id, "at": t0, "screen": self.app.sm.current}
 
     def op_hold(self, id: str) -> None:
         from kivy.clock import Clock
-        from kivy.tests.common import UnitTestTouch
 
         w = self.widget(id)
-        touch = UnitTestTouch(*w.to_window(*w.center))
-        touch.touch_down()
+        touch = make_touch(*w.to_window(*w.center))
+        press(touch, "begin")
 
         def release(_dt) -> None:
-            touch.touch_up()
+            press(touch, "end")
             self.reply(ok=True, held=id, screen=self.app.sm.current)
 
         Clock.schedule_once(release, getattr(w, "hold_s", 0.1) + 0.2)
