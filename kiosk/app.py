@@ -33,9 +33,10 @@ from kiosk.progress import CallProgress
 log = logging.getLogger(__name__)
 
 LOCALES = Path(__file__).with_name("locales")
-KEPT_SCREENS = ("welcome", "waiting")
-"""Built at start and kept: the idle screen, and the one a tap must show at once.  The rest are built when
-needed and dropped when left, so a kiosk holds the same widgets after its thousandth call as after its first."""
+EAGER_SCREENS = ("welcome", "waiting")
+"""Built at start: the idle screen, and the one a tap must show at once.  The rest are built the first time
+they are needed and then kept (at most seven screens): dropping and rebuilding them per call was measured
+(bench/kiosk.py) to cost more, ~120 kB of RSS per call from allocator churn, than keeping them (~0)."""
 MESSAGES = {
     "thanks": ("thanks", "thanks_detail"),
     "cancelled": ("cancelled", "cancelled_detail"),
@@ -113,7 +114,7 @@ class KioskApp(App):
         # GL driver keeps that memory (kivy/kivy#7478: +1.8 MB per switch here, three switches per call), and
         # a cut shows the customer's tap at the next frame.
         self.sm.transition = NoTransition()
-        for name in KEPT_SCREENS:
+        for name in EAGER_SCREENS:
             self.sm.add_widget(self._make_screen(name))
         return root
 
@@ -126,14 +127,6 @@ class KioskApp(App):
         return {"welcome": WelcomeScreen, "waiting": WaitingScreen, "greeted": GreetedScreen}.get(
             name, FeedbackScreen
         )()
-
-    def _drop_screen(self, screen: Screen) -> None:
-        """Free a screen the customer has left (its widgets, textures and kv bindings on the app)."""
-        if screen.name in KEPT_SCREENS or screen.manager is None or screen is self.sm.current_screen:
-            return
-        self.sm.remove_widget(screen)
-        for widget in screen.walk(restrict=True):
-            Builder.unbind_widget(widget.uid)
 
     def _on_size(self, _window, size) -> None:
         w, h = size
@@ -160,9 +153,7 @@ class KioskApp(App):
     def show(self, screen: str) -> None:
         if self.sm.current != screen:
             if not self.sm.has_screen(screen):
-                built = self._make_screen(screen)
-                built.bind(on_leave=lambda s: Clock.schedule_once(lambda _dt: self._drop_screen(s)))
-                self.sm.add_widget(built)
+                self.sm.add_widget(self._make_screen(screen))
             self.sm.current = screen
         elif screen == "waiting":
             self.sm.current_screen.refresh()
