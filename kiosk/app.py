@@ -22,7 +22,7 @@ from kivy.core.window import Window
 from kivy.factory import Factory
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
-from kivy.uix.screenmanager import FadeTransition
+from kivy.uix.screenmanager import NoTransition, Screen
 
 from broker.callpoint import CallPoint
 from broker.config import Config
@@ -33,6 +33,15 @@ from kiosk.progress import CallProgress
 log = logging.getLogger(__name__)
 
 LOCALES = Path(__file__).with_name("locales")
+EAGER_SCREENS = ("welcome", "waiting")
+"""Built at start: the idle screen, and the one a tap must show at once.  The rest are built the first time
+they are needed and then kept (at most seven screens): dropping and rebuilding them per call was measured
+(bench/kiosk.py) to cost more, ~120 kB of RSS per call from allocator churn, than keeping them (~0)."""
+MESSAGES = {
+    "thanks": ("thanks", "thanks_detail"),
+    "cancelled": ("cancelled", "cancelled_detail"),
+    "unattended": ("unattended", "unattended_detail"),
+}
 
 
 class LogAndCarryOn(ExceptionHandler):
@@ -94,7 +103,6 @@ class KioskApp(App):
 
     def build(self):
         from kiosk import widgets  # noqa: F401  (registers the widget rules)
-        from kiosk.screens import FeedbackScreen, GreetedScreen, MessageScreen, PinPad, WaitingScreen, WelcomeScreen
 
         ExceptionManager.add_handler(LogAndCarryOn())
         Window.bind(size=self._on_size)
@@ -102,19 +110,23 @@ class KioskApp(App):
         Builder.load_file(str(Path(__file__).with_suffix(".kv")))
         root = Factory.KioskRoot()
         self.sm = root.ids.sm
-        self.sm.transition = FadeTransition(duration=0.15)
-        for screen in (
-            WelcomeScreen(),
-            WaitingScreen(),
-            GreetedScreen(),
-            FeedbackScreen(),
-            MessageScreen(name="thanks", title_key="thanks", detail_key="thanks_detail"),
-            MessageScreen(name="cancelled", title_key="cancelled", detail_key="cancelled_detail"),
-            MessageScreen(name="unattended", title_key="unattended", detail_key="unattended_detail"),
-        ):
-            self.sm.add_widget(screen)
-        self.pinpad = PinPad()
+        # No fade: Kivy's shader transitions draw both screens into two window-sized Fbos per switch and the
+        # GL driver keeps that memory (kivy/kivy#7478: +1.8 MB per switch here, three switches per call), and
+        # a cut shows the customer's tap at the next frame.
+        self.sm.transition = NoTransition()
+        for name in EAGER_SCREENS:
+            self.sm.add_widget(self._make_screen(name))
         return root
+
+    def _make_screen(self, name: str) -> Screen:
+        from kiosk.screens import FeedbackScreen, GreetedScreen, MessageScreen, WaitingScreen, WelcomeScreen
+
+        if name in MESSAGES:
+            title, detail = MESSAGES[name]
+            return MessageScreen(name=name, title_key=title, detail_key=detail)
+        return {"welcome": WelcomeScreen, "waiting": WaitingScreen, "greeted": GreetedScreen}.get(
+            name, FeedbackScreen
+        )()
 
     def _on_size(self, _window, size) -> None:
         w, h = size
@@ -140,6 +152,8 @@ class KioskApp(App):
 
     def show(self, screen: str) -> None:
         if self.sm.current != screen:
+            if not self.sm.has_screen(screen):
+                self.sm.add_widget(self._make_screen(screen))
             self.sm.current = screen
         elif screen == "waiting":
             self.sm.current_screen.refresh()
@@ -170,6 +184,10 @@ class KioskApp(App):
         self.show("cancelled")
 
     def ask_staff_pin(self) -> None:
+        if self.pinpad is None:  # built on first use: most calls never need it
+            from kiosk.screens import PinPad
+
+            self.pinpad = PinPad()
         self.pinpad.clear()
         self.pinpad.message = ""
         self.pinpad.open()

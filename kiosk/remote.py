@@ -14,6 +14,7 @@ Commands (one JSON object per line), each answered by one line starting with ``@
     {"op": "view"}                           # screen, texts, connection, call id, language
     {"op": "shot", "path": "x.png"}          # a PNG of the window as it is now
     {"op": "reset"}                          # back to Welcome, no call
+    {"op": "mem", "top": 10}                 # RSS, live widgets/textures; Python heap if tracemalloc runs
     {"op": "quit"}
 """
 
@@ -39,6 +40,45 @@ def save_window(path: str) -> None:
     target = Path(path).resolve()
     written = Window.screenshot(name=str(target.with_name(target.stem + "-tmp.png")))
     os.replace(written, target)
+
+
+def rss_mb(pid: int | str = "self") -> float:
+    """Resident set size in MB from /proc (Linux), the figure the issue's memory target is about."""
+    from pathlib import Path
+
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def make_touch(x: float, y: float):
+    """A finger at window position (x, y), fed through Kivy's input path like a real touch.
+
+    Like ``kivy.tests.common.UnitTestTouch``, without importing it: that module pulls in
+    pytest, pygments and unittest (~10 MB), which would blur the bench's memory figures.
+    """
+    from kivy.base import EventLoop
+    from kivy.input.motionevent import MotionEvent
+
+    class Touch(MotionEvent):
+        def depack(self, args) -> None:
+            self.sx, self.sy = args["x"], args["y"]
+            super().depack(args)
+
+    win = EventLoop.window
+    touch = Touch(
+        "remote", 99, {"x": x / (win.width - 1.0), "y": y / (win.height - 1.0)}, is_touch=True, type_id="touch"
+    )
+    touch.profile = ["pos"]
+    return touch
+
+
+def press(touch, phase: str) -> None:
+    """``phase`` is "begin" (finger down) or "end" (finger up)."""
+    from kivy.base import EventLoop
+
+    EventLoop.post_dispatch_input(phase, touch)
 
 
 class Remote:
@@ -95,7 +135,6 @@ class Remote:
 
     def op_tap(self, id: str) -> dict:
         from kivy.core.window import Window
-        from kivy.tests.common import UnitTestTouch
 
         w = self.widget(id)
         x, y = w.to_window(*w.center)
@@ -107,22 +146,21 @@ class Remote:
             self.reply(ok=True, event="flip", visual_ms=(flip["t"] - t0) * 1000)
 
         t0 = time.time()
-        touch = UnitTestTouch(x, y)
-        touch.touch_down()
-        touch.touch_up()
+        touch = make_touch(x, y)
+        press(touch, "begin")
+        press(touch, "end")
         Window.bind(on_flip=on_flip)
         return {"tapped": id, "at": t0, "screen": self.app.sm.current}
 
     def op_hold(self, id: str) -> None:
         from kivy.clock import Clock
-        from kivy.tests.common import UnitTestTouch
 
         w = self.widget(id)
-        touch = UnitTestTouch(*w.to_window(*w.center))
-        touch.touch_down()
+        touch = make_touch(*w.to_window(*w.center))
+        press(touch, "begin")
 
         def release(_dt) -> None:
-            touch.touch_up()
+            press(touch, "end")
             self.reply(ok=True, held=id, screen=self.app.sm.current)
 
         Clock.schedule_once(release, getattr(w, "hold_s", 0.1) + 0.2)
@@ -156,6 +194,30 @@ class Remote:
     def op_reset(self) -> dict:
         self.app.finish()
         return {"screen": "welcome"}
+
+    def op_mem(self, top: int = 0) -> dict:
+        """Where the memory is: for bench/kiosk.py and leak hunting (start with PYTHONTRACEMALLOC=1 for the heap)."""
+        import gc
+        import tracemalloc
+
+        from kivy.graphics.fbo import Fbo
+        from kivy.graphics.texture import Texture
+        from kivy.uix.widget import Widget
+
+        gc.collect()
+        objs = gc.get_objects()
+        result: dict[str, Any] = {
+            "rss_mb": rss_mb(),
+            "widgets": sum(isinstance(o, Widget) for o in objs),
+            "textures": sum(isinstance(o, Texture) for o in objs),
+            "fbos": sum(isinstance(o, Fbo) for o in objs),
+            "screens": self.app.sm.screen_names,
+        }
+        if tracemalloc.is_tracing():
+            result["py_heap_mb"] = tracemalloc.get_traced_memory()[0] / 2**20
+            stats = tracemalloc.take_snapshot().statistics("filename")[:top]
+            result["top"] = [(str(s.traceback[0].filename), round(s.size / 2**20, 2)) for s in stats]
+        return result
 
     def op_quit(self) -> None:
         self.reply(ok=True, bye=True)
