@@ -27,6 +27,7 @@ PARTS = [
     "staff_pager.gateway_cli",
     "staff_pager.pager_cli",
     "kiosk.cli",
+    "phones.cli",
 ]
 """Modules with a ``register(subparsers)`` function, in the order of ``staffcall --help``."""
 
