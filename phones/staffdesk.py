@@ -32,7 +32,6 @@ from typing import Any
 from broker.protocol import CLOSED_STATUSES, PageMsg, StateMsg
 from staff_pager.core import PagerCore, mmss
 
-
 SHIFT_KEYS = ("calls", "greeted", "greeted_within_target", "median_greet_s", "declines")
 
 
