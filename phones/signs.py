@@ -50,7 +50,7 @@ def write_signs(cfg: Config, out: str | Path) -> int:
     if not devices:
         raise ConfigError('no [[devices]] with kind = "qr": add one, e.g. id = "qr-paint", zone = "paint", label = ...')
     t = texts(cfg.store.language)
-    pdf = FPDF(orientation="P", unit="mm", format="A6")  # 105 x 148 mm
+    pdf = FPDF(orientation="P", unit="mm", format=(105, 148))  # A6
     pdf.set_auto_page_break(False)
     family = _font(pdf)
     for dev in devices:
