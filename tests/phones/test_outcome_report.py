@@ -15,5 +15,10 @@ def test_figures_by_outcome(tmp_path):
     log.call("2026-03-02 10:10:00", outcome="helped", time_to_greet_s=20.0)
     log.call("2026-03-02 10:20:00", status="cancelled")
     m = Metrics(log.conn, "Europe/Stockholm", 60)
-    groups = {g.key: g.calls for g in m.groups(period("range", "Europe/Stockholm", since=date(2026, 3, 2), until=date(2026, 3, 2)), "outcome")}
+    groups = {
+        g.key: g.calls
+        for g in m.groups(
+            period("range", "Europe/Stockholm", since=date(2026, 3, 2), until=date(2026, 3, 2)), "outcome"
+        )
+    }
     assert groups == {"(none)": 1, "helped": 1, "sale": 2}

@@ -74,7 +74,8 @@ def test_dropped_connection_goes_offline_and_the_call_is_rerouted(web, listener,
     listener.page("ben", "c-drop-1")  # anna is offline: the hub pages ben at once
     page.context.set_offline(False)
     listener.wait_for(
-        lambda m: m.topic == f"{T}/staff/anna/presence" and m.json == {"status": "on_shift"}, timeout=8,
+        lambda m: m.topic == f"{T}/staff/anna/presence" and m.json == {"status": "on_shift"},
+        timeout=8,
         start=len(listener.messages) - 3,
     )
     expect(page.locator("#banner")).to_be_hidden(timeout=8000)
