@@ -126,9 +126,12 @@ def web(pconfig, phub) -> Iterator[WebServer]:
     w.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Debian's headless Chromium driven by Playwright (never a downloaded browser build)."""
+    """Debian's headless Chromium driven by Playwright (never a downloaded browser build).
+
+    Module-scoped: one Playwright per process at a time, and tests/report starts its own for the session.
+    """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
