@@ -29,6 +29,7 @@ PARTS = [
     "staff_pager.pager_cli",
     "kiosk.cli",
     "hardware.cli",
+    "phones.cli",
 ]
 """Modules with a ``register(subparsers)`` function, in the order of ``staffcall --help``."""
 

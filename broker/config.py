@@ -207,7 +207,25 @@ class WebCfg(msgspec.Struct, forbid_unknown_fields=True):
     host: str = "127.0.0.1"
     port: int = 8080
     password: str | None = None
-    """Required when host is not loopback."""
+    """Required when host is not loopback.  Guards the board; QR pages and /staff have their own keys."""
+    qr_secret: str | None = None
+    """Signs the QR codes (HMAC of the device id) and staff sessions; needed for QR pages and /staff."""
+    public_url: str = ""
+    """How phones reach this server, e.g. "http://192.168.1.10:8080"; printed into the QR codes."""
+    qr_reasons: list[str] = []
+    """Up to four reason keys on the QR page; empty = the first four of [kiosk] reasons."""
+    call_every_s: float = 120.0
+    """One phone may make at most one new call per this many seconds."""
+    calls_per_ip: int = 10
+    """New calls from one network address per call_every_s (phones behind one NAT share an address)."""
+    free_text: bool = False
+    """Let customers add a short note (at most 200 characters, shown to staff as plain text)."""
+    outcomes: list[str] = []
+    """Optional outcomes staff pick at Resolved, e.g. ["helped", "sale", "sent to another department"]."""
+    staff_offline_after_s: float = 8.0
+    """A signed-in phone whose live connection has been gone this long is reported offline."""
+    outbox_dir: str = ""
+    """Where the QR call points keep their outboxes; empty = the database's folder."""
 
 
 class Config(msgspec.Struct, forbid_unknown_fields=True, dict=True):
@@ -321,6 +339,7 @@ def _check(cfg: Config, source: str) -> None:
             fail(f"[kiosk] {key}", "must be a positive number of seconds")
     if k.staff_pin is not None and not re.match(r"^[0-9]{3,8}$", k.staff_pin):
         fail("[kiosk] staff_pin", f'{k.staff_pin!r} must be 3-8 digits (the kiosk shows a number pad), e.g. "4711"')
+    _check_web(cfg, fail)
     for i, staff in enumerate(cfg.staff, 1):
         if staff.pager is not None and not re.match(r"^(espa|tap):\S+$", staff.pager):
             fail(f"[[staff]] #{i} pager", f"{staff.pager!r} must look like 'espa:1234' or 'tap:5551234'")
@@ -384,6 +403,28 @@ def _check_broker(cfg: Config, fail) -> None:
                     f"{staff.id!r} is also a device id; with [broker] credentials every login must be unique, "
                     "so rename one of them",
                 )
+
+
+def _check_web(cfg: Config, fail) -> None:
+    w = cfg.web
+    if w.qr_secret is not None and len(w.qr_secret) < 16:
+        fail(
+            "[web] qr_secret",
+            "use at least 16 characters, e.g. the output of: python3 -c 'import secrets; "
+            "print(secrets.token_urlsafe(32))'",
+        )
+    if w.public_url and not re.match(r"^https?://[^/\s]+(/\S*)?$", w.public_url):
+        fail("[web] public_url", f"{w.public_url!r} must look like 'http://192.168.1.10:8080'")
+    if len(w.qr_reasons) > 4:
+        fail("[web] qr_reasons", f"{len(w.qr_reasons)} reasons; a phone screen shows at most 4")
+    for key in ("call_every_s", "staff_offline_after_s"):
+        if getattr(w, key) <= 0:
+            fail(f"[web] {key}", "must be a positive number of seconds")
+    if w.calls_per_ip < 1:
+        fail("[web] calls_per_ip", "must be at least 1")
+    for outcome in w.outcomes:
+        if not (0 < len(outcome) <= 64 and outcome.isprintable()):
+            fail("[web] outcomes", f"{outcome[:70]!r} must be 1-64 printable characters")
 
 
 def _check_gateway(g: GatewayCfg, fail) -> None:

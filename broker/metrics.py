@@ -50,7 +50,7 @@ from broker.clock import iso
 
 log = logging.getLogger(__name__)
 
-GROUPINGS = ("hour", "day", "weekday", "zone", "device", "staff", "reason")
+GROUPINGS = ("hour", "day", "weekday", "zone", "device", "staff", "reason", "outcome")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 OPEN = ("waiting", "acknowledged", "greeted")
 DISTRIBUTION_EDGES = (0, 30, 60, 90, 120, 180, 300, 600)
@@ -308,6 +308,7 @@ class Metrics:
             "device": "coalesce(device, '(none)')",
             "staff": _taker(),
             "reason": "coalesce(reason, '(none)')",
+            "outcome": "coalesce(outcome, '(none)')",  # what staff picked at Resolved ([web] outcomes)
         }[by]
 
     def quantiles(

@@ -45,7 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     when.add_argument("--month", dest="period", action="store_const", const="month", help="this calendar month")
     when.add_argument("--since", type=date.fromisoformat, metavar="YYYY-MM-DD", help="from this local date")
     rep.add_argument("--until", type=date.fromisoformat, metavar="YYYY-MM-DD", help="to this date, inclusive")
-    rep.add_argument("--by", choices=GROUPINGS, help="figures per hour, day, weekday, zone, device, staff or reason")
+    rep.add_argument(
+        "--by", choices=GROUPINGS, help="figures per hour, day, weekday, zone, device, staff, reason, outcome"
+    )
     out = rep.add_mutually_exclusive_group()
     out.add_argument("--csv", action="store_true", help="CSV on stdout: one row per group")
     out.add_argument("--json", action="store_true", help="the whole report as JSON on stdout")

@@ -1,0 +1,191 @@
+"""The server's side of the QR call points: it is the QR device on the protocol.
+
+One ``CallPoint`` (``broker/callpoint.py``: SQLite outbox, resend after reconnect) per
+QR device, so a call made from a phone reaches the hub even if Mosquitto restarts.
+The protocol allows one open call per device, and the hub turns a second call from
+the same device into a *repeat press* on the open one.  So:
+
+- the phone that made the open call and calls again gets the same call back (no press);
+- another phone that taps Call while the call is open sends a repeat press (the hub
+  raises the urgency and reminds whoever is paged; the press is not kept in the
+  outbox because the hub answers it with no state of its own) and then follows the
+  open call: it sees who is coming, but cannot cancel it and gets no faces.
+
+Both count against that phone's one-call-per-120-s limit.
+
+Threads: CallPoint callbacks arrive on paho's threads; web handlers run on the event
+loop.  A lock guards the dicts and listeners are woken with ``call_soon_threadsafe``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from broker import protocol as p
+from broker.callpoint import CallPoint, new_call_id
+from broker.clock import iso
+from broker.config import Config
+from kiosk.progress import CallProgress
+from phones.customer import customer_view, texts
+from phones.keys import call_token
+
+log = logging.getLogger(__name__)
+KEEP_CLOSED = 2000
+"""Closed calls remembered for late page loads (the outbox files keep them across restarts)."""
+
+
+class CallRefused(Exception):
+    """A call the phone may not make now; ``key`` names the catalog text, ``values`` fill it."""
+
+    def __init__(self, key: str, status: int = 400, **values: Any) -> None:
+        super().__init__(key)
+        self.key, self.status, self.values = key, status, values
+
+
+class QrDesk:
+    def __init__(self, cfg: Config, clock: Callable[[], float] = time.monotonic) -> None:
+        self.cfg = cfg
+        self.clock = clock
+        self.secret = cfg.web.qr_secret or ""
+        folder = Path(cfg.web.outbox_dir or Path(cfg.database.path).parent)
+        self.points: dict[str, CallPoint] = {}
+        for dev in cfg.devices:
+            if dev.kind == "qr":
+                self.points[dev.id] = CallPoint(
+                    cfg,
+                    dev.id,
+                    str(folder / f"qr-{dev.id}.outbox.db"),
+                    on_state=self._on_state,
+                    on_connection=lambda _up: self._changed(),
+                    client_id=f"staffcall-qr-{cfg.store.id}-{dev.id}",
+                )
+        self.progress: OrderedDict[str, CallProgress] = OrderedDict()
+        self.feedback_given: set[str] = set()
+        self._lock = threading.Lock()
+        self._listeners: list[Callable[[], None]] = []
+        self.version = 0
+
+    def start(self) -> None:
+        for point in self.points.values():
+            point.start()
+
+    def stop(self) -> None:
+        for point in self.points.values():
+            point.stop()
+
+    def ready(self) -> bool:
+        return all(point.connected for point in self.points.values())
+
+    # --- listeners -------------------------------------------------------------------
+
+    def listen(self, notify: Callable[[], None]) -> Callable[[], None]:
+        self._listeners.append(notify)
+        return lambda: self._listeners.remove(notify) if notify in self._listeners else None
+
+    def _changed(self) -> None:
+        self.version += 1
+        for notify in list(self._listeners):
+            notify()
+
+    def _on_state(self, call_id: str, state: p.StateMsg | None) -> None:
+        if state is None:
+            return
+        with self._lock:
+            prog = self.progress.get(call_id)
+            if prog is None:
+                prog = self.progress[call_id] = CallProgress(call_id, pressed_mono=self.clock() - state.waited_s)
+            prog.update(state, self.clock())
+            self.progress.move_to_end(call_id)
+            while len(self.progress) > KEEP_CLOSED:
+                self.progress.popitem(last=False)
+        self._changed()
+
+    # --- what phones do -------------------------------------------------------------------
+
+    def open_call(self, device: str) -> str | None:
+        found = self.points[device].open_call()
+        return found[0] if found else None
+
+    def call(self, device: str, phone: str, token: str | None, reason: str | None, text: str | None, lang: str):
+        """Make (or rejoin) the device's call; returns ``(call_id, token or None, new_press)``."""
+        point = self.points[device]
+        current = self.open_call(device)
+        if current is not None:
+            if token and token == call_token(self.secret, current, phone):
+                return current, token, False
+            press = p.CallMsg(id=new_call_id(device), reason=reason, lang=lang, at=iso(time.time()))
+            point.client.publish(point.topics.call(device), p.encode(press), qos=p.QOS)
+            return current, None, True
+        call_id = new_call_id(device)
+        with self._lock:  # before the call goes out: its first state may arrive before point.call returns
+            self.progress[call_id] = CallProgress(call_id, pressed_mono=self.clock())
+        point.call(reason=reason, lang=lang, text=text, call_id=call_id)
+        self._changed()
+        return call_id, call_token(self.secret, call_id, phone), True
+
+    def _owned(self, call_id: str, phone: str, token: str | None) -> bool:
+        return bool(token) and token == call_token(self.secret, call_id, phone)
+
+    def cancel(self, device: str, call_id: str, phone: str, token: str | None) -> None:
+        if not self._owned(call_id, phone, token):
+            raise CallRefused("not_yours", 403)
+        self.points[device].cancel(call_id)
+
+    def feedback(self, device: str, call_id: str, phone: str, token: str | None, score: int) -> None:
+        if not self._owned(call_id, phone, token):
+            raise CallRefused("not_yours", 403)
+        if not 1 <= score <= 4:
+            raise CallRefused("bad_score")
+        with self._lock:
+            if call_id in self.feedback_given:
+                return
+            self.feedback_given.add(call_id)
+        self.points[device].feedback(call_id, score)
+        self._changed()
+
+    # --- what phones see ------------------------------------------------------------------
+
+    def known(self, device: str, call_id: str) -> CallProgress | None:
+        with self._lock:
+            prog = self.progress.get(call_id)
+        if prog is not None:
+            return prog
+        # After a server restart: the call point's outbox has the call and its last state.
+        point = self.points[device]
+        with point.outbox._lock:
+            row = point.outbox.conn.execute("select state from calls where call_id = ?", (call_id,)).fetchone()
+        if row is None:
+            return None
+        prog = CallProgress(call_id, pressed_mono=self.clock())
+        if row[0]:
+            state = p.decode(p.StateMsg, row[0])
+            prog.pressed_mono -= state.waited_s
+            prog.update(state, self.clock())
+        with self._lock:
+            self.progress[call_id] = prog
+        return prog
+
+    def view(self, device: str, call_id: str | None, phone: str, token: str | None, lang: str) -> dict[str, Any]:
+        point = self.points[device]
+        prog = self.known(device, call_id) if call_id and p.valid_id(call_id) else None
+        if prog is not None and not call_id.startswith(device[:40] + "-"):
+            prog = None  # a call id of another device: never show it here
+        with self._lock:
+            given = call_id in self.feedback_given
+        view = customer_view(
+            prog,
+            self.clock(),
+            point.connected,
+            texts(lang),
+            mine=bool(call_id) and self._owned(call_id, phone, token),
+            feedback_given=given,
+            nobody_text=self.cfg.store.nobody_on_shift_text,
+        )
+        view["connected"] = point.connected
+        return view

@@ -1,0 +1,155 @@
+// The staff web app: sign in, presence, the full-screen page, open calls with Take, my shift; live by SSE.
+(() => {
+  const D = JSON.parse(document.getElementById("staff-data").textContent);
+  const $ = (id) => document.getElementById(id);
+  const mmss = (s) => `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, "0")}`;
+  const REASONS = { product: "Help finding a product", fitting_room: "Fitting room", pickup: "Pick up an order", checkout: "Checkout" };
+  const STATUS = { waiting: "waiting", acknowledged: "on the way", greeted: "with the customer" };
+  if ("serviceWorker" in navigator) navigator.serviceWorker.register("/staff/sw.js", { scope: "/staff" }).catch(() => {});
+
+  function banner(text, bad) { const b = $("banner"); b.textContent = text || ""; b.hidden = !text; b.classList.toggle("bad", !!bad); }
+
+  async function api(what, body) {
+    const r = await fetch(`/staff/api/${what}`, {
+      method: "POST", headers: { "Content-Type": "application/json" }, credentials: "same-origin",
+      body: JSON.stringify(body || {}),
+    });
+    const data = await r.json().catch(() => ({}));
+    if (r.status === 401 && what !== "login") location.reload();
+    if (!r.ok) throw new Error(data.detail || data.error || r.statusText);
+    return data;
+  }
+
+  if (!D.staff) {
+    $("login").addEventListener("submit", async (e) => {
+      e.preventDefault();
+      try { await api("login", { staff: $("who").value, pin: $("pin").value }); location.reload(); }
+      catch (err) { $("login-error").textContent = err.message === "wrong_pin" ? "Name or PIN is wrong" : err.message; }
+    });
+    return;
+  }
+
+  // --- sound, vibration, screen awake -------------------------------------------------------
+  let audio = null;
+  const unlockAudio = () => { if (!audio) { try { audio = new AudioContext(); } catch { audio = null; } } if (audio && audio.state === "suspended") audio.resume(); };
+  document.addEventListener("pointerdown", unlockAudio);
+  function ring(tier) {
+    if (navigator.vibrate) navigator.vibrate(tier >= 3 ? [600, 150, 600, 150, 600] : [300, 100, 300]);
+    if (!audio) return;
+    const t0 = audio.currentTime;
+    for (let i = 0; i < 3; i++) {
+      const o = audio.createOscillator(), g = audio.createGain();
+      o.frequency.value = i % 2 ? 660 : 880; o.connect(g); g.connect(audio.destination);
+      g.gain.setValueAtTime(0.3, t0 + i * 0.25); g.gain.setValueAtTime(0, t0 + i * 0.25 + 0.18);
+      o.start(t0 + i * 0.25); o.stop(t0 + i * 0.25 + 0.2);
+    }
+  }
+  let wakeLock = null;
+  async function keepAwake(on) {
+    try {
+      if (on && !wakeLock && "wakeLock" in navigator) { wakeLock = await navigator.wakeLock.request("screen"); wakeLock.addEventListener("release", () => { wakeLock = null; }); }
+      if (!on && wakeLock) { await wakeLock.release(); wakeLock = null; }
+    } catch { /* not allowed now (tab hidden, battery saver): try again on the next view */ }
+  }
+
+  // --- rendering -------------------------------------------------------------------------------
+  let view = null, got = 0, lastRing = null, lastAlert = null, choosingOutcome = false;
+  const waited = (s, ticking) => s + (ticking ? (performance.now() - got) / 1000 : 0);
+
+  function render() {
+    if (!view) return;
+    $("me").textContent = view.name;
+    for (const b of document.querySelectorAll("[data-status]")) b.classList.toggle("on", b.dataset.status === view.presence);
+    keepAwake(view.presence === "on_shift" && document.visibilityState === "visible");
+    const ul = $("calls");
+    ul.replaceChildren(...view.calls.map((c) => {
+      const li = document.createElement("li");
+      li.dataset.call = c.id;
+      const top = document.createElement("div"); top.textContent = `${c.where} · ${c.zone}`;
+      const sub = document.createElement("div"); sub.className = "muted";
+      sub.textContent = `${REASONS[c.reason] || c.reason || ""} ${STATUS[c.status] || c.status}${c.staff_name ? " - " + c.staff_name : ""}`.trim();
+      const w = document.createElement("span"); w.className = "wait"; w.dataset.s = c.waited_s; w.dataset.ticking = c.ticking;
+      w.textContent = mmss(waited(c.waited_s, c.ticking));
+      top.append(" ", w);
+      li.append(top);
+      if (c.allowed.includes("ack") && !c.mine) {
+        const b = document.createElement("button"); b.textContent = "Take"; b.dataset.take = c.id;
+        b.addEventListener("click", () => act("ack", c.id)); li.append(b);
+      }
+      li.append(sub);
+      li.classList.toggle("late", c.ticking && c.waited_s > 60);
+      return li;
+    }));
+    $("no-calls").hidden = view.calls.length > 0;
+    const sh = view.shift || {};
+    $("shift").replaceChildren(...[["Calls", sh.calls ?? 0], ["Greeted", sh.greeted ?? 0], ["Median", view.shift_median]].map(([k, v]) => {
+      const d = document.createElement("div"); const b = document.createElement("b"); b.textContent = v; d.append(b, k); return d;
+    }));
+    const a = view.alert;
+    $("alert").hidden = !a;
+    document.body.dataset.alert = a ? a.id : "";
+    if (a) {
+      $("alert").className = `alert tier-${Math.min(a.tier, 3)}`;
+      $("a-kind").textContent = a.kind === "call" ? "Customer needs help" : a.kind.replace("_", " ").toUpperCase();
+      $("a-where").textContent = a.label;
+      $("a-zone").textContent = `Zone: ${a.zone}`;
+      $("a-reason").textContent = a.reason ? (REASONS[a.reason] || a.reason) : "";
+      $("a-text").hidden = !a.customer_text; $("a-text").textContent = a.customer_text || "";  // plain text, never HTML
+      $("a-tier").textContent = a.tier >= 3 ? "Everyone alerted" : a.tier === 2 ? "You were next in line" : "You are paged";
+      for (const b of document.querySelectorAll("[data-act]")) b.disabled = !a.allowed.includes(b.dataset.act);
+      $("a-actions").hidden = choosingOutcome; $("a-outcomes").hidden = !choosingOutcome;
+      if (view.ring !== lastRing || a.id !== lastAlert) ring(a.tier);
+    } else choosingOutcome = false;
+    lastRing = view.ring; lastAlert = a ? a.id : null;
+    tick();
+  }
+  function tick() {
+    if (!view) return;
+    if (view.alert) $("a-wait").textContent = mmss(waited(view.alert.waited_s, true));
+    for (const w of document.querySelectorAll(".calls .wait")) w.textContent = mmss(waited(Number(w.dataset.s), w.dataset.ticking === "true"));
+  }
+  setInterval(tick, 1000);
+
+  async function act(action, call, outcome) {
+    try { const r = await api("act", { action, call, outcome: outcome || null }); view = r.view; got = performance.now(); render(); }
+    catch (e) { banner(`Not sent: ${e.message}`, true); }
+  }
+  for (const b of document.querySelectorAll("[data-act]")) b.addEventListener("click", () => {
+    const id = view && view.alert && view.alert.id;
+    if (!id) return;
+    if (b.dataset.act === "resolve" && view.outcomes.length) {
+      choosingOutcome = true;
+      $("a-outcomes").replaceChildren(...[...view.outcomes, null].map((o) => {
+        const ob = document.createElement("button"); ob.textContent = o || "Just resolve"; ob.dataset.outcome = o || "";
+        ob.addEventListener("click", () => { choosingOutcome = false; act("resolve", id, o); }); return ob;
+      }));
+      render();
+      return;
+    }
+    act(b.dataset.act, id);
+  });
+  for (const b of document.querySelectorAll("[data-status]")) b.addEventListener("click", async () => {
+    unlockAudio();
+    try { const r = await api("presence", { status: b.dataset.status }); view = r.view; got = performance.now(); render(); }
+    catch (e) { banner(`Not sent: ${e.message}`, true); }
+  });
+  $("logout").addEventListener("click", async () => { await api("logout").catch(() => {}); location.reload(); });
+
+  // --- live connection -----------------------------------------------------------------------
+  let source = null;
+  function connect() {
+    if (source) source.close();
+    source = new EventSource("/staff/events");
+    source.onopen = () => banner("");
+    source.onmessage = (e) => {
+      view = JSON.parse(e.data); got = performance.now();
+      banner(view.connected ? "" : "The store's server cannot reach the hub - calls may not arrive", true);
+      render();
+    };
+    source.onerror = () => banner("Cannot reach the store - reconnecting. Calls will not arrive on this phone until it is back.", true);
+  }
+  connect();
+  // A ping every few seconds: the server marks this phone offline soon after they stop.
+  setInterval(() => { api("ping").then(() => { if (source.readyState === EventSource.CLOSED) connect(); }).catch(() => banner("Cannot reach the store - reconnecting. Calls will not arrive on this phone until it is back.", true)); }, 2000);
+  document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") { connect(); render(); } });
+})();

@@ -1,0 +1,155 @@
+"""Fixtures for the phones: a store with QR devices and staff PINs, the hub, and the web server in a thread."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import uvicorn
+
+from broker.config import Config, parse_config
+from broker.hub import Hub
+from phones.keys import qr_key
+from staff_pager.pins import hash_pin
+from tests.conftest import STORE_TOML
+
+SECRET = "test-secret-0123456789abcdef"
+PIN = "4711"
+PIN_HASH = hash_pin(PIN)
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+PHONES_TOML = """
+[[devices]]
+id = "qr-paint"
+kind = "qr"
+zone = "electronics"
+label = "Paint, aisle 7"
+
+[[devices]]
+id = "qr-toys"
+kind = "qr"
+zone = "toys"
+label = "Toys, aisle 2"
+
+[kiosk]
+reasons = ["product", "fitting_room", "pickup", "checkout"]
+
+[web]
+qr_secret = "{secret}"
+public_url = "http://127.0.0.1:{web_port}"
+free_text = true
+outcomes = ["helped", "sale", "sent to another department"]
+staff_offline_after_s = {grace}
+outbox_dir = "{outbox}"
+"""
+
+
+def phones_config(port: int, db: str, outbox: str, web_port: int = 8080, ack=30, grace=1.5, language="en") -> Config:
+    base = STORE_TOML.format(port=port, db=db, ack=ack, esc=90, greet=120, unatt=600)
+    base = base.replace('name = "Test Store"\n', f'name = "Test Store"\nlanguage = "{language}"\n', 1)
+    base = base.replace('zones = ["electronics"]\n', f'zones = ["electronics"]\npin_hash = "{PIN_HASH}"\n', 1)
+    base = base.replace(
+        'zones = ["electronics", "toys"]\n', f'zones = ["electronics", "toys"]\npin_hash = "{PIN_HASH}"\n'
+    )
+    extra = PHONES_TOML.format(secret=SECRET, web_port=web_port, grace=grace, outbox=outbox)
+    return parse_config(base + extra)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def key(device: str) -> str:
+    return qr_key(SECRET, device)
+
+
+@pytest.fixture
+def pconfig(broker, tmp_path) -> Config:
+    return phones_config(broker.port, str(tmp_path / "staffcall.db"), str(tmp_path), web_port=free_port())
+
+
+@pytest.fixture
+def phub(pconfig) -> Iterator[Hub]:
+    h = Hub(pconfig)
+    h.start()
+    assert h.ready.wait(10), "the hub did not connect to the test broker"
+    yield h
+    h.stop()
+
+
+class WebServer:
+    def __init__(self, cfg: Config) -> None:
+        from phones.web import build_app
+
+        self.cfg = cfg
+        self.app, self.parts = build_app(cfg)
+        self.phones = self.parts.phones
+        self.port = cfg.web.port
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> WebServer:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not (self.server.started and self.phones.ready()):
+            assert time.monotonic() < deadline, "web server or its MQTT clients did not start"
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(5)
+        self.parts.stop()
+
+    def qr_url(self, device: str, **extra) -> str:
+        q = "&".join(f"{k}={v}" for k, v in {"k": key(device), "lang": "en", **extra}.items())
+        return f"{self.url}/c/{device}?{q}"
+
+
+@pytest.fixture
+def web(pconfig, phub) -> Iterator[WebServer]:
+    w = WebServer(pconfig).start()
+    yield w
+    w.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's headless Chromium driven by Playwright (never a downloaded browser build).
+
+    Module-scoped: one Playwright per process at a time, and tests/report starts its own for the session.
+    """
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def new_phone(browser):
+    """Each call: a fresh phone (its own cookies and storage) at 390x844."""
+    contexts = []
+
+    def make():
+        ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+        contexts.append(ctx)
+        return ctx.new_page()
+
+    yield make
+    for ctx in contexts:
+        ctx.close()
