@@ -33,7 +33,7 @@ class TextPager:
         self._print_lock = threading.Lock()
         self._statuses: dict[str, str] = {}
         self._listed: list[str] = []
-        self.link = PagerLink(cfg, staff, on_change=self._changed)
+        self.link = PagerLink(cfg, staff, on_change=self._changed, state_dir=cfg.pager.state_dir)
 
     def say(self, line: str) -> None:
         with self._print_lock:
