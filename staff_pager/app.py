@@ -104,11 +104,11 @@ def make_app(cfg: Config, staff: str | None = None, lang: str | None = None, ful
             if self.link is not None:
                 self.link.set_presence(status)
 
-        def act(self, action: str, call_id: str) -> None:
+        def act(self, action: str, call_id: str, outcome: str | None = None) -> None:
             if self.link is None:
                 return
             try:
-                self.link.act(action, call_id)
+                self.link.act(action, call_id, outcome=outcome)
             except ValueError as exc:
                 self.last_error = str(exc)
                 log.info("%s", exc)
