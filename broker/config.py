@@ -151,6 +151,12 @@ class PagerCfg(msgspec.Struct, forbid_unknown_fields=True):
     """``[pager]``: the staff apps (see staff_pager/)."""
 
     require_pin: bool = False
+    outcomes: list[str] = []
+    """Offered after Resolved (app: buttons, terminal: a prompt) and recorded as the call's outcome; [] = not asked."""
+    state_dir: str = "pager-state"
+    """Where each colleague's unsent actions wait (one SQLite file each), relative to the config file's folder."""
+    persistent_session: bool = True
+    """The broker keeps pages for a pager that is briefly offline (MQTT clean_session = false)."""
 
 
 class GatewayCfg(msgspec.Struct, forbid_unknown_fields=True):
@@ -256,6 +262,8 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, dict=True):
             self.database.path = str(base / db)
         if not Path(self.buttons.outbox_dir).is_absolute():
             self.buttons.outbox_dir = str(base / self.buttons.outbox_dir)
+        if not Path(self.pager.state_dir).is_absolute():
+            self.pager.state_dir = str(base / self.pager.state_dir)
         b = self.broker
         for key in ("credentials", "ca", "cert", "key"):
             value = getattr(b, key)
@@ -344,6 +352,19 @@ def _check(cfg: Config, source: str) -> None:
         if staff.pager is not None and not re.match(r"^(espa|tap):\S+$", staff.pager):
             fail(f"[[staff]] #{i} pager", f"{staff.pager!r} must look like 'espa:1234' or 'tap:5551234'")
     _check_buttons(cfg, fail)
+    _check_pager(cfg, fail)
+
+
+def _check_pager(cfg: Config, fail) -> None:
+    seen: set[str] = set()
+    for n, outcome in enumerate(cfg.pager.outcomes, 1):
+        if not outcome.strip() or len(outcome) > 64 or not outcome.isprintable():
+            fail(f"[pager] outcomes #{n}", f'{outcome!r} must be 1-64 printable characters, e.g. "helped"')
+        if outcome in seen:
+            fail(f"[pager] outcomes #{n}", f"{outcome!r} is listed twice; list each outcome once")
+        seen.add(outcome)
+    if not cfg.pager.state_dir:
+        fail("[pager] state_dir", 'must name a folder, e.g. "pager-state"')
 
 
 GPIO_PINS = range(2, 28)

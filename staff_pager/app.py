@@ -76,9 +76,20 @@ def make_app(cfg: Config, staff: str | None = None, lang: str | None = None, ful
         # --- session ------------------------------------------------------------------
 
         def sign_in(self, staff_id: str) -> None:
+            from staff_pager.outbox_store import OutboxLocked
+
             if self.link is not None:
                 self.link.stop()
-            self.link = PagerLink(self.cfg, staff_id, on_change=self._from_network)
+                self.link = None
+            try:
+                self.link = PagerLink(
+                    self.cfg, staff_id, on_change=self._from_network, state_dir=self.cfg.pager.state_dir
+                )
+            except OutboxLocked as exc:
+                self.last_error = str(exc)
+                log.error("%s", exc)
+                self.signin.ids.hint.text = str(exc)
+                return
             self.link.start()
             self.sm.current = "home"
             self.home.refresh()
@@ -93,11 +104,11 @@ def make_app(cfg: Config, staff: str | None = None, lang: str | None = None, ful
             if self.link is not None:
                 self.link.set_presence(status)
 
-        def act(self, action: str, call_id: str) -> None:
+        def act(self, action: str, call_id: str, outcome: str | None = None) -> None:
             if self.link is None:
                 return
             try:
-                self.link.act(action, call_id)
+                self.link.act(action, call_id, outcome=outcome)
             except ValueError as exc:
                 self.last_error = str(exc)
                 log.info("%s", exc)

@@ -26,7 +26,7 @@ Example::
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from broker.protocol import CLOSED_STATUSES, OPEN_STATUSES, PageMsg, StateMsg
 
@@ -51,6 +51,14 @@ class Pending:
     sends: int = 0
 
 
+class OutboxJournal(Protocol):
+    """Where an outbox writes its entries down so they survive a restart (``staff_pager.outbox_store``)."""
+
+    def added(self, item: Pending) -> None: ...
+
+    def removed(self, seq: int) -> None: ...
+
+
 class StaffOutbox:
     """Staff actions kept until the hub's state reflects them (the call points' outbox idea).
 
@@ -60,23 +68,40 @@ class StaffOutbox:
       resolve  the call is closed
       decline  the broker acknowledged it (the hub publishes no state for a tier-3 decline)
     A closed call makes every action on it moot.
+
+    A ``journal`` (optional) is told of every entry added and removed, so the entries can
+    outlive the process; ``restore`` puts them back after a restart.
     """
 
-    def __init__(self, staff: str) -> None:
+    def __init__(self, staff: str, journal: OutboxJournal | None = None) -> None:
         self.staff = staff
         self.items: dict[int, Pending] = {}
+        self.journal = journal
         self._seq = 0
+
+    def restore(self, items: list[Pending]) -> None:
+        """Entries written down by an earlier run: unsent as far as this run knows, so they go at once."""
+        for item in items:
+            item.sent_at = None
+            self.items[item.seq] = item
+            self._seq = max(self._seq, item.seq)
 
     def add(self, action: str, call_id: str, body: dict[str, Any], now: float) -> Pending:
         self._seq += 1
         item = Pending(self._seq, action, call_id, body, now)
         self.items[item.seq] = item
+        if self.journal is not None:
+            self.journal.added(item)
         return item
+
+    def _drop(self, seq: int) -> None:
+        if self.items.pop(seq, None) is not None and self.journal is not None:
+            self.journal.removed(seq)
 
     def to_send(self, now: float) -> list[Pending]:
         """Never sent, or sent more than RESEND_AFTER_S ago without confirmation; drops the hopeless."""
         for seq in [s for s, i in self.items.items() if now - i.created > GIVE_UP_AFTER_S]:
-            del self.items[seq]
+            self._drop(seq)
         return [i for i in self.items.values() if i.sent_at is None or now - i.sent_at >= RESEND_AFTER_S]
 
     def mark_sent(self, seq: int, now: float) -> None:
@@ -94,16 +119,16 @@ class StaffOutbox:
         """The broker acknowledged the publish (used for declines)."""
         item = self.items.get(seq)
         if item is not None and item.action == "decline":
-            del self.items[seq]
+            self._drop(seq)
 
     def on_state(self, state: StateMsg) -> None:
         for seq, item in list(self.items.items()):
             if item.call_id == state.id and self._confirmed(item.action, state):
-                del self.items[seq]
+                self._drop(seq)
 
     def on_closed(self, call_id: str) -> None:
         for seq in [s for s, i in self.items.items() if i.call_id == call_id]:
-            del self.items[seq]
+            self._drop(seq)
 
     def _confirmed(self, action: str, s: StateMsg) -> bool:
         if s.status in CLOSED_STATUSES:
@@ -176,6 +201,8 @@ class PagerCore:
     _handled: dict[str, float] = field(default_factory=dict)
     """Call id -> when I last acted on it (ack, decline, dismiss): older pages for it stop alerting."""
     _closed: dict[str, StateMsg] = field(default_factory=dict)
+    holding_since: float | None = None
+    """Set while a resumed MQTT session replays what was queued: nothing alerts until ``release``."""
 
     def __post_init__(self) -> None:
         if self.outbox is None:
@@ -186,10 +213,28 @@ class PagerCore:
     def on_page(self, page: PageMsg, now: float) -> bool:
         """Keep a page; True when it should sound (a new alert)."""
         self.pages[page.id] = (page, now)
+        if self.holding_since is not None:
+            return False  # a replayed page: its call may have closed since, the states after it tell
         if page.kind == "unattended":
             return True
         self._closed.pop(page.id, None)
         return self.alerting(now) is not None and self.alerting(now).id == page.id
+
+    def hold(self, now: float) -> None:
+        """A resumed session is about to replay the pages and states queued while this pager was away.
+
+        They come in the order the hub sent them, so a page may be followed by the states that
+        closed its call.  Until ``release`` nothing alerts, so a stale page never flashes or sounds.
+        """
+        self.holding_since = now
+
+    def release(self, now: float) -> bool:
+        """The replay is over; True when what alerts now arrived during it (it should sound)."""
+        since, self.holding_since = self.holding_since, None
+        if since is None:
+            return False
+        alert = self.alerting(now)
+        return alert is not None and alert.received >= since
 
     def on_state(self, state: StateMsg, now: float) -> None:
         self.outbox.on_state(state)
@@ -251,6 +296,8 @@ class PagerCore:
         A state naming me as the paged colleague counts as a page too: a pager that was
         offline when the page went out still alerts once it sees the call's state.
         """
+        if self.holding_since is not None:
+            return None
         best: Alert | None = None
         for call_id, (page, received) in self.pages.items():
             if received <= self._handled.get(call_id, float("-inf")):

@@ -5,6 +5,14 @@ retained with a Will saying ``offline``; sends staff actions through the core's 
 and re-sends them after every reconnect (and every ``RESEND_AFTER_S`` while the hub's
 state does not show them), so a tap on "On my way" in a Wi-Fi dead spot is not lost.
 
+With ``state_dir`` the outbox is also written to a small SQLite file
+(``staff_pager.outbox_store``), so an action tapped offline survives a restart.  With
+``[pager] persistent_session`` the broker keeps this colleague's session (a fixed client id,
+``clean_session = false``) and queues pages while the pager is briefly away; a resumed session
+replays them with the states that followed, and the core holds every alert until the replay
+has gone quiet (``CATCH_UP_QUIET_S``), so a page for a call that closed meanwhile never sounds.
+Signing out (``stop``) ends the session, so nothing piles up for a colleague who went home.
+
 Callbacks run on paho's network thread or the resend thread: the core is guarded by
 ``lock``, and ``on_change(what)`` tells the owner (Kivy app, terminal pager) to redraw;
 a Kivy app hands it on with ``Clock.schedule_once``.
@@ -23,6 +31,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -30,9 +39,14 @@ import paho.mqtt.client as mqtt
 from broker import protocol as p
 from broker.config import Config
 from broker.mqtt import connect_async, make_client
-from staff_pager.core import PagerCore, Pending
+from staff_pager.core import PagerCore, Pending, StaffOutbox
 
 log = logging.getLogger(__name__)
+
+CATCH_UP_QUIET_S = 0.5
+"""A resumed session's replay is over when nothing arrived for this long after the subscription is confirmed..."""
+CATCH_UP_MAX_S = 5.0
+"""...or after this long at the most."""
 
 ChangeCallback = Callable[[str, Any], None]
 """``(what, detail)``: what is "page" (detail: True when it should sound), "state", "shift", "connection", "sent"."""
@@ -48,7 +62,9 @@ class PagerLink:
         on_change: ChangeCallback | None = None,
         client_id: str | None = None,
         clock: Callable[[], float] = time.monotonic,
+        state_dir: str | Path | None = None,
     ) -> None:
+        """``state_dir``: keep unsent actions in a SQLite file there (None: in memory only)."""
         if staff not in config.staff_by_id:
             known = ", ".join(config.staff_by_id) or "none"
             raise ValueError(f"staff {staff!r} is not in [[staff]] of the config (known: {known}); add it there")
@@ -57,15 +73,26 @@ class PagerLink:
         self.name = config.staff_by_id[staff].name
         self.topics = p.Topics(config.store.id)
         self.clock = clock
-        self.core = PagerCore(staff)
+        self.store = None
+        outbox = StaffOutbox(staff)
+        if state_dir is not None:
+            from staff_pager.outbox_store import OutboxStore
+
+            self.store = OutboxStore(state_dir, staff)
+            outbox = StaffOutbox(staff, journal=self.store)
+            outbox.restore(self.store.load(now=clock()))
+        self.core = PagerCore(staff, outbox=outbox)
         self.lock = threading.RLock()
         self.on_change = on_change
         self.connected = False
         self.errors: list[str] = []
         """Bad messages seen (newest last, at most 50): shown in logs, never fatal."""
+        self.client_id = client_id or f"staffcall-pager-{staff}"
+        self.persistent = config.pager.persistent_session
         self.client = make_client(
-            client_id or f"staffcall-pager-{staff}",
+            self.client_id,
             config.broker,
+            clean_session=not self.persistent,
             will=(self.topics.presence(staff), p.encode({"status": p.OFFLINE})),
             identity=f"staff:{staff}",
         )
@@ -73,6 +100,10 @@ class PagerLink:
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
         self.client.on_publish = self._on_publish
+        self.client.on_subscribe = self._on_subscribe
+        self._catch_up: tuple[float, float | None] | None = None
+        """While a resumed session replays: (connected at, subscription confirmed at)."""
+        self._last_msg = 0.0
         self._inflight: dict[int, int] = {}
         self._stop = threading.Event()
         self._resender: threading.Thread | None = None
@@ -95,6 +126,23 @@ class PagerLink:
             info.wait_for_publish(2)
         self.client.disconnect()
         self.client.loop_stop()
+        if self.persistent:
+            self._end_session()
+        if self.store is not None:
+            self.store.close()
+
+    def _end_session(self) -> None:
+        """Signing out: a clean connect with our client id drops what the broker kept for us."""
+        from broker.mqtt import wait_connected
+
+        ender = make_client(self.client_id, self.cfg.broker, clean_session=True, identity=f"staff:{self.staff}")
+        try:
+            connect_async(ender, self.cfg.broker)
+            ender.loop_start()
+            if wait_connected(ender, 2.0):
+                ender.disconnect()
+        finally:
+            ender.loop_stop()
 
     # --- actions (any thread) ----------------------------------------------------------
 
@@ -137,9 +185,26 @@ class PagerLink:
             self._send(item)
 
     def _resend_loop(self) -> None:
-        while not self._stop.wait(1.0):
-            if self.connected:
+        ticks = 0
+        while not self._stop.wait(0.2):
+            ticks += 1
+            if self._catch_up is not None:
+                self._check_caught_up()
+            if self.connected and ticks % 5 == 0:
                 self._flush()
+
+    def _check_caught_up(self) -> None:
+        now = self.clock()
+        with self.lock:
+            if self._catch_up is None:
+                return
+            started, subscribed = self._catch_up
+            quiet = subscribed is not None and now - max(subscribed, self._last_msg) >= CATCH_UP_QUIET_S
+            if not (quiet or now - started >= CATCH_UP_MAX_S):
+                return
+            self._catch_up = None
+            sound = self.core.release(now)
+        self._changed("page", sound)
 
     # --- paho callbacks (network thread) -----------------------------------------------
 
@@ -157,6 +222,10 @@ class PagerLink:
         with self.lock:
             presence = self.core.presence
             self.core.outbox.reconnected()
+            if getattr(flags, "session_present", False):
+                # The broker kept our session: what it queued comes first, and may be stale.
+                self._catch_up = (self.clock(), None)
+                self.core.hold(self.clock())
         if presence:
             self._publish_presence(presence)  # replaces the Will's "offline" after a drop
         self._flush()
@@ -167,6 +236,11 @@ class PagerLink:
         if not self._stop.is_set():
             log.warning("pager %s: lost the broker (%s); reconnecting", self.staff, reason_code)
         self._changed("connection", False)
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        with self.lock:
+            if self._catch_up is not None:
+                self._catch_up = (self._catch_up[0], self.clock())
 
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
         with self.lock:
@@ -185,6 +259,7 @@ class PagerLink:
 
     def _receive(self, topic: str, payload: bytes) -> None:
         now = self.clock()
+        self._last_msg = now
         if topic == self.topics.page(self.staff):
             page = p.decode(p.PageMsg, payload)
             with self.lock:

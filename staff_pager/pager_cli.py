@@ -25,6 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     pager.add_argument("--staff", help="sign in as this staff id (required with --text)")
     pager.add_argument("--lang", help="language (default: [store] language)")
     pager.add_argument("--on-shift", action="store_true", help="start on shift (terminal pager)")
+    pager.add_argument(
+        "--state-dir", help="folder for the unsent-actions file of each colleague (default: [pager] state_dir)"
+    )
     pager.add_argument("--windowed", action="store_true", help="the app in a window instead of full screen")
     pager.set_defaults(func=run_pager)
 
@@ -41,6 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_pager(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
+    if args.state_dir:
+        cfg.pager.state_dir = args.state_dir
     if args.text:
         from staff_pager.text import TextPager
 
@@ -49,9 +54,11 @@ def run_pager(args: argparse.Namespace) -> int:
                 "staffcall pager: --text needs --staff ID (one of: " + ", ".join(cfg.staff_by_id) + ")", file=sys.stderr
             )
             return 2
+        from staff_pager.outbox_store import OutboxLocked
+
         try:
             pager = TextPager(cfg, args.staff, lang=args.lang)
-        except ValueError as exc:
+        except (ValueError, OutboxLocked) as exc:
             print(f"staffcall pager: {exc}", file=sys.stderr)
             return 2
         return pager.run(presence="on_shift" if args.on_shift else None)

@@ -66,6 +66,9 @@ id = "kiosk-2"
 kind = "kiosk"
 zone = "toys"
 label = "Toys, aisle 4"
+
+[pager]
+outcomes = ["helped", "sale", "sent to another department"]
 """
 
 
@@ -112,7 +115,13 @@ def main(argv: list[str] | None = None) -> int:
             app.wait(lambda i: not any(t("sending") in x for x in i["texts"]) and t("take") not in i["texts"])
             time.sleep(1.2)
             app.screenshot(out / "pager-calls.png")
-            publish("staff/anna/resolve", {"id": "demo-2"})
+            app.tap(t("open"))
+            app.wait(lambda i: i["screen"] == "page")
+            app.tap(t("resolve"))
+            app.wait(lambda i: t("outcome_title") in i["texts"])
+            app.screenshot(out / "pager-outcome.png")
+            app.tap("sale")
+            app.wait(lambda i: i["screen"] == "home")
             publish("call/kiosk-1/feedback", {"id": "demo-2", "score": 4})
             hub.settle()
             app.tap(t("tab_shift"))
@@ -124,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
             client.disconnect()
             client.loop_stop()
             hub.stop()
-    for name in ("pager-page.png", "pager-calls.png", "pager-shift.png"):
+    for name in ("pager-page.png", "pager-calls.png", "pager-outcome.png", "pager-shift.png"):
         print(out / name)
     return 0
 

@@ -33,7 +33,9 @@ class TextPager:
         self._print_lock = threading.Lock()
         self._statuses: dict[str, str] = {}
         self._listed: list[str] = []
-        self.link = PagerLink(cfg, staff, on_change=self._changed)
+        self._asking: str | None = None
+        """A call whose Resolved waits for an outcome (``[pager] outcomes``): the next line picks it."""
+        self.link = PagerLink(cfg, staff, on_change=self._changed, state_dir=cfg.pager.state_dir)
 
     def say(self, line: str) -> None:
         with self._print_lock:
@@ -78,6 +80,9 @@ class TextPager:
 
     def command(self, line: str) -> bool:
         """Run one command line; False means quit."""
+        if self._asking is not None:
+            self._answer_outcome(line.strip())
+            return True
         words = line.strip().split()
         if not words:
             return True
@@ -126,8 +131,28 @@ class TextPager:
         if call_id is None:
             self.say(f"  {self.cat.t('text_nothing')}")
             return
+        if action == "resolve" and self.cfg.pager.outcomes:
+            with link.lock:
+                possible = "resolve" in link.core.allowed(call_id)
+            if possible:
+                self._asking = call_id
+                choices = "  ".join(f"{n}={o}" for n, o in enumerate(self.cfg.pager.outcomes, 1))
+                self.say(f"  {self.cat.t('outcome_prompt', choices=choices)}")
+                return
+        self._send(action, call_id)
+
+    def _answer_outcome(self, answer: str) -> None:
+        outcomes = self.cfg.pager.outcomes
+        if answer and not (answer.isdigit() and 1 <= int(answer) <= len(outcomes)):
+            self.say(f"  {self.cat.t('outcome_bad', n=len(outcomes))}")
+            return
+        call_id, self._asking = self._asking, None
+        self._send("resolve", call_id, outcomes[int(answer) - 1] if answer else None)
+
+    def _send(self, action: str, call_id: str, outcome: str | None = None) -> None:
+        link = self.link
         try:
-            link.act(action, call_id)
+            link.act(action, call_id, outcome=outcome)
         except ValueError as exc:
             self.say(f"  {self.cat.t('text_bad', why=exc)}")
             return

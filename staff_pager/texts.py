@@ -8,10 +8,33 @@ from broker.i18n import Catalog
 from staff_pager.core import CallRow, mmss
 
 LOCALES = Path(__file__).parent / "locales"
+KIOSK_LOCALES = Path(__file__).parent.parent / "kiosk" / "locales"
+"""The customers' words for the reasons (``reason.product``): staff see what the customer tapped."""
 
 
-def catalog(lang: str) -> Catalog:
-    return Catalog(LOCALES, lang)
+class PagerCatalog(Catalog):
+    """The pager's texts; reason keys also come from the kiosk's catalogs, so a reason is named once."""
+
+    def __init__(self, lang: str) -> None:
+        super().__init__(LOCALES, lang)
+        self.reasons = Catalog(KIOSK_LOCALES, lang)
+
+    def switch(self, lang: str) -> None:
+        super().switch(lang)
+        self.reasons.switch(lang)
+
+    def reason(self, key: str) -> str:
+        """``product`` -> "Help finding a product"; an unknown key is shown as it is."""
+        name = f"reason.{key}"
+        for cat in (self, self.reasons):
+            text = cat.t(name)
+            if text != name:
+                return text
+        return key
+
+
+def catalog(lang: str) -> PagerCatalog:
+    return PagerCatalog(lang)
 
 
 def headline(cat: Catalog, kind: str) -> str:
@@ -32,7 +55,10 @@ def status_line(cat: Catalog, row: CallRow) -> str:
 
 
 def reason_text(cat: Catalog, reason: str | None) -> str:
-    return cat.t("reason", reason=reason) if reason else cat.t("no_reason")
+    if not reason:
+        return cat.t("no_reason")
+    name = cat.reason(reason) if isinstance(cat, PagerCatalog) else reason
+    return cat.t("reason", reason=name)
 
 
 def shift_lines(cat: Catalog, figures: dict | None, target_s: float) -> list[str]:

@@ -9,6 +9,7 @@ Commands::
 
     {"op": "info"}                          screen, visible texts, disabled buttons, flashing, chimes
     {"op": "tap", "text": "On my way"}      tap the visible, enabled button with this text
+    {"op": "type", "text": "4711"}          type into the focused text field, as the keyboard does
     {"op": "screenshot", "path": "x.png"}   save what the window shows
     {"op": "quit"}
 
@@ -49,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     from kivy.tests.common import UnitTestTouch
     from kivy.uix.button import Button
     from kivy.uix.label import Label
+    from kivy.uix.textinput import TextInput
 
     out_lock = threading.Lock()
 
@@ -83,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
                         "flashes": app.page.flashes,
                         "chimes": app.chime.played,
                         "error": app.last_error,
+                        "connected": bool(app.link and app.link.connected),
                     }
                 )
             elif op == "tap":
@@ -96,6 +99,17 @@ def main(argv: list[str] | None = None) -> int:
                 touch.touch_down()
                 touch.touch_up()
                 reply({"ok": True})
+            elif op == "type":
+                from kivy.core.window import Window
+
+                fields = [w for w in app.sm.current_screen.walk(restrict=True) if isinstance(w, TextInput)]
+                focused = [w for w in fields if w.focus and visible(w)]
+                if not focused:
+                    reply({"error": f"no focused text field on screen {app.sm.current!r}"})
+                    return
+                for ch in cmd["text"]:
+                    Window.dispatch("on_textinput", ch)  # the path a key press takes to the focused field
+                reply({"ok": True, "length": len(focused[0].text)})
             elif op == "screenshot":
                 app.root.export_to_png(cmd["path"])
                 reply({"ok": True, "path": cmd["path"]})
@@ -211,6 +225,11 @@ class Remote:
         reply = self.send(op="tap", text=text, nth=nth)
         if "error" in reply:
             raise AssertionError(f"{reply['error']}; screen shows {self.info()}")
+
+    def type(self, text: str) -> None:
+        reply = self.send(op="type", text=text)
+        if "error" in reply:
+            raise AssertionError(reply["error"])
 
     def screenshot(self, path: str | Path) -> Path:
         self.send(op="screenshot", path=str(path))

@@ -7,7 +7,10 @@ from pathlib import Path
 from kivy.app import App
 from kivy.clock import Clock
 from kivy.lang import Builder
+from kivy.metrics import dp, sp
 from kivy.properties import ListProperty
+from kivy.uix.button import Button
+from kivy.uix.label import Label
 from kivy.uix.screenmanager import Screen
 
 from staff_pager.core import mmss
@@ -29,6 +32,8 @@ class PageScreen(Screen):
     _flasher = None
     _ticker = None
     _since_chime = 0.0
+    picking = False
+    """Resolved was tapped and the store's outcomes are on screen."""
 
     def on_enter(self, *args) -> None:
         self._ticker = Clock.schedule_interval(lambda dt: self.tick(), 1.0)
@@ -39,8 +44,11 @@ class PageScreen(Screen):
                 ev.cancel()
         self._ticker = self._flasher = None
         self.alerting = False
+        self._show_outcomes(False)
 
     def show(self, call_id: str) -> None:
+        if call_id != self.call_id:
+            self._show_outcomes(False)
         self.call_id = call_id
         self.refresh()
 
@@ -75,6 +83,8 @@ class PageScreen(Screen):
         self.ids.status.text = (status_line(app.cat, row) if row else (state.status if state else "")) + (
             f"  ({t('sending')})" if pending else ""
         )
+        if self.picking and "resolve" not in allowed:
+            self._show_outcomes(False)  # closed or resolved meanwhile: nothing left to pick for
         unattended = "dismiss" in allowed
         for action in ACTIONS:
             button = self.ids[action]
@@ -95,7 +105,38 @@ class PageScreen(Screen):
             return
         if action == "ack" and self.ids.ack.text == app.cat.t("dismiss"):
             action = "ack" if "ack" in app.link.core.allowed(self.call_id) else "dismiss"
+        if action == "resolve" and app.cfg.pager.outcomes:
+            self._show_outcomes(True)
+            return
         app.act(action, self.call_id)
+
+    def resolve_with(self, outcome: str | None) -> None:
+        """An outcome (or none) was picked: now the resolve goes to the hub."""
+        self._show_outcomes(False)
+        if self.call_id is not None:
+            App.get_running_app().act("resolve", self.call_id, outcome=outcome)
+
+    def _show_outcomes(self, show: bool) -> None:
+        app = App.get_running_app()
+        box, grid = self.ids.outcomes, self.ids.actions
+        box.clear_widgets()
+        self.picking = show
+        if show:
+            title = Label(text=app.cat.t("outcome_title"), font_size=sp(20), size_hint_y=None, height=dp(36))
+            box.add_widget(title)
+            choices = [(o, o) for o in app.cfg.pager.outcomes] + [(app.cat.t("no_outcome"), None)]
+            for text, outcome in choices:
+                button = Button(
+                    text=text, font_size=sp(20), size_hint_y=None, height=dp(48), background_normal="",
+                    background_color=(0.45, 0.45, 0.5, 1) if outcome is None else (0.25, 0.5, 0.85, 1),
+                )  # fmt: skip
+                button.bind(on_release=lambda _b, o=outcome: self.resolve_with(o))
+                box.add_widget(button)
+            box.height = dp(36) + len(choices) * (dp(48) + dp(6))
+        else:
+            box.height = 0
+        box.opacity, box.disabled = (1, False) if show else (0, True)
+        grid.height, grid.opacity, grid.disabled = (0, 0, True) if show else (dp(150), 1, False)
 
     def _set_alerting(self, alerting: bool) -> None:
         if alerting and not self.alerting:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kivy.app import App
+from kivy.clock import Clock
 from kivy.lang import Builder
 from kivy.metrics import dp, sp
 from kivy.uix.button import Button
@@ -57,6 +58,8 @@ class SignInScreen(Screen):
         else:
             self.ids.pin.text = ""
             self.ids.hint.text = app.cat.t("pin_wrong")
+            # The tap on "Sign in" took the focus: give it back so the next try needs no extra tap.
+            Clock.schedule_once(lambda dt: setattr(self.ids.pin, "focus", True), 0)
 
     def _show_pin(self, show: bool) -> None:
         box = self.ids.pinbox

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -18,9 +19,29 @@ from tests.conftest import write_config
 ROOT = Path(__file__).resolve().parents[2]
 
 
+OUTCOMES = ["helped", "sale", "sent to another department"]
+
+
 @pytest.fixture
 def config_file(broker, tmp_path) -> Path:
-    return write_config(tmp_path / "staffcall.toml", port=broker.port, db=str(tmp_path / "unused.db"))
+    path = write_config(tmp_path / "staffcall.toml", port=broker.port, db=str(tmp_path / "unused.db"))
+    with path.open("a") as f:
+        f.write(f"\n[pager]\noutcomes = {OUTCOMES!r}\n".replace("'", '"'))
+    return path
+
+
+def hub_outcome(hub, call_id: str, timeout: float = 10.0) -> str | None:
+    """``calls.outcome`` in the hub's own database, once the hub has written the closed call."""
+    deadline = time.monotonic() + timeout
+    while True:
+        hub.settle()
+        with contextlib.closing(sqlite3.connect(hub.cfg.database.path)) as db:
+            row = db.execute("select status, outcome from calls where id = ?", (call_id,)).fetchone()
+        if row is not None and row[0] == "resolved":
+            return row[1]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"call {call_id!r} is not resolved in the hub's database: {row}")
+        time.sleep(0.05)
 
 
 class Proc:

@@ -2,6 +2,8 @@
 
 from PIL import Image
 
+from tests.pager.conftest import hub_outcome
+
 T = "staffcall/s1"
 
 
@@ -28,7 +30,7 @@ def test_page_ack_pass_and_open_calls(hub, listener, app, tmp_path):
     # A call: Anna is paged first (electronics, alphabetical tie-break); the page takes the screen and flashes.
     listener.publish(f"{T}/call/kiosk-1", {"id": "c1", "reason": "product", "text": "Which TV fits a small room?"})
     info = app.wait(lambda i: i["screen"] == "page" and i["flashing"])
-    assert {"Kiosk by the TVs", "Zone: electronics", "Reason: product", "Tier 1"} <= set(info["texts"])
+    assert {"Kiosk by the TVs", "Zone: electronics", "Reason: Help finding a product", "Tier 1"} <= set(info["texts"])
     assert "Customer: Which TV fits a small room?" in info["texts"] and info["chimes"] >= 1
     assert "Back" not in info["texts"]  # no way around a page until it is answered
     flashed = app.wait(lambda i: i["flashes"] >= 2)["flashes"]
@@ -48,7 +50,7 @@ def test_page_ack_pass_and_open_calls(hub, listener, app, tmp_path):
     listener.publish(f"{T}/staff/ben/presence", {"status": "break"}, retain=True)
     listener.page("maria", "c1", kind="escalation")
     listener.publish(f"{T}/call/kiosk-2", {"id": "c2", "reason": "fitting_room"})
-    app.wait(lambda i: i["screen"] == "page" and "Reason: fitting_room" in i["texts"] and i["flashing"])
+    app.wait(lambda i: i["screen"] == "page" and "Reason: Fitting room" in i["texts"] and i["flashing"])
     start = len(listener.messages)
     app.tap("On my way")
     state = listener.wait_for(
@@ -82,8 +84,15 @@ def test_page_ack_pass_and_open_calls(hub, listener, app, tmp_path):
     app.tap("Greeted")
     listener.state("c1", "greeted")
     app.wait_text("Anna is with the customer")
-    app.tap("Resolved")
+    app.tap("Resolved")  # [pager] outcomes is set: how did it go?
+    info = app.wait_text("How did it go?")
+    assert {"helped", "sale", "sent to another department", "Skip"} <= set(info["texts"])
+    assert "Greeted" not in info["texts"]  # the outcomes take the action buttons' place
+    app.screenshot(tmp_path / "outcomes.png")
+    assert not any(m.topic == f"{T}/staff/anna/resolve" for m in listener.messages)
+    app.tap("sent to another department")
     listener.state("c1", "resolved")
+    assert hub_outcome(hub, "c1") == "sent to another department"
     app.wait(lambda i: i["screen"] == "home" and i["texts"].count("Open") == 1)
     listener.publish(f"{T}/call/kiosk-1/feedback", {"id": "c1", "score": 4})
     app.tap("My shift")

@@ -2,6 +2,8 @@
 
 import time
 
+from tests.pager.conftest import hub_outcome
+
 T = "staffcall/s1"
 
 
@@ -14,6 +16,7 @@ def test_text_pager_gets_a_page_and_answers_it(hub, listener, config_file, spawn
     listener.publish(f"{T}/call/kiosk-1", {"id": "c1", "reason": "product"})
     line = pager.wait_line(lambda s: s.startswith("\aPAGE"))
     assert "Kiosk by the TVs" in line and "electronics" in line and "Tier 1" in line and "id=c1" in line
+    assert "Reason: Help finding a product" in line  # the kiosk's words, not the key
     pager.send("a")
     state = listener.state("c1", "acknowledged")
     assert state["staff"] == "anna" and state["staff_name"] == "Anna"
@@ -22,9 +25,19 @@ def test_text_pager_gets_a_page_and_answers_it(hub, listener, config_file, spawn
     pager.wait_line(lambda s: s.strip().startswith("1. Kiosk by the TVs (electronics)") and "id=c1" in s)
     pager.send("g")
     listener.state("c1", "greeted")
-    pager.send("r")
+    mark = len(pager.lines)
+    pager.send("r")  # [pager] outcomes is set: Resolved asks how it went first
+    pager.wait_line(lambda s: "outcome? 1=helped  2=sale  3=sent to another department" in s, start=mark)
+    pager.send("9")
+    pager.wait_line(lambda s: "type a number from 1 to 3" in s, start=mark)
+    assert not any(m.topic == f"{T}/staff/anna/resolve" for m in listener.messages)
+    pager.send("2")
     listener.state("c1", "resolved")
     pager.wait_line(lambda s: "c1: resolved" in s)
+    assert [m.json for m in listener.messages if m.topic == f"{T}/staff/anna/resolve"] == [
+        {"id": "c1", "outcome": "sale"}
+    ]
+    assert hub_outcome(hub, "c1") == "sale"
     # the hub publishes "my shift" figures at most once a second: wait for them, then ask
     listener.wait_for(lambda m: m.topic == f"{T}/shift/anna" and m.json["calls"] == 1)
     pager.send("m")
