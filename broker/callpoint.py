@@ -176,6 +176,7 @@ class CallPoint:
         self._inflight: dict[int, int] = {}  # mqtt mid -> outbox seq (feedback: confirmed on PUBACK)
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
+        self._watching: set[str] = set()
         self.connected = False
 
     # --- lifecycle -----------------------------------------------------------------
@@ -208,6 +209,7 @@ class CallPoint:
             self.press_again(reason)
             return current[0]
         call_id = call_id or new_call_id(self.device)
+        self._watch(call_id)
         msg = p.CallMsg(id=call_id, reason=reason, lang=lang, at=iso(time.time()), text=text)
         self._send(call_id, "call", self.topics.call(self.device), p.encode(msg))
         return call_id
@@ -242,6 +244,21 @@ class CallPoint:
     def open_call(self) -> tuple[str, p.StateMsg | None] | None:
         """The call in progress (after a restart too), with its last known state."""
         return self.outbox.open_call()
+
+    def _watch(self, call_id: str) -> None:
+        """Subscribe to a call's state before the call goes out, so its first state is not missed."""
+        with self._lock:
+            if call_id in self._watching:
+                return
+            self._watching.add(call_id)
+            if self.connected:
+                self.client.subscribe(self.topics.state(call_id), qos=p.QOS)
+
+    def _unwatch(self, call_id: str) -> None:
+        with self._lock:
+            if call_id in self._watching:
+                self._watching.discard(call_id)
+                self.client.unsubscribe(self.topics.state(call_id))
 
     def _send(self, call_id: str, action: str, topic: str, payload: bytes) -> None:
         seq = self.outbox.add(call_id, action, topic, payload)
@@ -290,7 +307,14 @@ class CallPoint:
             log.error("%s: broker refused the connection: %s", self.device, reason_code)
             return
         self.connected = True
-        client.subscribe([(f"{self.topics.root}/state/+", p.QOS), (self.topics.hub_status(), p.QOS)])
+        # Only this device's own calls: a store-wide state/+ would make every device read every call.
+        with self._lock:
+            current = self.outbox.open_call()
+            self._watching = {row[1] for row in self.outbox.unconfirmed() if row[2] == "call"}
+            if current:
+                self._watching.add(current[0])
+            topics = [(self.topics.hub_status(), p.QOS)] + [(self.topics.state(c), p.QOS) for c in self._watching]
+        client.subscribe(topics)
         client.publish(self.topics.device_status(self.device), p.ONLINE, qos=p.QOS, retain=True)
         self._flush(resend_open=True)
         if self.on_connection:
@@ -325,5 +349,7 @@ class CallPoint:
             return
         self.outbox.confirm(call_id, CONFIRMED_BY.get(state.status, ("call",)))
         self.outbox.set_state(call_id, state.status, msg.payload)
+        if state.status in p.CLOSED_STATUSES:
+            self._unwatch(call_id)
         if self.on_state:
             self.on_state(call_id, state)
