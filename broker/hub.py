@@ -14,6 +14,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -149,8 +150,9 @@ class Hub:
             self._thread.join(timeout=10)
         self.log.flush()
         self.log.stop()
-        # A clean stop still tells everyone the hub is gone.
-        self.client.publish(self.topics.hub_status(), p.OFFLINE, qos=p.QOS, retain=True).wait_for_publish(2)
+        # A clean stop still tells everyone the hub is gone (the Will covers a broker that is away).
+        with contextlib.suppress(RuntimeError, ValueError):
+            self.client.publish(self.topics.hub_status(), p.OFFLINE, qos=p.QOS, retain=True).wait_for_publish(2)
         self.client.disconnect()
         self.client.loop_stop()
 
