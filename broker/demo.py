@@ -32,7 +32,6 @@ from broker.hub import Hub
 from broker.mosquitto import Broker
 from broker.mqtt import connect_async, make_client
 from broker.simstore import SimStore
-from broker.summary import print_summary
 
 STATUS_STYLE = {
     "waiting": "yellow",
@@ -201,6 +200,19 @@ class Watcher:
         return Group(table, Panel("\n".join(story) or "waiting for the first call...", title="what happens"))
 
 
+def print_summary(db_path: str, cfg: Config, console: Console, start_wall: float, end_wall: float) -> None:
+    """The same figures as ``staffcall report``, for the demo's stretch of store time."""
+    from broker.metrics import open_metrics, period
+    from broker.report import print_table
+
+    tz = ZoneInfo(cfg.store.timezone)
+    first, last = (datetime.fromtimestamp(t, tz).date() for t in (start_wall, end_wall))
+    span = period("range", cfg.store.timezone, end_wall, since=first, until=last)
+    names = {s.id: s.name for s in cfg.staff}
+    metrics = open_metrics(db_path, cfg.store.timezone, cfg.store.target_greet_s, names)
+    print_table(metrics.report(span, None, end_wall), console)
+
+
 def run(
     speed: float = 30.0, background_calls: int = 8, seed: int = 7, db: str | None = None, plain: bool = False
 ) -> int:
@@ -219,6 +231,7 @@ def run(
         f"[bold]staffcall demo[/]: {cfg.store.name}, {len(cfg.staff)} staff, {len(cfg.devices)} call "
         f"points; {kind} on 127.0.0.1:{broker.port}; time runs {speed:g}x faster."
     )
+    start_wall = clock.wall()
     hub = Hub(cfg, clock, client_id="demo-hub")
     hub.start()
     hub.ready.wait(10)
@@ -249,7 +262,7 @@ def run(
         watcher.stop()
         hub.stop()
         broker.stop()
-    print_summary(db_path, cfg, console)
+    print_summary(db_path, cfg, console, start_wall, clock.wall())
     missing = {
         "page:call",
         "page:next",

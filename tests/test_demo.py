@@ -26,8 +26,9 @@ def test_demo_shows_every_step_and_a_summary(tmp_path):
         "cancelled by the customer",
         "UNATTENDED",
         "customer pressed again",
-        "Response times",
-        "greeted within the promise",
+        "Staff calls",
+        "promise = greeted within",
+        "Colleagues",
     ):
         assert needle in text, f"demo output lacks {needle!r}"
     assert db.exists()
