@@ -504,14 +504,21 @@ class Metrics:
         return [(name, counts.get(i, 0)) for i, name in enumerate(names)]
 
     def shoutouts(self, staff: list[Figures], top: int = 3) -> tuple[list[ShoutOut], list[ShoutOut]]:
-        """The fastest greeters (median) and the happiest faces (average) among colleagues with enough calls."""
+        """The fastest greeters (median) and the happiest faces (average) among colleagues with enough calls.
+
+        Only what is worth celebrating: a median greeting within the promise, faces on the happy side (>= 3).
+        """
         people = [f for f in staff if f.key != "(nobody)"]
         fast = sorted(
-            (f for f in people if f.greeted >= SHOUTOUT_MIN_CALLS and f.greet_median is not None),
+            (
+                f
+                for f in people
+                if f.greeted >= SHOUTOUT_MIN_CALLS and f.greet_median is not None and f.greet_median <= self.target
+            ),
             key=lambda f: (f.greet_median, -f.greeted, f.key),
         )
         happy = sorted(
-            (f for f in people if f.feedback_count >= SHOUTOUT_MIN_FACES and f.feedback_avg is not None),
+            (f for f in people if f.feedback_count >= SHOUTOUT_MIN_FACES and (f.feedback_avg or 0) >= 3),
             key=lambda f: (-f.feedback_avg, -f.feedback_count, f.key),
         )
 

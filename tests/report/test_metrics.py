@@ -174,6 +174,16 @@ def test_staff_figures_declines_and_shoutouts(log):
     assert [(s.name, s.value, s.calls) for s in r.happiest] == [("Ben", 4.0, 4), ("Anna", 3.67, 3)]
 
 
+def test_shoutouts_celebrate_only_the_promise_kept_and_happy_faces(log):
+    for s, face in ((20.0, 4), (30.0, 4), (40.0, 3)):  # anna: median 30 s, faces 3.67
+        log.call("2026-03-02 10:00:00", time_to_greet_s=s, greeted_by="anna", staff="anna", feedback_score=face)
+    for s, face in ((70.0, 2), (80.0, 2), (90.0, 3)):  # ben: median 80 s > 60 s promise, faces 2.33
+        log.call("2026-03-02 11:00:00", time_to_greet_s=s, greeted_by="ben", staff="ben", feedback_score=face)
+    r = metrics(log).report(TODAY, None, NOW)
+    assert [s.name for s in r.fastest] == ["Anna"]
+    assert [s.name for s in r.happiest] == ["Anna"]
+
+
 def test_distribution_and_groupings(log):
     for s in (5.0, 29.9, 30.0, 61.0, 700.0):
         log.call("2026-03-02 10:00:00", time_to_greet_s=s, zone="toys", device="kiosk-2", reason=None)
