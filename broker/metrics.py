@@ -47,6 +47,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from broker.clock import iso
+from broker.eventlog import REPORT_INDEXES
 
 log = logging.getLogger(__name__)
 
@@ -233,18 +234,17 @@ class Report:
 
 # --- the queries ---------------------------------------------------------------------
 
-REPORT_INDEXES = {
-    # Covering: every column a report reads, in opened_ts order, so a year's report reads
-    # this narrow index and never the wide rows (JSON lists, free text) of the table.
-    "idx_calls_report": "calls(opened_ts, status, time_to_greet_s, time_to_ack_s, time_to_close_s, zone, device, "
-    "reason, greeted_by, staff, feedback_score, repeat_presses, escalated, declines, declined)",
-}
-"""Indexes reports need beyond ``broker.eventlog``'s schema (created on open, if we may write)."""
-
 
 def ensure_indexes(conn: sqlite3.Connection) -> None:
-    """Create the report indexes; a read-only or busy database only costs speed."""
+    """Create the report indexes missing from an older event log (the hub creates them in new ones).
+
+    Only when missing: the hub is the event log's one writer, so a report normally writes nothing.
+    A read-only or busy database only costs speed.
+    """
+    have = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     for name, target in REPORT_INDEXES.items():
+        if name in have:
+            continue
         try:
             conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {target}")
             conn.commit()

@@ -19,14 +19,6 @@ from tests.conftest import STORE_TOML
 SECRET = "test-secret-0123456789abcdef"
 PIN = "4711"
 PIN_HASH = hash_pin(PIN)
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 PHONES_TOML = """
 [[devices]]
@@ -124,20 +116,6 @@ def web(pconfig, phub) -> Iterator[WebServer]:
     w = WebServer(pconfig).start()
     yield w
     w.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Debian's headless Chromium driven by Playwright (never a downloaded browser build).
-
-    Module-scoped: one Playwright per process at a time, and tests/report starts its own for the session.
-    """
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture
