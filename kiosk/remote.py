@@ -9,7 +9,7 @@ is tested is what a customer's finger or keypad does.
 Commands (one JSON object per line), each answered by one line starting with ``@@ ``::
 
     {"op": "tap", "id": "call_button"}       # a widget id of the shown screen or the open PIN pad
-    {"op": "hold", "id": "staff_button"}     # press, keep pressed past the hold time, release
+    {"op": "hold", "id": "staff_button"}     # press, keep pressed past the hold time ("s": or this long), release
     {"op": "key", "key": "enter"}            # enter | spacebar | tab
     {"op": "view"}                           # screen, texts, connection, call id, language
     {"op": "shot", "path": "x.png"}          # a PNG of the window as it is now
@@ -154,7 +154,8 @@ class Remote:
         Window.bind(on_flip=on_flip)
         return {"tapped": id, "at": t0, "screen": self.app.sm.current}
 
-    def op_hold(self, id: str) -> None:
+    def op_hold(self, id: str, s: float | None = None) -> None:
+        """Press, keep pressed ``s`` seconds (default: just past the widget's ``hold_s``), release."""
         from kivy.clock import Clock
 
         w = self.widget(id)
@@ -165,7 +166,7 @@ class Remote:
             press(touch, "end")
             self.reply(ok=True, held=id, screen=self.app.sm.current)
 
-        Clock.schedule_once(release, getattr(w, "hold_s", 0.1) + 0.2)
+        Clock.schedule_once(release, s if s is not None else getattr(w, "hold_s", 0.1) + 0.2)
 
     def op_key(self, key: str) -> dict:
         from kivy.core.window import Window

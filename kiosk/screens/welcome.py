@@ -25,13 +25,17 @@ class WelcomeScreen(Screen):
             button.bind(on_release=lambda b: app.press_call(reason=b.reason))
             # at least a touch target high, taller when a long reason wraps onto more lines
             button.bind(min_height=self._fit, texture_size=self._fit)
-            self._fit(button)
             self.ids.reasons.add_widget(button)
             self.ids[f"reason_{key}"] = button
+        self._fit()
 
-    @staticmethod
-    def _fit(button, *_args) -> None:
-        button.height = max(button.min_height, button.texture_size[1] + button.font_size)
+    def _fit(self, *_args) -> None:
+        """All reason buttons as high as the tallest needs, so a row stays even."""
+        buttons = self.ids.reasons.children
+        if buttons:
+            height = max(max(b.min_height, b.texture_size[1] + b.font_size) for b in buttons)
+            for b in buttons:
+                b.height = height
 
     def on_enter(self) -> None:
         # A physical keypad works at once: the Call button has the keyboard focus.
