@@ -145,6 +145,10 @@ class KioskCfg(msgspec.Struct, forbid_unknown_fields=True):
     """How long "Thank you" (and other closing messages) stay on screen."""
     greeted_timeout_s: float = 600.0
     """A greeted call nobody resolves: back to Welcome after this (the hub closes it later)."""
+    dpi: float | None = None
+    """The screen's pixels per inch, for 15 mm touch targets; None = assumed from the resolution (kiosk/layout.py)."""
+    locales_dir: str | None = None
+    """A folder of extra or replacing catalogs (LANG.json), relative to the config file: a new language is one file."""
 
 
 class PagerCfg(msgspec.Struct, forbid_unknown_fields=True):
@@ -262,6 +266,8 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, dict=True):
             self.database.path = str(base / db)
         if not Path(self.buttons.outbox_dir).is_absolute():
             self.buttons.outbox_dir = str(base / self.buttons.outbox_dir)
+        if self.kiosk.locales_dir is not None and not Path(self.kiosk.locales_dir).is_absolute():
+            self.kiosk.locales_dir = str(base / self.kiosk.locales_dir)
         if not Path(self.pager.state_dir).is_absolute():
             self.pager.state_dir = str(base / self.pager.state_dir)
         b = self.broker
@@ -345,6 +351,8 @@ def _check(cfg: Config, source: str) -> None:
     for key in ("long_press_s", "feedback_timeout_s", "thanks_s", "greeted_timeout_s"):
         if getattr(k, key) <= 0:
             fail(f"[kiosk] {key}", "must be a positive number of seconds")
+    if k.dpi is not None and not 50 <= k.dpi <= 600:
+        fail("[kiosk] dpi", f"{k.dpi!r} must be the screen's pixels per inch, 50-600 (the Pi 7\" display is 132)")
     if k.staff_pin is not None and not re.match(r"^[0-9]{3,8}$", k.staff_pin):
         fail("[kiosk] staff_pin", f'{k.staff_pin!r} must be 3-8 digits (the kiosk shows a number pad), e.g. "4711"')
     _check_web(cfg, fail)

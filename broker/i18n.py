@@ -23,18 +23,24 @@ FALLBACK = "en"
 
 
 class Catalog:
-    def __init__(self, folder: str | Path, lang: str) -> None:
+    def __init__(self, folder: str | Path, lang: str, extra: str | Path | None = None) -> None:
+        """``extra``: a folder (e.g. a store's own, next to its config) whose catalogs add languages or keys."""
         self.folder = Path(folder)
+        self.folders = [self.folder] + ([Path(extra)] if extra is not None else [])
         self.lang = lang
         self._fallback = self._load(FALLBACK)
         self._texts = self._load(lang)
 
     def _load(self, lang: str) -> dict[str, str]:
-        path = self.folder / f"{lang}.json"
-        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        texts: dict[str, str] = {}
+        for folder in self.folders:
+            path = folder / f"{lang}.json"
+            if path.exists():
+                texts.update(json.loads(path.read_text(encoding="utf-8")))
+        return texts
 
     def languages(self) -> list[str]:
-        return sorted(p.stem for p in self.folder.glob("*.json"))
+        return sorted({p.stem for folder in self.folders for p in folder.glob("*.json")})
 
     def switch(self, lang: str) -> None:
         self.lang = lang

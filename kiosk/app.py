@@ -58,6 +58,8 @@ class KioskApp(App):
     fs = NumericProperty(20.0)
     """The base font size in pixels, from the window's short side: one layout from 800x480 to 1920x1080."""
     landscape = BooleanProperty(True)
+    touch = NumericProperty(78.0)
+    """The smallest touch target in pixels: 15 mm at the screen's (assumed) DPI, see kiosk/layout.py."""
     store_name = StringProperty("")
 
     def __init__(self, cfg: Config, device: str, outbox_path: str, *, online: bool = True) -> None:
@@ -66,7 +68,7 @@ class KioskApp(App):
         self.device = device
         self.title = f"staffcall kiosk {device}"
         self.store_name = cfg.store.name
-        self.catalog = Catalog(LOCALES, cfg.store.language)
+        self.catalog = Catalog(LOCALES, cfg.store.language, cfg.kiosk.locales_dir)
         self.languages = cfg.kiosk.languages or self.catalog.languages()
         self.lang = cfg.store.language
         self.progress: CallProgress | None = None
@@ -90,7 +92,7 @@ class KioskApp(App):
         self.catalog.switch(lang)
 
     def next_language_name(self, _lang: str | None = None) -> str:
-        return Catalog(LOCALES, self._next_language()).t("language_name")
+        return Catalog(LOCALES, self._next_language(), self.cfg.kiosk.locales_dir).t("language_name")
 
     def _next_language(self) -> str:
         i = self.languages.index(self.lang) if self.lang in self.languages else -1
@@ -129,9 +131,13 @@ class KioskApp(App):
         )()
 
     def _on_size(self, _window, size) -> None:
+        from kiosk.layout import assumed_dpi, touch_px
+
         w, h = size
         self.fs = max(12.0, min(w, h) / 24.0)
         self.landscape = w >= h
+        self.dpi, self.dpi_source = assumed_dpi((int(w), int(h)), self.cfg.kiosk.dpi)
+        self.touch = touch_px(self.dpi)
 
     def on_start(self) -> None:
         resumed = self.point.open_call()

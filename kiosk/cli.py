@@ -11,6 +11,9 @@ import os
 import re
 from pathlib import Path
 
+DEFAULT_SIZES = "800x480,1280x800,1920x1080,480x800,800x1280,1080x1920"
+"""Landscape: the Pi 7" display, a 10.1" tablet panel, a 1080p monitor; portrait: the same screens turned."""
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     kiosk = sub.add_parser(
@@ -34,13 +37,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     shots = sub.add_parser(
         "kiosk-screens",
         help="render every kiosk screen to PNG files (for docs and review)",
-        description="Render every kiosk screen at 800x480 and 1280x800 (or --sizes) into PNG files, using a "
+        description="Render every kiosk screen at 800x480, 1280x800, 1920x1080 and portrait 480x800, 800x1280, "
+        "1080x1920 (or --sizes) into PNG files, using a "
         "sample store; starts a private Xvfb when there is no display.\n\n"
         "Example: staffcall kiosk-screens --out docs/screens",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     shots.add_argument("--out", default="docs/screens", help="folder for the PNG files (default docs/screens)")
-    shots.add_argument("--sizes", default="800x480,1280x800", help="comma-separated WIDTHxHEIGHT list")
+    shots.add_argument("--sizes", default=DEFAULT_SIZES, help="comma-separated WIDTHxHEIGHT list")
     shots.add_argument("--lang", default="en", help="language of the screens (default en)")
     shots.set_defaults(func=run_screens)
 

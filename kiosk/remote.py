@@ -9,10 +9,12 @@ is tested is what a customer's finger or keypad does.
 Commands (one JSON object per line), each answered by one line starting with ``@@ ``::
 
     {"op": "tap", "id": "call_button"}       # a widget id of the shown screen or the open PIN pad
-    {"op": "hold", "id": "staff_button"}     # press, keep pressed past the hold time, release
+    {"op": "hold", "id": "staff_button"}     # press, keep pressed past the hold time ("s": or this long), release
     {"op": "key", "key": "enter"}            # enter | spacebar | tab
     {"op": "view"}                           # screen, texts, connection, call id, language
     {"op": "shot", "path": "x.png"}          # a PNG of the window as it is now
+    {"op": "layout"}                         # window size, assumed DPI, every id'd widget's box on screen
+    {"op": "show", "scene": "pin"}           # put the app into a situation without a network (shots.SCENES)
     {"op": "reset"}                          # back to Welcome, no call
     {"op": "mem", "top": 10}                 # RSS, live widgets/textures; Python heap if tracemalloc runs
     {"op": "quit"}
@@ -152,7 +154,8 @@ class Remote:
         Window.bind(on_flip=on_flip)
         return {"tapped": id, "at": t0, "screen": self.app.sm.current}
 
-    def op_hold(self, id: str) -> None:
+    def op_hold(self, id: str, s: float | None = None) -> None:
+        """Press, keep pressed ``s`` seconds (default: just past the widget's ``hold_s``), release."""
         from kivy.clock import Clock
 
         w = self.widget(id)
@@ -163,7 +166,7 @@ class Remote:
             press(touch, "end")
             self.reply(ok=True, held=id, screen=self.app.sm.current)
 
-        Clock.schedule_once(release, getattr(w, "hold_s", 0.1) + 0.2)
+        Clock.schedule_once(release, s if s is not None else getattr(w, "hold_s", 0.1) + 0.2)
 
     def op_key(self, key: str) -> dict:
         from kivy.core.window import Window
@@ -190,6 +193,57 @@ class Remote:
     def op_shot(self, path: str) -> dict:
         save_window(path)
         return {"path": path}
+
+    def op_layout(self) -> dict:
+        """Where the shown widgets are, in window pixels, for layout tests on every screen size.
+
+        Each id'd widget of the screen (and the open PIN pad) with its box ``[x, y, w, h]``,
+        whether it is a button, and for text: whether the rendered text fits its box.
+        """
+        from kivy.core.window import Window
+        from kivy.uix.behaviors import ButtonBehavior
+        from kivy.uix.label import Label
+        from kivy.uix.layout import Layout
+
+        roots = [("screen", self.app.sm.current_screen)]
+        if self.app.pinpad is not None and self.app.pinpad.parent is not None:
+            roots.append(("pinpad", self.app.pinpad))
+        widgets = {}
+        for where, root in roots:
+            for wid, w in root.ids.items():
+                if w.get_root_window() is None:
+                    continue
+                x, y = w.to_window(w.x, w.y)
+                info: dict[str, Any] = {
+                    "where": where,
+                    "box": [x, y, w.width, w.height],
+                    "button": isinstance(w, ButtonBehavior),
+                    "container": isinstance(w, Layout) and not isinstance(w, ButtonBehavior),
+                }
+                if isinstance(w, Label) and w.text:
+                    tw, th = w.texture_size
+                    info["text"] = w.text
+                    info["text_fits"] = tw <= w.width + 1 and th <= w.height + 1
+                widgets[wid] = info
+        app = self.app
+        return {
+            "screen": app.sm.current,
+            "window": list(Window.size),
+            "dpi": app.dpi,
+            "dpi_source": app.dpi_source,
+            "touch_px": app.touch,
+            "widgets": widgets,
+        }
+
+    def op_show(self, scene: str) -> dict:
+        from kiosk.shots import scenes
+
+        setup = dict(scenes(self.app))[scene]
+        if self.app.pinpad is not None:
+            self.app.pinpad.dismiss(animation=False)
+        self.app.connected = True  # as the network would say; the offline scene says otherwise
+        setup()
+        return {"scene": scene, "screen": self.app.sm.current}
 
     def op_reset(self) -> dict:
         self.app.finish()
@@ -230,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", required=True)
     parser.add_argument("--outbox", required=True)
     parser.add_argument("--size", default="800x480")
+    parser.add_argument("--offline", action="store_true", help="no broker connection (layout tests, screenshots)")
     args = parser.parse_args(argv)
 
     from kiosk.cli import configure_kivy
@@ -238,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     from broker.config import load_config
     from kiosk.app import KioskApp
 
-    app = KioskApp(load_config(args.config), args.device, args.outbox)
+    app = KioskApp(load_config(args.config), args.device, args.outbox, online=not args.offline)
     remote = Remote(app)
     from kivy.clock import Clock
 

@@ -46,7 +46,7 @@ def render(out: Path, sizes: list[tuple[int, int]], lang: str = "en") -> list[Pa
             raise SystemExit("staffcall: no display and no Xvfb; install xvfb or run under a desktop")
         r, w = os.pipe()
         xvfb = subprocess.Popen(
-            ["Xvfb", "-displayfd", str(w), "-screen", "0", "1920x1080x24", "-nolisten", "tcp"],
+            ["Xvfb", "-displayfd", str(w), "-screen", "0", "1920x1920x24", "-nolisten", "tcp"],
             pass_fds=(w,),
             stderr=subprocess.DEVNULL,
         )
@@ -68,7 +68,7 @@ def render(out: Path, sizes: list[tuple[int, int]], lang: str = "en") -> list[Pa
     return paths
 
 
-def _scenes(app):
+def scenes(app):
     """Yield (name, setup) pairs; each setup puts the app into one situation."""
     from broker.protocol import StateMsg
 
@@ -126,11 +126,11 @@ def main(out: str, size: str, lang: str) -> None:
 
     tmp = tempfile.mkdtemp(prefix="staffcall-shots-")
     app = KioskApp(parse_config(SAMPLE.format(lang=lang)), "kiosk-1", str(Path(tmp) / "outbox.db"), online=False)
-    scenes = _scenes(app)
+    todo = scenes(app)
 
     def step(_dt: float) -> None:
         try:
-            name, setup = next(scenes)
+            name, setup = next(todo)
         except StopIteration:
             app.stop()
             return

@@ -17,15 +17,25 @@ class WelcomeScreen(Screen):
     def on_kv_post(self, base_widget) -> None:
         app = App.get_running_app()
         for key in app.cfg.kiosk.reasons:
-            button = KioskButton(fill=REASON_FILL, size_hint_y=None)
+            button = KioskButton(fill=REASON_FILL, size_hint_y=None, font_size=app.fs)
+            app.bind(fs=button.setter("font_size"))
             button.reason = key
             app.bind(lang=lambda _a, _l, b=button, k=key: setattr(b, "text", app.tr(f"reason.{k}")))
             button.text = app.tr(f"reason.{key}")
             button.bind(on_release=lambda b: app.press_call(reason=b.reason))
-            button.bind(min_height=button.setter("height"))
-            button.height = button.min_height
+            # at least a touch target high, taller when a long reason wraps onto more lines
+            button.bind(min_height=self._fit, texture_size=self._fit)
             self.ids.reasons.add_widget(button)
             self.ids[f"reason_{key}"] = button
+        self._fit()
+
+    def _fit(self, *_args) -> None:
+        """All reason buttons as high as the tallest needs, so a row stays even."""
+        buttons = self.ids.reasons.children
+        if buttons:
+            height = max(max(b.min_height, b.texture_size[1] + b.font_size) for b in buttons)
+            for b in buttons:
+                b.height = height
 
     def on_enter(self) -> None:
         # A physical keypad works at once: the Call button has the keyboard focus.

@@ -41,7 +41,17 @@ class Xvfb:
 
 
 class KioskProcess:
-    def __init__(self, display: str, config: Path, device: str, outbox: Path, kivy_home: Path, size="800x480"):
+    def __init__(
+        self,
+        display: str,
+        config: Path,
+        device: str,
+        outbox: Path,
+        kivy_home: Path,
+        size: str = "800x480",
+        *,
+        offline: bool = False,
+    ):
         env = {
             **os.environ,
             "DISPLAY": display,
@@ -54,7 +64,7 @@ class KioskProcess:
         if os.environ.get("KIOSK_TEST_LOG"):  # show Kivy's log when debugging a test
             env.pop("KIVY_NO_CONSOLELOG")
         cmd = [sys.executable, "-m", "kiosk.remote", "--config", str(config), "--device", device]
-        cmd += ["--outbox", str(outbox), "--size", size]
+        cmd += ["--outbox", str(outbox), "--size", size] + (["--offline"] if offline else [])
         self.proc = subprocess.Popen(
             cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1
         )
@@ -103,6 +113,19 @@ class KioskProcess:
             if time.monotonic() > deadline:
                 raise AssertionError(f"the kiosk never reached the expected view; last: {v}")
             time.sleep(0.03)
+
+    def wait_layout(self, pred, timeout: float = 8.0) -> dict:
+        """The widget boxes (kiosk.remote's ``layout``), once ``pred`` holds and two frames in a row agree."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while True:
+            lay = self.send(op="layout")
+            if pred(lay) and lay == last:
+                return lay
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the layout never settled; last: {lay}")
+            last = lay
+            time.sleep(0.05)
 
     def wait_text(self, fragment: str, timeout: float = 8.0) -> dict:
         return self.wait_view(lambda v: any(fragment in t for t in v["texts"]), timeout)
