@@ -83,33 +83,49 @@ REPORT_INDEXES = {
 """Indexes for ``broker.metrics``; made here so the hub stays the event log's one writer."""
 
 
+EVENT_COLUMNS: dict[str, type] = {
+    "id": int,
+    "ts": str,
+    "mono": float,
+    "kind": str,
+    "topic": str,
+    "call_id": str,
+    "staff": str,
+    "device": str,
+    "payload": str,
+}
+REJECTED_COLUMNS: dict[str, type] = {"id": int, "ts": str, "topic": str, "payload": str, "reason": str}
+
+
 def create_schema(db: sqlite_utils.Database) -> None:
-    """Create the tables and indexes if missing (idempotent)."""
+    """Create the tables and indexes if missing, and add columns a newer version knows (idempotent)."""
     db["calls"].create(CALL_COLUMNS, pk="id", not_null={"device", "status", "opened_at"}, if_not_exists=True)
-    db["events"].create(
-        {
-            "id": int,
-            "ts": str,
-            "mono": float,
-            "kind": str,
-            "topic": str,
-            "call_id": str,
-            "staff": str,
-            "device": str,
-            "payload": str,
-        },
-        pk="id",
-        if_not_exists=True,
-    )
-    db["rejected"].create(
-        {"id": int, "ts": str, "topic": str, "payload": str, "reason": str}, pk="id", if_not_exists=True
-    )
+    db["events"].create(EVENT_COLUMNS, pk="id", if_not_exists=True)
+    db["rejected"].create(REJECTED_COLUMNS, pk="id", if_not_exists=True)
+    for table, columns in (("calls", CALL_COLUMNS), ("events", EVENT_COLUMNS), ("rejected", REJECTED_COLUMNS)):
+        have = db[table].columns_dict
+        for name, kind in columns.items():
+            if name not in have:
+                db[table].add_column(name, kind)
     db["calls"].create_index(["opened_at"], if_not_exists=True)
     db["calls"].create_index(["status"], if_not_exists=True)
     db["events"].create_index(["call_id"], if_not_exists=True)
     db["events"].create_index(["kind", "staff"], if_not_exists=True)
     for name, target in REPORT_INDEXES.items():
         db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {target}")
+
+
+_CALL_NAMES = list(CALL_COLUMNS)
+_CALL_UPSERT = (
+    f"INSERT INTO calls ({', '.join(_CALL_NAMES)}) VALUES ({', '.join('?' * len(_CALL_NAMES))}) "
+    f"ON CONFLICT(id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in _CALL_NAMES if c != 'id')}"
+)
+_EVENT_NAMES = [c for c in EVENT_COLUMNS if c != "id"]
+_EVENT_INSERT = f"INSERT INTO events ({', '.join(_EVENT_NAMES)}) VALUES ({', '.join('?' * len(_EVENT_NAMES))})"
+_REJECTED_NAMES = [c for c in REJECTED_COLUMNS if c != "id"]
+_REJECTED_INSERT = (
+    f"INSERT INTO rejected ({', '.join(_REJECTED_NAMES)}) VALUES ({', '.join('?' * len(_REJECTED_NAMES))})"
+)
 
 
 def connect(path: str) -> sqlite_utils.Database:
@@ -210,15 +226,15 @@ class EventLog:
                     events.append(row)
                 else:
                     rejected.append(row)
+        conn = self.db.conn
         for attempt in range(5):
             try:
-                with self.db.conn:
-                    if calls:
-                        self.db["calls"].upsert_all(calls.values(), pk="id", alter=True)
-                    if events:
-                        self.db["events"].insert_all(events, alter=True)
-                    if rejected:
-                        self.db["rejected"].insert_all(rejected, alter=True)
+                # One transaction for the whole batch: a call's row and the events that explain it are on
+                # disk together or not at all.  (sqlite-utils' insert_all commits by itself, so plain SQL.)
+                with conn:
+                    conn.executemany(_CALL_UPSERT, [tuple(r.get(c) for c in _CALL_NAMES) for r in calls.values()])
+                    conn.executemany(_EVENT_INSERT, [tuple(r.get(c) for c in _EVENT_NAMES) for r in events])
+                    conn.executemany(_REJECTED_INSERT, [tuple(r.get(c) for c in _REJECTED_NAMES) for r in rejected])
                 break
             except sqlite3.OperationalError as exc:  # a reader holding a lock: wait and retry
                 log.warning("event log write failed (%s), retrying", exc)

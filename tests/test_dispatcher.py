@@ -337,3 +337,10 @@ def test_a_press_after_the_greeting_closes_the_old_call_and_opens_a_new_one(core
     assert [(m.id, m.status) for m in closed] == [("c1", "resolved")]
     assert core.closed["c1"].outcome == "auto-closed: pressed again"
     assert list(core.open) == ["c2"] and pages(cmds)[0][1] == "call"
+
+
+def test_a_call_row_has_exactly_the_event_log_columns(core):
+    from broker.eventlog import CALL_COLUMNS
+
+    rows = [c.row for c in press(core) if isinstance(c, RecordCall)]
+    assert set(rows[-1]) == set(CALL_COLUMNS)
