@@ -70,7 +70,7 @@ def write_toml(path: Path, broker_port: int, web_port: int, tmp: Path) -> None:
     base = STORE_TOML.format(port=broker_port, db=str(tmp / "staffcall.db"), ack=30, esc=90, greet=120, unatt=600)
     base = base.replace('zones = ["electronics"]\n', f'zones = ["electronics"]\npin_hash = "{PIN_HASH}"\n', 1)
     extra = PHONES_TOML.format(secret=SECRET, web_port=web_port, grace=30, outbox=str(tmp))
-    path.write_text(base + extra + f"port = {web_port}\ncall_every_s = 0.001\ncalls_per_ip = 1000000\n")
+    path.write_text(base + extra + "call_every_s = 0.001\ncalls_per_ip = 1000000\n")
 
 
 # --- the baseline: a bare Starlette SSE endpoint fed by one MQTT subscription ---------------------
