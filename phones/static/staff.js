@@ -69,7 +69,7 @@
       li.dataset.call = c.id;
       const top = document.createElement("div"); top.textContent = `${c.where} · ${c.zone}`;
       const sub = document.createElement("div"); sub.className = "muted";
-      sub.textContent = `${c.reason ? reasonText(c.reason) : ""} ${statusText(c.status)}${c.staff_name ? " - " + c.staff_name : ""}`.trim();
+      sub.textContent = `${c.reason ? reasonText(c.reason) + " · " : ""}${statusText(c.status)}${c.staff_name ? " - " + c.staff_name : ""}`;
       const w = document.createElement("span"); w.className = "wait"; w.dataset.s = c.waited_s; w.dataset.ticking = c.ticking;
       w.textContent = mmss(waited(c.waited_s, c.ticking));
       top.append(" ", w);
