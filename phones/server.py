@@ -40,7 +40,7 @@ from starlette.templating import Jinja2Templates
 from broker import protocol as p
 from broker.config import Config, ConfigError
 from broker.mqtt import make_client
-from phones.customer import pick_language, texts
+from phones.customer import catalog, pick_language, texts
 from phones.keys import check_qr_key, sign, unsign
 from phones.limits import CallLimiter
 from phones.qrdesk import CallRefused, QrDesk
@@ -53,6 +53,7 @@ templates = Jinja2Templates(directory=str(HERE / "templates"))
 
 PHONE_COOKIE = "staffcall_phone"
 STAFF_COOKIE = "staffcall_staff"
+STAFF_LANG_COOKIE = "staffcall_staff_lang"
 STAFF_SESSION_S = 16 * 3600
 HEARTBEAT_S = 5.0
 TICK_S = 0.25
@@ -467,15 +468,30 @@ def routes(server: PhonesServer) -> list[BaseRoute]:
 
     # --- staff ------------------------------------------------------------------------------
 
+    def staff_lang(request: Request) -> str:
+        """``?lang=`` (kept in a cookie), else the cookie, else ``[store] language`` (not the phone's own)."""
+        asked = request.query_params.get("lang") or request.cookies.get(STAFF_LANG_COOKIE)
+        return pick_language(asked, "", cfg.store.language)
+
     async def staff_page(request: Request) -> Response:
         staff = server.staff_of(request)
+        lang = staff_lang(request)
+        t = texts(lang)
+        cat = catalog(lang)
         ctx = {
+            "t": t,
+            "lang": lang,
+            "other_lang": next((code for code in ("en", "sv") if code != lang), "en"),
             "store": cfg.store.name,
             "staff": staff,
             "names": [(s.id, s.name) for s in cfg.staff],
-            "statuses": [("on_shift", "On shift"), ("break", "Break"), ("off", "Off")],
+            "statuses": [(k, t(f"staff_{k}")) for k in ("on_shift", "break", "off")],
+            "texts": {k: v for k, v in cat.items() if k.startswith(("staff_", "reason."))},
         }
-        return templates.TemplateResponse(request, "staff.html", ctx)
+        resp = templates.TemplateResponse(request, "staff.html", ctx)
+        if request.query_params.get("lang") == lang:
+            resp.set_cookie(STAFF_LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax")
+        return resp
 
     def signed_in(request: Request) -> str:
         staff = server.staff_of(request)

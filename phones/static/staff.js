@@ -3,8 +3,10 @@
   const D = JSON.parse(document.getElementById("staff-data").textContent);
   const $ = (id) => document.getElementById(id);
   const mmss = (s) => `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, "0")}`;
-  const REASONS = { product: "Help finding a product", fitting_room: "Fitting room", pickup: "Pick up an order", checkout: "Checkout" };
-  const STATUS = { waiting: "waiting", acknowledged: "on the way", greeted: "with the customer" };
+  // Texts from the server's catalogs (phones/locales, kiosk/locales), in the page's language.
+  const t = (key, values) => (D.texts[key] || key).replace(/\{(\w+)\}/g, (_, k) => (values || {})[k] ?? "");
+  const reasonText = (r) => D.texts[`reason.${r}`] || r;
+  const statusText = (s) => D.texts[`staff_status_${s}`] || s;
   if ("serviceWorker" in navigator) navigator.serviceWorker.register("/staff/sw.js", { scope: "/staff" }).catch(() => {});
 
   function banner(text, bad) { const b = $("banner"); b.textContent = text || ""; b.hidden = !text; b.classList.toggle("bad", !!bad); }
@@ -24,7 +26,7 @@
     $("login").addEventListener("submit", async (e) => {
       e.preventDefault();
       try { await api("login", { staff: $("who").value, pin: $("pin").value }); location.reload(); }
-      catch (err) { $("login-error").textContent = err.message === "wrong_pin" ? "Name or PIN is wrong" : err.message; }
+      catch (err) { $("login-error").textContent = err.message === "wrong_pin" || err.message === "name or PIN is wrong" ? t("staff_wrong_pin") : err.message; }
     });
     return;
   }
@@ -67,13 +69,13 @@
       li.dataset.call = c.id;
       const top = document.createElement("div"); top.textContent = `${c.where} · ${c.zone}`;
       const sub = document.createElement("div"); sub.className = "muted";
-      sub.textContent = `${REASONS[c.reason] || c.reason || ""} ${STATUS[c.status] || c.status}${c.staff_name ? " - " + c.staff_name : ""}`.trim();
+      sub.textContent = `${c.reason ? reasonText(c.reason) + " · " : ""}${statusText(c.status)}${c.staff_name ? " - " + c.staff_name : ""}`;
       const w = document.createElement("span"); w.className = "wait"; w.dataset.s = c.waited_s; w.dataset.ticking = c.ticking;
       w.textContent = mmss(waited(c.waited_s, c.ticking));
       top.append(" ", w);
       li.append(top);
       if (c.allowed.includes("ack") && !c.mine) {
-        const b = document.createElement("button"); b.textContent = "Take"; b.dataset.take = c.id;
+        const b = document.createElement("button"); b.textContent = t("staff_take"); b.dataset.take = c.id;
         b.addEventListener("click", () => act("ack", c.id)); li.append(b);
       }
       li.append(sub);
@@ -82,7 +84,7 @@
     }));
     $("no-calls").hidden = view.calls.length > 0;
     const sh = view.shift || {};
-    $("shift").replaceChildren(...[["Calls", sh.calls ?? 0], ["Greeted", sh.greeted ?? 0], ["Median", view.shift_median]].map(([k, v]) => {
+    $("shift").replaceChildren(...[[t("staff_calls"), sh.calls ?? 0], [t("staff_greeted"), sh.greeted ?? 0], [t("staff_median"), view.shift_median]].map(([k, v]) => {
       const d = document.createElement("div"); const b = document.createElement("b"); b.textContent = v; d.append(b, k); return d;
     }));
     const a = view.alert;
@@ -90,12 +92,12 @@
     document.body.dataset.alert = a ? a.id : "";
     if (a) {
       $("alert").className = `alert tier-${Math.min(a.tier, 3)}`;
-      $("a-kind").textContent = a.kind === "call" ? "Customer needs help" : a.kind.replace("_", " ").toUpperCase();
+      $("a-kind").textContent = a.kind === "call" ? t("staff_customer_needs_help") : a.kind.replace("_", " ").toUpperCase();
       $("a-where").textContent = a.label;
-      $("a-zone").textContent = `Zone: ${a.zone}`;
-      $("a-reason").textContent = a.reason ? (REASONS[a.reason] || a.reason) : "";
+      $("a-zone").textContent = t("staff_zone", { zone: a.zone });
+      $("a-reason").textContent = a.reason ? reasonText(a.reason) : "";
       $("a-text").hidden = !a.customer_text; $("a-text").textContent = a.customer_text || "";  // plain text, never HTML
-      $("a-tier").textContent = a.tier >= 3 ? "Everyone alerted" : a.tier === 2 ? "You were next in line" : "You are paged";
+      $("a-tier").textContent = t(`staff_tier_${Math.max(1, Math.min(a.tier, 3))}`);
       for (const b of document.querySelectorAll("[data-act]")) b.disabled = !a.allowed.includes(b.dataset.act);
       $("a-actions").hidden = choosingOutcome; $("a-outcomes").hidden = !choosingOutcome;
       if (view.ring !== lastRing || a.id !== lastAlert) ring(a.tier);
@@ -112,7 +114,7 @@
 
   async function act(action, call, outcome) {
     try { const r = await api("act", { action, call, outcome: outcome || null }); view = r.view; got = performance.now(); render(); }
-    catch (e) { banner(`Not sent: ${e.message}`, true); }
+    catch (e) { banner(t("staff_not_sent", { why: e.message }), true); }
   }
   for (const b of document.querySelectorAll("[data-act]")) b.addEventListener("click", () => {
     const id = view && view.alert && view.alert.id;
@@ -120,7 +122,7 @@
     if (b.dataset.act === "resolve" && view.outcomes.length) {
       choosingOutcome = true;
       $("a-outcomes").replaceChildren(...[...view.outcomes, null].map((o) => {
-        const ob = document.createElement("button"); ob.textContent = o || "Just resolve"; ob.dataset.outcome = o || "";
+        const ob = document.createElement("button"); ob.textContent = o || t("staff_just_resolve"); ob.dataset.outcome = o || "";
         ob.addEventListener("click", () => { choosingOutcome = false; act("resolve", id, o); }); return ob;
       }));
       render();
@@ -131,7 +133,7 @@
   for (const b of document.querySelectorAll("[data-status]")) b.addEventListener("click", async () => {
     unlockAudio();
     try { const r = await api("presence", { status: b.dataset.status }); view = r.view; got = performance.now(); render(); }
-    catch (e) { banner(`Not sent: ${e.message}`, true); }
+    catch (e) { banner(t("staff_not_sent", { why: e.message }), true); }
   });
   $("logout").addEventListener("click", async () => { await api("logout").catch(() => {}); location.reload(); });
 
@@ -143,13 +145,13 @@
     source.onopen = () => banner("");
     source.onmessage = (e) => {
       view = JSON.parse(e.data); got = performance.now();
-      banner(view.connected ? "" : "The store's server cannot reach the hub - calls may not arrive", true);
+      banner(view.connected ? "" : t("staff_no_hub"), true);
       render();
     };
-    source.onerror = () => banner("Cannot reach the store - reconnecting. Calls will not arrive on this phone until it is back.", true);
+    source.onerror = () => banner(t("staff_unreachable"), true);
   }
   connect();
   // A ping every few seconds: the server marks this phone offline soon after they stop.
-  setInterval(() => { api("ping").then(() => { if (source.readyState === EventSource.CLOSED) connect(); }).catch(() => banner("Cannot reach the store - reconnecting. Calls will not arrive on this phone until it is back.", true)); }, 2000);
+  setInterval(() => { api("ping").then(() => { if (source.readyState === EventSource.CLOSED) connect(); }).catch(() => banner(t("staff_unreachable"), true)); }, 2000);
   document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") { connect(); render(); } });
 })();

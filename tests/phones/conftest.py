@@ -39,6 +39,7 @@ reasons = ["product", "fitting_room", "pickup", "checkout"]
 [web]
 qr_secret = "{secret}"
 public_url = "http://127.0.0.1:{web_port}"
+port = {web_port}
 free_text = true
 outcomes = ["helped", "sale", "sent to another department"]
 staff_offline_after_s = {grace}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 from playwright.sync_api import expect
 
@@ -28,7 +30,9 @@ def test_page_arrives_on_my_way_and_resolve_with_outcome(web, listener, new_phon
     expect(page.locator("#alert")).to_be_visible()
     expect(page.locator("#a-where")).to_have_text("Kiosk by the TVs")
     expect(page.locator("#a-text")).to_have_text("<i>size 42</i>")  # plain text, not markup
-    expect(page.locator("#a-wait")).to_have_text("0:02", timeout=4000)  # ticking
+    expect(page.locator("#a-wait")).to_have_text(
+        re.compile(r"0:0[2-9]"), timeout=4000
+    )  # ticking (a 1 s tick may skip one)
     page.click("[data-act=ack]")
     state = listener.state("c-staff-1", "acknowledged")
     assert state["staff"] == "anna"
