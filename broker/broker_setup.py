@@ -54,6 +54,15 @@ def render_acl(cfg: Config) -> str:
         + [("write", f"staff/{s.id}/decline") for s in cfg.staff if s.pager],
     )
     block("monitor", "read-only view of everything (demo watcher, an engineer's mosquitto_sub)", [("read", "#")])
+    web_staff = [s.id for s in cfg.staff if s.pin_hash]  # only colleagues who can sign in to the staff web app
+    block(
+        "phones",
+        "the web server: acts for colleagues signed in to the staff web app; reports bad QR keys",
+        [("read", t) for t in ("page/+", "state/+", "shift/+", "staff/+/presence", "summary", "hub/status")]
+        + [("write", f"staff/{s}/+") for s in web_staff]
+        + [("write", f"call/{d.id}/bad_key") for d in cfg.devices if d.kind == "qr"]
+        + [("write", "call/invalid-device/bad_key")],
+    )
     for d in cfg.devices:
         block(
             f"device:{d.id}",

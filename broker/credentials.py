@@ -24,10 +24,11 @@ from pathlib import Path
 from broker.config import Config, ConfigError
 from broker.protocol import valid_id
 
-SERVICES = ("hub", "board", "gateway", "monitor")
+SERVICES = ("hub", "board", "gateway", "monitor", "phones")
 """hub: everything under its store; board: reads what the live board shows; gateway: pages to
 radio pagers (reads pages, declines for their wearers); monitor: reads everything (the demo's
-watcher, an engineer's mosquitto_sub)."""
+watcher, an engineer's mosquitto_sub); phones: the web server's staff app, acting for the
+colleagues who sign in there with a PIN, and its reports of bad QR keys."""
 
 
 def username(identity: str) -> str:

@@ -39,7 +39,7 @@ from starlette.templating import Jinja2Templates
 
 from broker import protocol as p
 from broker.config import Config, ConfigError
-from broker.mqtt import make_client
+from broker.mqtt import connect_async, make_client
 from phones.customer import catalog, pick_language, texts
 from phones.keys import check_qr_key, sign, unsign
 from phones.limits import CallLimiter
@@ -109,7 +109,7 @@ class PhonesServer:
         self._listeners: list[Callable[[], None]] = []
         self._rejects: deque[float] = deque()
         self._login_failures: dict[str, deque[float]] = {}
-        self.client = make_client(f"staffcall-phones-{cfg.store.id}", cfg.broker)
+        self.client = make_client(f"staffcall-phones-{cfg.store.id}", cfg.broker, identity="phones")
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = lambda *a: self._changed()
         self.client.on_message = self._on_message
@@ -121,8 +121,7 @@ class PhonesServer:
     # --- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> PhonesServer:
-        b = self.cfg.broker
-        self.client.connect_async(b.host, b.port, b.keepalive_s)
+        connect_async(self.client, self.cfg.broker)
         self.client.loop_start()
         self.qr.start()
         self._ticker.start()

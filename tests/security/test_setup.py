@@ -74,7 +74,7 @@ def test_cli_init_writes_everything_and_keeps_passwords(tmp_path: Path, capsys):
     out = tmp_path / "broker"
     assert main(["broker", "init", "--config", str(config), "--out", str(out)]) == 0
     first = load(out / "credentials.toml")
-    assert set(first) == {"_hub", "_board", "_gateway", "_monitor", "kiosk-1", "kiosk-2", "button-1"} | {
+    assert set(first) == {"_hub", "_board", "_gateway", "_monitor", "_phones", "kiosk-1", "kiosk-2", "button-1"} | {
         "anna",
         "ben",
         "chloe",
@@ -85,3 +85,15 @@ def test_cli_init_writes_everything_and_keeps_passwords(tmp_path: Path, capsys):
     assert "11 logins" in capsys.readouterr().out
     assert main(["broker", "ca", "--out", str(tmp_path / "tls"), "--host", "hub.local"]) == 0
     assert (tmp_path / "tls" / "ca.crt").read_text().startswith("-----BEGIN CERTIFICATE-----")
+
+
+def test_the_web_server_acts_only_for_colleagues_who_can_sign_in_there():
+    text = STORE_TOML.format(port=1883, db=":memory:", ack=30, esc=90, greet=120, unatt=600)
+    text = text.replace('id = "anna"\n', 'id = "anna"\npin_hash = "scrypt$x$y"\n', 1)
+    text += '\n[[devices]]\nid = "qr-1"\nkind = "qr"\nzone = "toys"\n'
+    acl = render_acl(parse_config(text))
+    block = acl.split("user _phones\n", 1)[1].split("\n\n", 1)[0]
+    assert "topic write staffcall/s1/staff/anna/+" in block
+    assert "staff/ben/" not in block and "staff/maria/" not in block
+    assert "topic write staffcall/s1/call/qr-1/bad_key" in block and "call/kiosk-1/" not in block
+    assert "topic read staffcall/s1/page/+" in block
