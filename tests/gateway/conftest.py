@@ -60,7 +60,7 @@ reconnect_max_s = 0.5
 """
 
 
-def gateway_config(broker_port: int, db: str, serial_port: str, protocol: str = "espa", outage: float = 5.0):
+def gateway_config(broker_port: int, db: str, serial_port: str, protocol: str = "espa", outage: float = 15.0):
     """The shared test store, with pagers for anna (1234) and ben (5678) behind a gateway."""
     text = STORE_TOML.format(port=broker_port, db=db, ack=30, esc=90, greet=120, unatt=600)
     text = text.replace('id = "anna"\n', f'id = "anna"\npager = "{protocol}:1234"\n')

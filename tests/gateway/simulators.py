@@ -81,7 +81,7 @@ class Simulator(threading.Thread):
             self.received.append(frame)
             self.got_block.notify_all()
 
-    def wait_received(self, count: int = 1, timeout: float = 5.0) -> list[bytes]:
+    def wait_received(self, count: int = 1, timeout: float = 10.0) -> list[bytes]:
         with self.got_block:
             assert self.got_block.wait_for(lambda: len(self.received) >= count, timeout), (
                 f"transmitter received {len(self.received)} blocks, expected {count}"
