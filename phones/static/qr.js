@@ -16,13 +16,30 @@
   }
   function banner(text) { $("banner").textContent = text || ""; $("banner").hidden = !text; }
 
+  // The waiting time ticks on the phone between pushes: count on from the "m:ss" the server sent.
+  let tick = null;
+  function tickFrom(text) {
+    const el = $("w-elapsed");
+    el.textContent = text;
+    if (tick) clearInterval(tick);
+    const m = /(\d+):(\d\d)/.exec(text || "");
+    if (!m) return;
+    const base = Number(m[1]) * 60 + Number(m[2]);
+    const since = Date.now();
+    tick = setInterval(() => {
+      if (document.body.dataset.screen !== "waiting") { clearInterval(tick); tick = null; return; }
+      const total = base + Math.floor((Date.now() - since) / 1000);
+      el.textContent = text.replace(m[0], `${Math.floor(total / 60)}:${String(total % 60).padStart(2, "0")}`);
+    }, 1000);
+  }
+
   function render(v) {
     document.body.dataset.view = v.screen;
     banner(v.connected === false ? D.texts.qr_offline : "");
     if (v.screen === "welcome") return show("welcome");
     if (v.screen === "waiting") {
       $("w-headline").textContent = v.headline; $("w-who").textContent = v.who; $("w-eta").textContent = v.eta;
-      $("w-note").textContent = v.note; $("w-elapsed").textContent = v.elapsed;
+      $("w-note").textContent = v.note; tickFrom(v.elapsed);
       $("cancel").hidden = !v.can_cancel;
       document.body.classList.toggle("overdue", !!v.overdue);
       return show("waiting");
