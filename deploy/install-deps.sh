@@ -10,6 +10,8 @@ pkgs=()
 need() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || pkgs+=("$2"); }
 python3 -c 'import venv, ensurepip' 2>/dev/null || pkgs+=(python3-venv)
 need mosquitto mosquitto
+# The printed QR signs use DejaVu (Swedish letters and more); without it they fall back to Helvetica.
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || pkgs+=(fonts-dejavu-core)
 case "$what" in
   test)
     need mosquitto_pub mosquitto-clients
