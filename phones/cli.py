@@ -50,23 +50,9 @@ def run_qr(args: argparse.Namespace) -> int:
 
 
 def run_web(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from broker.config import load_config
-    from broker.web.app import check_exposure
-    from broker.web.cli import today_figures
+    from broker.web.cli import serve, today_figures, web_config
     from phones.web import build_app
 
-    cfg = load_config(args.config)
-    if args.host:
-        cfg.web.host = args.host
-    if args.port:
-        cfg.web.port = args.port
-    check_exposure(cfg)
+    cfg = web_config(args)
     app, parts = build_app(cfg, today=today_figures(cfg))
-    log.info("web server on http://%s:%s (board, /c/..., /staff)", cfg.web.host, cfg.web.port)
-    try:
-        uvicorn.run(app, host=cfg.web.host, port=cfg.web.port, log_level="info")
-    finally:
-        parts.stop()
-    return 0
+    return serve(app, cfg, "web server (/board, /c/..., /staff)", parts.stop)

@@ -66,12 +66,10 @@ def today_figures(cfg):
     return compute
 
 
-def run_board(args: argparse.Namespace) -> int:
-    import uvicorn
-
+def web_config(args: argparse.Namespace):
+    """The config with ``--host``/``--port`` applied, refused when exposed without a password."""
     from broker.config import load_config
-    from broker.web.app import check_exposure, create_app
-    from broker.web.live import LiveFeed, LiveState
+    from broker.web.app import check_exposure
 
     cfg = load_config(args.config)
     if args.host:
@@ -79,12 +77,27 @@ def run_board(args: argparse.Namespace) -> int:
     if args.port:
         cfg.web.port = args.port
     check_exposure(cfg)
-    live = LiveState(cfg.store.id)
-    feed = LiveFeed(cfg, live).start()
-    app = create_app(cfg, live, today=today_figures(cfg))
-    log.info("board on http://%s:%s/board", cfg.web.host, cfg.web.port)
+    return cfg
+
+
+def serve(app, cfg, what: str, stop) -> int:
+    """Run ``app`` with uvicorn until Ctrl-C / SIGTERM, then ``stop()`` its MQTT parts."""
+    import uvicorn
+
+    log.info("%s on http://%s:%s", what, cfg.web.host, cfg.web.port)
     try:
         uvicorn.run(app, host=cfg.web.host, port=cfg.web.port, log_level="info")
     finally:
-        feed.stop()
+        stop()
     return 0
+
+
+def run_board(args: argparse.Namespace) -> int:
+    from broker.web.app import create_app
+    from broker.web.live import LiveFeed, LiveState
+
+    cfg = web_config(args)
+    live = LiveState(cfg.store.id)
+    feed = LiveFeed(cfg, live).start()
+    app = create_app(cfg, live, today=today_figures(cfg))
+    return serve(app, cfg, "board (/board)", feed.stop)

@@ -7,6 +7,7 @@ like ``/dev/serial/by-id/...``) with pyserial; the simulator thread works the pt
 
 from __future__ import annotations
 
+import abc
 import os
 import select
 import threading
@@ -43,7 +44,7 @@ class FakeAdapter:
             self.unplug()
 
 
-class Simulator(threading.Thread):
+class Simulator(threading.Thread, abc.ABC):
     """Reads the pty master byte by byte and feeds ``on_byte``; records what it saw."""
 
     def __init__(self, adapter: FakeAdapter) -> None:
@@ -100,8 +101,9 @@ class Simulator(threading.Thread):
         self.stopping.set()
         self.join(2)
 
+    @abc.abstractmethod
     def on_byte(self, b: bytes) -> None:
-        raise NotImplementedError
+        """React to one byte from the control station (each transmitter protocol defines this)."""
 
 
 class EspaPagingSystem(Simulator):

@@ -37,6 +37,7 @@ def test_call_status_cancel_and_rejoin_after_reload(web, listener, new_phone):
     listener.state(call_id, "acknowledged")
     expect(page.locator("#w-who")).to_have_text("Anna (Summer substitute) is on the way")
     expect(page.locator("#w-eta")).to_have_text("about 1 minute")
+
     # The waiting time ticks on the phone between the server's pushes.
     def waited() -> int:
         m, sec = re.search(r"(\d+):(\d\d)", page.locator("#w-elapsed").inner_text()).groups()
