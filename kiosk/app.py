@@ -28,6 +28,7 @@ from broker.callpoint import CallPoint
 from broker.config import Config
 from broker.i18n import Catalog
 from broker.protocol import StateMsg
+from kiosk import memory
 from kiosk.progress import CallProgress
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,9 @@ EAGER_SCREENS = ("welcome", "waiting")
 """Built at start: the idle screen, and the one a tap must show at once.  The rest are built the first time
 they are needed and then kept (at most seven screens): dropping and rebuilding them per call was measured
 (bench/kiosk.py) to cost more, ~120 kB of RSS per call from allocator churn, than keeping them (~0)."""
+IDLE_RELEASE_S = 5.0
+"""Seconds on Welcome before memory freed by start-up or the last call goes back to the system
+(kiosk/memory.py): after the customer has left, and too short for the next one to notice."""
 MESSAGES = {
     "thanks": ("thanks", "thanks_detail"),
     "cancelled": ("cancelled", "cancelled_detail"),
@@ -74,6 +78,8 @@ class KioskApp(App):
         self.progress: CallProgress | None = None
         self.pinpad = None
         self.online = online
+        self.memory_releases = 0
+        self._idle_release = Clock.create_trigger(self._release_memory, IDLE_RELEASE_S)
         self.point = CallPoint(
             cfg,
             device,
@@ -150,6 +156,13 @@ class KioskApp(App):
             self.show(self.progress.screen)
         if self.online:
             self.point.start()
+        if self.sm.current == "welcome":
+            self._idle_release()
+
+    def _release_memory(self, _dt: float) -> None:
+        if self.sm.current == "welcome":
+            memory.release()
+            self.memory_releases += 1
 
     def on_stop(self) -> None:
         self.point.stop()
@@ -161,6 +174,10 @@ class KioskApp(App):
             if not self.sm.has_screen(screen):
                 self.sm.add_widget(self._make_screen(screen))
             self.sm.current = screen
+            if screen == "welcome":
+                self._idle_release()
+            else:
+                self._idle_release.cancel()
         elif screen == "waiting":
             self.sm.current_screen.refresh()
 

@@ -54,6 +54,28 @@ def rss_mb(pid: int | str = "self") -> float:
     return float("nan")
 
 
+def see_through_lines(roots: list) -> list[str]:
+    """Widgets that draw a Line wider than 1 px with alpha below 1: Kivy draws those through the stencil
+    buffer, which costs the GL driver memory per line (kiosk/widgets.py).  Colours are followed in
+    drawing order within each widget."""
+    from kivy.graphics import Color, Line
+
+    found = []
+    for root in roots:
+        for widget in root.walk():
+            canvas = widget.canvas
+            groups = [canvas.before] if canvas.has_before else []
+            groups += [canvas] + ([canvas.after] if canvas.has_after else [])
+            alpha = 1.0
+            for group in groups:
+                for instruction in group.children:
+                    if isinstance(instruction, Color):
+                        alpha = instruction.a
+                    elif isinstance(instruction, Line) and instruction.width > 1 and alpha < 1:
+                        found.append(type(widget).__name__)
+    return found
+
+
 def make_touch(x: float, y: float):
     """A finger at window position (x, y), fed through Kivy's input path like a real touch.
 
@@ -266,6 +288,8 @@ class Remote:
             "textures": sum(isinstance(o, Texture) for o in objs),
             "fbos": sum(isinstance(o, Fbo) for o in objs),
             "screens": self.app.sm.screen_names,
+            "releases": self.app.memory_releases,
+            "see_through_lines": see_through_lines(self.app.sm.screens + [p for p in [self.app.pinpad] if p]),
         }
         if tracemalloc.is_tracing():
             result["py_heap_mb"] = tracemalloc.get_traced_memory()[0] / 2**20

@@ -3,6 +3,12 @@
 Their look lives in ``widgets.kv``; the behaviour here is what Kivy does not give us:
 Enter/Space on a focused button (a physical keypad or accessibility switch), and a
 long press that only staff know about.
+
+No wide Line is ever drawn see-through: Kivy draws a Line wider than one pixel with
+alpha below 1 through the stencil buffer, and each such line cost the GL driver ~1 MB
+of compiled shader variants under Mesa (bench/kiosk.py: five rings, +7 MB of RSS).  The
+focus ring is a rounded rectangle instead, and the waiting ring fades by mixing its
+colour with the background rather than by alpha.
 """
 
 from __future__ import annotations
@@ -77,10 +83,24 @@ class FaceButton(ButtonBehavior, BoxLayout):
     score = NumericProperty(3)
 
 
+BACKGROUND = (0.04, 0.12, 0.2)
+"""The screens' background (app.kv), for colours that fade into it without alpha."""
+GOLD = (1.0, 0.83, 0.0)
+
+
+def faded(rgb: tuple[float, float, float], strength: float) -> list[float]:
+    """``rgb`` at ``strength`` (0..1) over the background, as an opaque colour."""
+    return [b + (c - b) * strength for b, c in zip(BACKGROUND, rgb, strict=True)] + [1.0]
+
+
 class PulseRing(Widget):
     """A slow breathing ring on the waiting screen; animated only while that screen is shown."""
 
     phase = NumericProperty(0.0)
+    ring_rgba = ListProperty(faded(GOLD, 0.7))
+
+    def on_phase(self, _ring, phase: float) -> None:
+        self.ring_rgba = faded(GOLD, 0.25 + 0.45 * (1 - phase))
 
 
 class StatusDot(Widget):

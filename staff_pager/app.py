@@ -33,6 +33,7 @@ def _kivy_env(fullscreen: bool, size: tuple[int, int]) -> None:
     KivyConfig.set("graphics", "fullscreen", "auto" if fullscreen else "0")
     KivyConfig.set("input", "mouse", "mouse,disable_multitouch")
     KivyConfig.set("kivy", "exit_on_escape", "0")
+    KivyConfig.set("graphics", "multisamples", "0")  # ~12 MB less GL memory for flat shapes (kiosk/cli.py)
 
 
 def make_app(cfg: Config, staff: str | None = None, lang: str | None = None, fullscreen: bool = False):

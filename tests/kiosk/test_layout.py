@@ -91,6 +91,8 @@ def test_every_screen_fits(size, big_xvfb, kconfig_path, tmp_path):
             if scene == "08-staff-pin":
                 assert "key_ok" in layout["widgets"] and layout["widgets"]["key_ok"]["where"] == "pinpad"
         assert seen_screens == {"welcome", "waiting", "greeted", "feedback", "unattended"}
+        # every screen is built now: none draws a see-through wide Line (stencil, GL memory; kiosk/widgets.py)
+        assert kiosk.send(op="mem")["see_through_lines"] == []
     finally:
         kiosk.close()
 

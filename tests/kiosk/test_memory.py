@@ -4,12 +4,19 @@ Drives whole calls (Call -> Waiting -> Cancel -> "cancelled" -> Welcome) through
 app under Xvfb and compares RSS after a warm-up (the first calls build the rest of the
 screens and the GL driver's shaders once) with RSS after 30 more.  Before the fix the
 shader fade kept ~5.5 MB per call (165 MB of growth over 30 calls); now it is ~0.
-The figures themselves are bench/kiosk.py's job; this only guards against a leak.
+The figures themselves are bench/kiosk.py's job; this only guards against a leak, and
+checks that freed memory goes back to the system once the kiosk idles on Welcome, and
+only then.
 """
 
 from __future__ import annotations
 
-from tests.kiosk.harness import KioskProcess
+import subprocess
+import sys
+import time
+
+from kiosk.app import IDLE_RELEASE_S
+from tests.kiosk.harness import ROOT, KioskProcess
 
 WARMUP_CALLS = 8
 CALLS = 30
@@ -36,3 +43,47 @@ def test_thirty_calls_do_not_grow_the_kiosk(kiosk):
     assert after["widgets"] == before["widgets"], (before, after)
     assert after["fbos"] == 0, after
     assert growth < MAX_GROWTH_MB, f"RSS grew {growth:.1f} MB over {CALLS} calls ({before} -> {after})"
+
+
+def releases(kiosk: KioskProcess) -> int:
+    return kiosk.send(op="mem")["releases"]
+
+
+def test_freed_memory_goes_back_only_when_idle_on_welcome(kiosk):
+    kiosk.tap("call_button")
+    kiosk.wait_view(lambda v: v["screen"] == "waiting" and v["call_id"])
+    during_call = releases(kiosk)
+    time.sleep(IDLE_RELEASE_S + 1)
+    assert releases(kiosk) == during_call, "released while a customer was waiting"
+    kiosk.tap("cancel_button")
+    kiosk.wait_view(lambda v: v["screen"] == "cancelled")
+    kiosk.send(op="reset")
+    deadline = time.monotonic() + IDLE_RELEASE_S + 5
+    while releases(kiosk) == during_call:
+        assert time.monotonic() < deadline, "nothing released after the kiosk went back to Welcome"
+        time.sleep(0.5)
+
+
+FRAGMENTED_HEAP = """
+import sys
+from kiosk import memory
+
+def rss_mb():
+    return next(int(line.split()[1]) / 1024 for line in open("/proc/self/status") if line.startswith("VmRSS:"))
+
+blocks = [bytes(2000) for _ in range(40_000)]  # ~80 MB from malloc (over Python's 512-byte small objects)
+kept = blocks[::40]                              # one in forty stays, so the heap cannot shrink from its top
+del blocks
+before = rss_mb()
+assert memory.can_trim()
+returned = memory.release()
+print(before, rss_mb(), returned)
+"""
+
+
+def test_release_returns_a_fragmented_heap_to_the_system():
+    out = subprocess.run(
+        [sys.executable, "-c", FRAGMENTED_HEAP], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    before, after, returned = float(out[0]), float(out[1]), out[2] == "True"
+    assert returned and before - after > 40, f"RSS {before:.0f} MB -> {after:.0f} MB"
