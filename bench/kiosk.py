@@ -55,6 +55,12 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rollup_mb(pid: int) -> dict[str, float]:
     """Anonymous (heap, GL buffers, JIT code) vs file-backed (libraries) resident memory."""
     rows = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]
@@ -193,7 +199,11 @@ def main() -> int:
         per_call = (rss_before_idle - rss_warm) / (args.taps - args.warmup)
         released = wait_release(kiosk, mem["releases"])
         rss_released = rss_mb(kiosk.proc.pid)
+        frames_before, cpu_before, base_cpu_before = kiosk.view()["frames"], cpu_s(kiosk.proc.pid), cpu_s(minimal.pid)
         time.sleep(args.idle_s)
+        idle_cpu = (cpu_s(kiosk.proc.pid) - cpu_before) / args.idle_s * 100
+        base_idle_cpu = (cpu_s(minimal.pid) - base_cpu_before) / args.idle_s * 100
+        idle_frames = kiosk.view()["frames"] - frames_before
         rss_after_idle = rss_mb(kiosk.proc.pid)
         base_after_idle = rss_mb(minimal.pid)
         parts_end = rollup_mb(kiosk.proc.pid)
@@ -237,6 +247,10 @@ def main() -> int:
         f"  RSS kiosk after {args.idle_s:.0f} s more idle    {rss_after_idle:6.1f} MB   "
         f"(+{rss_after_idle - base_after_idle:.1f} MB over the baseline; anon {parts_end['anon']:.1f}, "
         f"files {parts_end['file']:.1f})"
+    )
+    print(
+        f"  idle on Welcome: CPU {idle_cpu:.1f}% of one core, {idle_frames} frames drawn"
+        f"   baseline Kivy app {base_idle_cpu:.1f}% (Kivy's main loop wakes at maxfps to read input)"
     )
     print(f"  growth per call after warm-up     {per_call * 1024:+7.1f} kB   (must be ~0)")
     print(

@@ -11,7 +11,7 @@ Commands (one JSON object per line), each answered by one line starting with ``@
     {"op": "tap", "id": "call_button"}       # a widget id of the shown screen or the open PIN pad
     {"op": "hold", "id": "staff_button"}     # press, keep pressed past the hold time ("s": or this long), release
     {"op": "key", "key": "enter"}            # enter | spacebar | tab
-    {"op": "view"}                           # screen, texts, connection, call id, language
+    {"op": "view"}                           # screen, texts, connection, call id, language, frames drawn
     {"op": "shot", "path": "x.png"}          # a PNG of the window as it is now
     {"op": "layout"}                         # window size, assumed DPI, every id'd widget's box on screen
     {"op": "show", "scene": "pin"}           # put the app into a situation without a network (shots.SCENES)
@@ -110,9 +110,17 @@ class Remote:
         self.app = app
         self.out = out
         self.lock = threading.Lock()
+        self.frames = 0
+        """Frames drawn since start: an idle kiosk draws none (Kivy only draws when a canvas changed)."""
+
+    def _count_frame(self, *_a) -> None:
+        self.frames += 1
 
     def listen(self, stream=sys.stdin) -> None:
         from kivy.clock import Clock
+        from kivy.core.window import Window
+
+        Window.bind(on_flip=self._count_frame)
 
         def read() -> None:
             for line in stream:
@@ -210,6 +218,7 @@ class Remote:
             "pinpad": app.pinpad is not None and app.pinpad.parent is not None,
             "call_focused": focused,
             "transition": app.sm.transition.is_active,
+            "frames": self.frames,
         }
 
     def op_shot(self, path: str) -> dict:

@@ -87,3 +87,23 @@ def test_release_returns_a_fragmented_heap_to_the_system():
     ).stdout.split()
     before, after, returned = float(out[0]), float(out[1]), out[2] == "True"
     assert returned and before - after > 40, f"RSS {before:.0f} MB -> {after:.0f} MB"
+
+
+def test_idle_welcome_draws_nothing_and_waiting_animates(kiosk):
+    """No CPU burn when nobody uses it: Kivy draws a frame only when a canvas changed."""
+    time.sleep(1)  # the reset's last frames
+    start = kiosk.view()["frames"]
+    time.sleep(2)
+    assert kiosk.view()["frames"] == start, "the idle Welcome screen kept drawing"
+    kiosk.tap("call_button")
+    waiting = kiosk.wait_view(lambda v: v["screen"] == "waiting")["frames"]
+    time.sleep(1)
+    assert kiosk.view()["frames"] - waiting > 10, "the waiting ring does not breathe"
+    kiosk.tap("cancel_button")
+    kiosk.wait_view(lambda v: v["screen"] == "cancelled")
+    kiosk.send(op="reset")
+    kiosk.wait_view(lambda v: v["screen"] == "welcome")
+    time.sleep(1)
+    start = kiosk.view()["frames"]
+    time.sleep(2)
+    assert kiosk.view()["frames"] == start, "the waiting ring kept animating after the call"
