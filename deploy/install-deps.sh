@@ -19,6 +19,10 @@ case "$what" in
     need xauth xauth
     need chromium chromium
     need chromedriver chromium-driver
+    # the deploy tests: check the systemd units, find the kiosk's window, press keys like a keypad
+    need systemd-analyze systemd
+    need xwininfo x11-utils
+    ldconfig -p 2>/dev/null | grep -q libXtst.so.6 || pkgs+=(libxtst6)
     ;;
   hub) need mosquitto_pub mosquitto-clients ;;
 esac

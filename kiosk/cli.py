@@ -7,6 +7,8 @@ so ``staffcall hub`` runs on a Pi without Kivy installed.
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
 import os
 import re
 from pathlib import Path
@@ -70,6 +72,16 @@ def configure_kivy(size: str = "800x480", fullscreen: bool = False) -> None:
     from kivy.config import Config
 
     width, height = parse_size(size)
+    screen = x11_screen_size() if fullscreen else None
+    if screen:
+        # Full screen asks the window manager; with none (X started by xinit, a bare kiosk session) SDL
+        # reports the screen's size but leaves the window at its own, clipping the kiosk.  A borderless
+        # window of the screen's size at 0,0 is full screen with or without one.
+        width, height = screen
+        Config.set("graphics", "borderless", "1")
+        Config.set("graphics", "position", "custom")
+        Config.set("graphics", "left", "0")
+        Config.set("graphics", "top", "0")
     Config.set("graphics", "width", str(width))
     Config.set("graphics", "height", str(height))
     Config.set("graphics", "fullscreen", "auto" if fullscreen else "0")
@@ -78,6 +90,32 @@ def configure_kivy(size: str = "800x480", fullscreen: bool = False) -> None:
     Config.set("input", "mouse", "mouse,disable_multitouch")
     Config.set("kivy", "exit_on_escape", "0")
     Config.set("kivy", "keyboard_mode", "system")
+
+
+def x11_screen_size() -> tuple[int, int] | None:
+    """The X screen's size when the kiosk will draw on X11 (DISPLAY set, SDL not told otherwise), else None.
+
+    Under KMS/DRM (the Pi unit) or Wayland there is nothing to ask: SDL fills the display itself.
+    """
+    driver = os.environ.get("SDL_VIDEODRIVER", "x11")
+    if not os.environ.get("DISPLAY") or driver not in ("x11", ""):
+        return None
+    try:
+        x11 = ctypes.CDLL(ctypes.util.find_library("X11") or "libX11.so.6")
+    except OSError:
+        return None
+    x11.XOpenDisplay.restype = ctypes.c_void_p
+    x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    for name in ("XDefaultScreen", "XDisplayWidth", "XDisplayHeight", "XCloseDisplay"):
+        getattr(x11, name).argtypes = [ctypes.c_void_p] + ([ctypes.c_int] if name.startswith("XDisplay") else [])
+    display = x11.XOpenDisplay(None)
+    if not display:
+        return None
+    try:
+        screen = x11.XDefaultScreen(display)
+        return x11.XDisplayWidth(display, screen), x11.XDisplayHeight(display, screen)
+    finally:
+        x11.XCloseDisplay(display)
 
 
 def default_outbox(config_path: str, device: str) -> str:
