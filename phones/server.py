@@ -45,6 +45,7 @@ from phones.keys import check_qr_key, sign, unsign
 from phones.limits import CallLimiter
 from phones.qrdesk import CallRefused, QrDesk
 from phones.staffdesk import Publish, StaffDesk
+from phones.wills import PresenceWills
 from staff_pager.pins import verify_pin
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,7 @@ class PhonesServer:
         self._rejects: deque[float] = deque()
         self._login_failures: dict[str, deque[float]] = {}
         self.client = make_client(f"staffcall-phones-{cfg.store.id}", cfg.broker, identity="phones")
+        self.wills = PresenceWills(cfg)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = lambda *a: self._changed()
         self.client.on_message = self._on_message
@@ -134,6 +136,7 @@ class PhonesServer:
             cmds = [c for staff in list(self.desk.sessions) for c in self.desk.sign_out(staff, now)]
         for cmd in cmds:  # the server going away takes its colleagues off the routing
             self._publish(Publish(cmd.topic, {"status": "offline"}, retain=True))
+        self.wills.close()
         self.qr.stop()
         self.client.disconnect()
         self.client.loop_stop()
@@ -182,6 +185,9 @@ class PhonesServer:
 
     def _publish(self, cmd: Publish) -> None:
         info = self.client.publish(f"{self.topics.root}/{cmd.topic}", p.encode(cmd.body), qos=p.QOS, retain=cmd.retain)
+        parts = cmd.topic.split("/")
+        if parts[0] == "staff" and parts[2:] == ["presence"]:
+            self.wills.follow(parts[1], cmd.body["status"])
         if cmd.seq is not None and cmd.topic.endswith("/decline"):
             staff = cmd.topic.split("/")[1]
             seq = cmd.seq

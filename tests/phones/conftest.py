@@ -48,14 +48,17 @@ outbox_dir = "{outbox}"
 
 
 def phones_config(port: int, db: str, outbox: str, web_port: int = 8080, ack=30, grace=1.5, language="en") -> Config:
+    return parse_config(phones_toml(port, db, outbox, web_port, ack, grace, language))
+
+
+def phones_toml(port: int, db: str, outbox: str, web_port: int = 8080, ack=30, grace=1.5, language="en") -> str:
     base = STORE_TOML.format(port=port, db=db, ack=ack, esc=90, greet=120, unatt=600)
     base = base.replace('name = "Test Store"\n', f'name = "Test Store"\nlanguage = "{language}"\n', 1)
     base = base.replace('zones = ["electronics"]\n', f'zones = ["electronics"]\npin_hash = "{PIN_HASH}"\n', 1)
     base = base.replace(
         'zones = ["electronics", "toys"]\n', f'zones = ["electronics", "toys"]\npin_hash = "{PIN_HASH}"\n'
     )
-    extra = PHONES_TOML.format(secret=SECRET, web_port=web_port, grace=grace, outbox=outbox)
-    return parse_config(base + extra)
+    return base + PHONES_TOML.format(secret=SECRET, web_port=web_port, grace=grace, outbox=outbox)
 
 
 def free_port() -> int:
