@@ -106,8 +106,8 @@ def x11_screen_size() -> tuple[int, int] | None:
         return None
     x11.XOpenDisplay.restype = ctypes.c_void_p
     x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
-    for name in ("XDefaultScreen", "XDisplayWidth", "XDisplayHeight", "XCloseDisplay"):
-        getattr(x11, name).argtypes = [ctypes.c_void_p] + ([ctypes.c_int] if name.startswith("XDisplay") else [])
+    x11.XDefaultScreen.argtypes = x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
+    x11.XDisplayWidth.argtypes = x11.XDisplayHeight.argtypes = [ctypes.c_void_p, ctypes.c_int]
     display = x11.XOpenDisplay(None)
     if not display:
         return None

@@ -6,7 +6,7 @@ long press that only staff know about.
 
 No wide Line is ever drawn see-through: Kivy draws a Line wider than one pixel with
 alpha below 1 through the stencil buffer, and each such line cost the GL driver ~1 MB
-of compiled shader variants under Mesa (bench/kiosk.py: five rings, +7 MB of RSS).  The
+of shader state under Mesa (a test app with five such rings: +7 MB of RSS).  The
 focus ring is a rounded rectangle instead, and the waiting ring fades by mixing its
 colour with the background rather than by alpha.
 """
