@@ -11,6 +11,8 @@ Least privilege, one ``user`` block per login (see docs/security.md):
   ``device/{id}/status``, and reads ``state/+``;
 - a colleague publishes only ``staff/{id}/+`` and reads its own ``page``, ``wear`` and ``shift``,
   every ``state/+`` and the colleagues' ``staff/+/presence``;
+- the web server writes ``staff/{id}/+`` for colleagues with a PIN and only ``staff/{id}/presence``
+  for those with a radio pager and no PIN (a manager sets it in the staff web app);
 - the board only reads; the gateway reads pages and declines for the colleagues with radio pagers;
 - the hub reads and writes everything under its store; nobody logs in anonymously.
 
@@ -55,11 +57,14 @@ def render_acl(cfg: Config) -> str:
     )
     block("monitor", "read-only view of everything (demo watcher, an engineer's mosquitto_sub)", [("read", "#")])
     web_staff = [s.id for s in cfg.staff if s.pin_hash]  # only colleagues who can sign in to the staff web app
+    radio_only = [s.id for s in cfg.staff if s.pager and not s.pin_hash]  # a manager sets their presence there
     block(
         "phones",
-        "the web server: acts for colleagues signed in to the staff web app; reports bad QR keys",
+        "the web server: acts for colleagues signed in to the staff web app, sets radio pagers' presence; "
+        "reports bad QR keys",
         [("read", t) for t in ("page/+", "state/+", "shift/+", "staff/+/presence", "summary", "hub/status")]
         + [("write", f"staff/{s}/+") for s in web_staff]
+        + [("write", f"staff/{s}/presence") for s in radio_only]
         + [("write", f"call/{d.id}/bad_key") for d in cfg.devices if d.kind == "qr"]
         + [("write", "call/invalid-device/bad_key")],
     )

@@ -44,6 +44,7 @@ from phones.customer import catalog, pick_language, texts
 from phones.keys import check_qr_key, sign, unsign
 from phones.limits import CallLimiter
 from phones.qrdesk import CallRefused, QrDesk
+from phones.radiopagers import RadioPagers
 from phones.staffdesk import Publish, StaffDesk
 from phones.wills import PresenceWills
 from staff_pager.pins import verify_pin
@@ -103,6 +104,7 @@ class PhonesServer:
         self.topics = p.Topics(cfg.store.id)
         self.qr = QrDesk(cfg, clock)
         self.desk = StaffDesk(grace_s=cfg.web.staff_offline_after_s)
+        self.radio = RadioPagers.from_staff(cfg.staff)
         self.limiter = CallLimiter(cfg.web.call_every_s, cfg.web.calls_per_ip)
         self.reasons = (cfg.web.qr_reasons or cfg.kiosk.reasons)[:4]
         self.lock = threading.Lock()
@@ -186,7 +188,7 @@ class PhonesServer:
     def _publish(self, cmd: Publish) -> None:
         info = self.client.publish(f"{self.topics.root}/{cmd.topic}", p.encode(cmd.body), qos=p.QOS, retain=cmd.retain)
         parts = cmd.topic.split("/")
-        if parts[0] == "staff" and parts[2:] == ["presence"]:
+        if parts[0] == "staff" and parts[2:] == ["presence"] and cmd.will:
             self.wills.follow(parts[1], cmd.body["status"])
         if cmd.seq is not None and cmd.topic.endswith("/decline"):
             staff = cmd.topic.split("/")[1]
@@ -265,6 +267,7 @@ class PhonesServer:
         with self.lock:
             view = self.desk.view(staff, self.cfg.staff_by_id[staff].name, now, self.cfg.web.outcomes)
             view["ring"] = self.rings.get(staff, 0)
+            view["radio_pagers"] = self.radio.view(staff, self.desk.presence)
         view["connected"] = self.client.is_connected()
         return view
 
@@ -489,6 +492,7 @@ def routes(server: PhonesServer) -> list[BaseRoute]:
             "other_lang": next((code for code in ("en", "sv") if code != lang), "en"),
             "store": cfg.store.name,
             "staff": staff,
+            "manager": staff in server.radio.managers,
             "names": [(s.id, s.name) for s in cfg.staff],
             "statuses": [(k, t(f"staff_{k}")) for k in ("on_shift", "break", "off")],
             "texts": {k: v for k, v in cat.items() if k.startswith(("staff_", "reason."))},
@@ -520,6 +524,11 @@ def routes(server: PhonesServer) -> list[BaseRoute]:
                     raise CallRefused("bad_request", 400, detail="status: on_shift, break or off")
                 with server.lock:
                     cmds = server.desk.set_presence(staff, body.status, now)
+            elif what == "team":  # a manager sets a radio pager's presence (phones/radiopagers.py)
+                with server.lock:
+                    cmds = server.radio.set_presence(staff, body.staff, body.status)
+                    for cmd in cmds:  # shown at once; the broker's retained copy confirms it
+                        server.desk.on_presence(body.staff, cmd.body["status"])
             elif what == "act":
                 if body.action not in ("ack", "greet", "resolve", "decline", "dismiss") or not p.valid_id(
                     body.call or ""

@@ -15,7 +15,7 @@ Example::
 
     >>> desk = StaffDesk(grace_s=5)
     >>> desk.set_presence("anna", "on_shift", now=0.0)
-    [Publish(topic='staff/anna/presence', body={'status': 'on_shift'}, retain=True, seq=None)]
+    [Publish(topic='staff/anna/presence', body={'status': 'on_shift'}, retain=True, seq=None, will=True)]
     >>> desk.stream_opened("anna", now=1.0) + desk.stream_closed("anna", now=2.0)
     []
     >>> desk.tick(now=5.5), desk.tick(now=7.5)[0].body
@@ -37,12 +37,17 @@ SHIFT_KEYS = ("calls", "greeted", "greeted_within_target", "median_greet_s", "de
 
 @dataclass
 class Publish:
-    """Send ``body`` (JSON) on ``staffcall/{store}/{topic}``; ``seq`` is the staff outbox entry, if any."""
+    """Send ``body`` (JSON) on ``staffcall/{store}/{topic}``; ``seq`` is the staff outbox entry, if any.
+
+    ``will``: a presence that ``phones/wills.py`` follows (a colleague signed in on a phone);
+    False for a radio pager's presence set by a manager (``phones/radiopagers.py``).
+    """
 
     topic: str
     body: dict[str, Any]
     retain: bool = False
     seq: int | None = None
+    will: bool = True
 
 
 @dataclass

@@ -83,6 +83,7 @@
       return li;
     }));
     $("no-calls").hidden = view.calls.length > 0;
+    if (view.radio_pagers && $("radio-list")) renderRadio(view.radio_pagers);
     const sh = view.shift || {};
     $("shift").replaceChildren(...[[t("staff_calls"), sh.calls ?? 0], [t("staff_greeted"), sh.greeted ?? 0], [t("staff_median"), view.shift_median]].map(([k, v]) => {
       const d = document.createElement("div"); const b = document.createElement("b"); b.textContent = v; d.append(b, k); return d;
@@ -104,6 +105,28 @@
     } else choosingOutcome = false;
     lastRing = view.ring; lastAlert = a ? a.id : null;
     tick();
+  }
+  // Managers: colleagues who carry only a radio pager; a tap sets their presence (phones/radiopagers.py).
+  function renderRadio(team) {
+    $("radio-list").replaceChildren(...team.map((c) => {
+      const li = document.createElement("li"); li.dataset.radio = c.staff;
+      const who = document.createElement("div"); who.textContent = c.name;
+      const st = document.createElement("div"); st.className = `muted presence-${c.presence || "none"}`; st.dataset.presence = c.presence || "";
+      st.textContent = t(`staff_presence_${c.presence || "unknown"}`);
+      who.append(document.createElement("br"), st);
+      li.append(who);
+      for (const status of ["on_shift", "off"]) {
+        const b = document.createElement("button"); b.textContent = t(`staff_${status}`);
+        b.dataset.radioStatus = status; b.classList.toggle("on", c.presence === status);
+        b.addEventListener("click", () => setRadio(c.staff, status)); li.append(b);
+      }
+      return li;
+    }));
+    $("no-radio").hidden = team.length > 0;
+  }
+  async function setRadio(staff, status) {
+    try { const r = await api("team", { staff, status }); view = r.view; got = performance.now(); render(); }
+    catch (e) { banner(t("staff_not_sent", { why: e.message }), true); }
   }
   function tick() {
     if (!view) return;

@@ -20,6 +20,14 @@ SECRET = "test-secret-0123456789abcdef"
 PIN = "4711"
 PIN_HASH = hash_pin(PIN)
 
+RADIO_STAFF = """
+[[staff]]
+id = "dave"
+name = "Dave"
+zones = ["electronics"]
+pager = "espa:1234"
+"""
+
 PHONES_TOML = """
 [[devices]]
 id = "qr-paint"
@@ -58,7 +66,9 @@ def phones_toml(port: int, db: str, outbox: str, web_port: int = 8080, ack=30, g
     base = base.replace(
         'zones = ["electronics", "toys"]\n', f'zones = ["electronics", "toys"]\npin_hash = "{PIN_HASH}"\n'
     )
-    return base + PHONES_TOML.format(secret=SECRET, web_port=web_port, grace=grace, outbox=outbox)
+    # maria (manager) can sign in; dave carries only a radio pager (no PIN): maria sets his presence.
+    base = base.replace("manager = true\n", f'manager = true\npin_hash = "{PIN_HASH}"\n', 1)
+    return base + RADIO_STAFF + PHONES_TOML.format(secret=SECRET, web_port=web_port, grace=grace, outbox=outbox)
 
 
 def free_port() -> int:
