@@ -101,6 +101,36 @@ def test_staff_cannot_act_as_a_colleague(secure, secure_hub):
             p.close()
 
 
+def test_web_server_sets_a_radio_pagers_presence_and_nothing_else(secure, secure_hub):
+    """dave has a radio pager and no PIN: the web server (a manager's tap) may set his presence, nothing more."""
+    cfg = secure.cfg
+    monitor = peer(cfg, "monitor", [f"{T}/#"])
+    phones = peer(cfg, "phones")
+    kiosk = peer(cfg, "device:kiosk-2")
+    try:
+        phones.publish(f"{T}/staff/dave/presence", json.dumps({"status": "on_shift"}), retain=True)
+        monitor.wait_for(lambda t, m: t == f"{T}/staff/dave/presence")
+        phones.publish(f"{T}/staff/dave/ack", json.dumps({"id": "x1"}))  # not his presence
+        phones.publish(f"{T}/staff/anna/presence", json.dumps({"status": "on_shift"}), retain=True)  # no pager
+        phones.publish(f"{T}/staff/ben/presence", json.dumps({"status": "on_shift"}), retain=True)
+        marker(kiosk, monitor, "kiosk-2")
+        topics = monitor.topics()
+        assert f"{T}/staff/dave/ack" not in topics
+        assert f"{T}/staff/anna/presence" not in topics and f"{T}/staff/ben/presence" not in topics
+        assert secure_hub.settle()
+        assert secure_hub.core.router.status("dave") == "on_shift"
+        assert secure_hub.core.router.status("anna") != "on_shift"
+        gateway = peer(cfg, "gateway", [f"{T}/page/+"])
+        try:
+            kiosk.publish(f"{T}/call/kiosk-2", json.dumps({"id": "r1"}))  # toys: dave is the one on shift
+            gateway.wait_for(lambda t, m: t == f"{T}/page/dave" and json.loads(m)["id"] == "r1")
+        finally:
+            gateway.close()
+    finally:
+        for p in (monitor, phones, kiosk):
+            p.close()
+
+
 def test_board_only_reads_and_gateway_declines_only_for_pager_wearers(secure, secure_hub):
     cfg = secure.cfg
     monitor = peer(cfg, "monitor", [f"{T}/#"])

@@ -89,11 +89,15 @@ def test_cli_init_writes_everything_and_keeps_passwords(tmp_path: Path, capsys):
 
 def test_the_web_server_acts_only_for_colleagues_who_can_sign_in_there():
     text = STORE_TOML.format(port=1883, db=":memory:", ack=30, esc=90, greet=120, unatt=600)
-    text = text.replace('id = "anna"\n', 'id = "anna"\npin_hash = "scrypt$x$y"\n', 1)
+    text = text.replace('id = "anna"\n', 'id = "anna"\npin_hash = "scrypt$x$y"\npager = "tap:555"\n', 1)
+    text = text.replace('id = "chloe"\n', 'id = "chloe"\npager = "espa:1234"\n', 1)  # a radio pager, no PIN
     text += '\n[[devices]]\nid = "qr-1"\nkind = "qr"\nzone = "toys"\n'
     acl = render_acl(parse_config(text))
     block = acl.split("user _phones\n", 1)[1].split("\n\n", 1)[0]
     assert "topic write staffcall/s1/staff/anna/+" in block
+    assert "staff/anna/presence" not in block  # a pager and a PIN: covered by anna/+ once, as herself
+    assert "topic write staffcall/s1/staff/chloe/presence" in block  # a manager sets it in the staff web app
+    assert "staff/chloe/+" not in block  # and nothing else of chloe's
     assert "staff/ben/" not in block and "staff/maria/" not in block
     assert "topic write staffcall/s1/call/qr-1/bad_key" in block and "call/kiosk-1/" not in block
     assert "topic read staffcall/s1/page/+" in block
