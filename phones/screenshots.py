@@ -62,6 +62,25 @@ name = "Ben"
 zones = ["paint", "garden"]
 pin_hash = "{pin_hash}"
 
+[[staff]]
+id = "maria"
+name = "Maria"
+role = "Store manager"
+manager = true
+pin_hash = "{pin_hash}"
+
+[[staff]]
+id = "dave"
+name = "Dave"
+zones = ["garden"]
+pager = "espa:1234"
+
+[[staff]]
+id = "erik"
+name = "Erik"
+zones = ["garden"]
+pager = "tap:5551234"
+
 [[devices]]
 id = "qr-paint"
 kind = "qr"
@@ -228,6 +247,25 @@ def customer_screens(store: Store, browser, out: Path) -> list[Path]:
     return shots
 
 
+def manager_screens(store: Store, browser, out: Path) -> list[Path]:
+    """Maria (a manager) sets Dave, who carries only a radio pager, on shift."""
+    page = browser.new_context(**PHONE).new_page()
+    page.goto(f"{store.url}/staff")
+    page.select_option("#who", "maria")
+    page.fill("#pin", PIN)
+    page.click("button[type=submit]")
+    page.wait_for_function("document.querySelector('#radio-list li[data-radio=dave]') !== null")
+    page.click("#radio-list li[data-radio=dave] [data-radio-status=on_shift]")
+    page.wait_for_function(
+        "document.querySelector('li[data-radio=dave] [data-presence]').dataset.presence === 'on_shift'"
+    )
+    page.evaluate("document.getElementById('radio-pagers').scrollIntoView()")
+    page.wait_for_timeout(150)
+    path = out / "phone-staff-radio-pagers.png"
+    page.screenshot(path=str(path))
+    return [path]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m phones.screenshots", description=__doc__)
     ap.add_argument("out", type=Path, help="folder for the PNG files, e.g. docs/screens")
@@ -241,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
                 shots = customer_screens(store, browser, args.out)
+                shots += manager_screens(store, browser, args.out)
                 browser.close()
         finally:
             store.stop()
