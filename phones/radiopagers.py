@@ -35,6 +35,8 @@ from phones.qrdesk import CallRefused
 from phones.staffdesk import Publish
 
 RADIO_STATUSES = ("on_shift", "off")
+PRESENCE_STATUSES = ("on_shift", "break", "off", "offline")
+"""Every presence the protocol knows: another word is a bad request (400), not a refusal (403)."""
 
 
 def radio_only(member: Staff) -> bool:
@@ -60,9 +62,11 @@ class RadioPagers:
         )
 
     def set_presence(self, manager: str, colleague: str | None, status: str | None) -> list[Publish]:
-        """The retained presence to publish; raises ``CallRefused``: 400 for a body without both, 403 for the rest."""
+        """The retained presence to publish; raises ``CallRefused``: 400 for a malformed body, 403 for the rest."""
         if not colleague or not status:
             raise CallRefused("bad_request", 400, detail='both needed, e.g. {"staff": "dave", "status": "on_shift"}')
+        if status not in PRESENCE_STATUSES:
+            raise CallRefused("bad_request", 400, detail="status: on_shift or off for a radio pager")
         if manager not in self.managers:
             raise CallRefused("not_a_manager", 403, detail="only a manager can set a colleague's presence")
         if colleague not in self.known:

@@ -109,7 +109,7 @@ def test_refusals_publish_nothing(web, listener):
         (maria, {"staff": "anna", "status": "on_shift"}, 403, "not_radio_only"),  # has a PIN
         (maria, {"staff": "chloe", "status": "on_shift"}, 403, "not_radio_only"),  # no radio pager
         (maria, {"staff": "dave", "status": "break"}, 403, "status_not_allowed"),
-        (maria, {"staff": "dave", "status": "gone fishing"}, 403, "status_not_allowed"),
+        (maria, {"staff": "dave", "status": "gone fishing"}, 400, "bad_request"),
         (maria, {"staff": "dave"}, 400, "bad_request"),
         (maria, {"staff": 5, "status": "on_shift"}, 400, "bad_request"),
         (maria, {"staff": "dave", "status": "on_shift", "as": "hub"}, 400, "bad_request"),
