@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 import uvicorn
+from playwright.sync_api import expect
 
 from broker.config import Config, parse_config
 from broker.hub import Hub
@@ -145,3 +146,12 @@ def new_phone(browser):
     yield make
     for ctx in contexts:
         ctx.close()
+
+
+def staff_sign_in(page, url: str, staff: str) -> None:
+    """Sign ``staff`` in to the staff web app on ``page`` and wait until it shows who they are."""
+    page.goto(f"{url}/staff")
+    page.select_option("#who", staff)
+    page.fill("#pin", PIN)
+    page.click("button[type=submit]")
+    expect(page.locator("#me")).not_to_have_text("")

@@ -18,7 +18,7 @@ from broker.config import Staff
 from phones.qrdesk import CallRefused
 from phones.radiopagers import RadioPagers
 from tests.mqtt_helpers import Listener
-from tests.phones.conftest import PIN
+from tests.phones.conftest import PIN, staff_sign_in
 
 T = "staffcall/s1"
 DAVE = f"{T}/staff/dave/presence"
@@ -134,17 +134,9 @@ def test_refusals_publish_nothing(web, listener):
 # --- in Chromium ---------------------------------------------------------------------------------------
 
 
-def sign_in(page, url: str, staff: str) -> None:
-    page.goto(f"{url}/staff")
-    page.select_option("#who", staff)
-    page.fill("#pin", PIN)
-    page.click("button[type=submit]")
-    expect(page.locator("#me")).not_to_have_text("")
-
-
 def test_manager_taps_on_shift_for_a_radio_pager_and_others_see_no_section(web, listener, new_phone):
     page = new_phone()
-    sign_in(page, web.url, "maria")
+    staff_sign_in(page, web.url, "maria")
     dave = page.locator("#radio-pagers li[data-radio=dave]")
     expect(page.locator("#radio-pagers h2")).to_have_text("Radio pagers")
     expect(dave).to_contain_text("Dave")
@@ -156,6 +148,6 @@ def test_manager_taps_on_shift_for_a_radio_pager_and_others_see_no_section(web, 
     expect(page.locator("[data-status=on_shift]")).not_to_have_class("on")  # maria's own presence is untouched
 
     other = new_phone()
-    sign_in(other, web.url, "anna")
+    staff_sign_in(other, web.url, "anna")
     expect(other.locator("#calls")).to_be_attached()
     assert other.locator("#radio-pagers").count() == 0

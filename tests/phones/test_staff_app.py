@@ -7,17 +7,14 @@ import re
 import httpx
 from playwright.sync_api import expect
 
-from tests.phones.conftest import PIN
+from tests.phones.conftest import staff_sign_in
 
 T = "staffcall/s1"
 
 
 def sign_in(page, url: str, staff: str) -> None:
-    page.goto(f"{url}/staff")
-    page.select_option("#who", staff)
-    page.fill("#pin", PIN)
-    page.click("button[type=submit]")
-    expect(page.locator("#me")).not_to_have_text("")
+    """Signed in and on shift."""
+    staff_sign_in(page, url, staff)
     page.click("[data-status=on_shift]")
 
 
