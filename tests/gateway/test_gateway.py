@@ -98,6 +98,9 @@ def test_refusal_is_reported_as_a_decline(gateway, espa_sim, listener):
 def test_unplugged_adapter_queues_pages_until_it_is_back(gateway, espa_sim, listener, adapter):
     listener.publish(f"{T}/page/anna", page("c1"))
     espa_sim.wait_received(1)
+    # Unplug only once the gateway has the transmitter's ACK: unplugged between the block and its ACK,
+    # the page is unconfirmed and rightly sent again after the replug.
+    assert espa_sim.wait_until(lambda: gateway.counts["sent"] == 1)
     adapter.unplug()
     listener.publish(f"{T}/page/anna", page("c2"))  # finds the port gone
     listener.wait_for(lambda m: m.topic == f"{T}/gateway/status" and m.json["state"] == "port_down")
