@@ -68,11 +68,6 @@ class PresenceWills:
             client.disconnect()  # a clean DISCONNECT: the broker discards the Will
             client.loop_stop()
 
-    def held(self) -> set[str]:
-        """Colleagues whose Will is in place on the broker now."""
-        with self.lock:
-            return {staff for staff, c in self.clients.items() if c.is_connected()}
-
     def close(self) -> None:
         for staff in list(self.clients):
             self.release(staff)
