@@ -71,6 +71,16 @@ def main(argv: list[str] | None = None) -> int:
         screen = app.sm.current_screen
         return [w for w in screen.walk(restrict=True) if isinstance(w, Label | Button) and visible(w)]
 
+    def settle_layout() -> None:
+        """Lay out now what changed since the last frame: a list rebuilt just before a tap has its new rows
+        at their default places until the next frame, and a touch aimed at them would hit another row."""
+        from kivy.uix.layout import Layout
+
+        for _ in range(2):  # a second pass for sizes that follow the children's
+            for w in app.sm.current_screen.walk(restrict=True):
+                if isinstance(w, Layout):
+                    w.do_layout()
+
     def handle(cmd: dict[str, Any]) -> None:
         op = cmd.get("op")
         try:
@@ -89,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
                     }
                 )
             elif op == "tap":
+                settle_layout()
                 matches = [w for w in widgets() if isinstance(w, Button) and w.text == cmd["text"] and not w.disabled]
                 nth = int(cmd.get("nth", 0))
                 if len(matches) <= nth:
