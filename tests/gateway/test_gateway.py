@@ -89,7 +89,7 @@ def test_silent_transmitter_is_reported_as_a_decline(gateway, espa_sim, listener
 
 
 def test_refusal_is_reported_as_a_decline(gateway, espa_sim, listener):
-    espa_sim.nak_blocks = 99
+    espa_sim.nak_next = [b""] * 99
     listener.publish(f"{T}/page/ben", page("c9"))
     decline = listener.wait_for(lambda m: m.topic == f"{T}/staff/ben/decline").json
     assert decline == {"id": "c9", "reason": "pager gateway: transmitter refused the page (NAK x2)"}
