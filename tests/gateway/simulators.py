@@ -22,6 +22,8 @@ import time
 import tty
 from pathlib import Path
 
+import serial
+
 
 class FakeAdapter:
     def __init__(self, folder: Path, name: str = "ttyPAGER") -> None:
@@ -340,6 +342,8 @@ class TapCentral(Simulator):
         self.refuse = False
         """Answer blocks with ``511 ... RS`` (an unknown pager id)."""
         self.known_pagers: set[str] | None = None
+        self.block_timeout_s = 2.0
+        """A block whose next character is later than this is dropped (the sender died mid-block)."""
         self.session = "idle"
         self.logins = 0
         self.logoffs = 0
@@ -347,9 +351,15 @@ class TapCentral(Simulator):
         self.fields: list[tuple[str, ...]] = []
         self._line = b""
         self._block: bytes | None = None
+        self._block_at = 0.0
         self._bad_checksums = 0
 
     def on_byte(self, b: bytes) -> None:
+        now = time.monotonic()
+        if self._block is not None and now - self._block_at > self.block_timeout_s:
+            self.ignored.append(self._block)  # the rest never came: wait for a new block or EOT
+            self._block = None
+        self._block_at = now
         if self._block is not None:
             self._block += b
             if len(self._block) >= 5 and self._block[-5] == _ETX and b[0] == _CR:
@@ -424,3 +434,21 @@ class TapCentral(Simulator):
         self.fields.append(tuple(f.decode() for f in fields[:-1]))
         self.write(TAP_ACCEPTED + b"\r" + bytes([_ACK, _CR]))
         self.accepted(frame)
+
+
+def leave_logged_on(adapter: FakeAdapter, sim: TapCentral, then: bytes = b"") -> None:
+    """What a gateway that crashed or lost power after logging on leaves: a terminal still logged on.
+
+    Logs on by hand over a port of its own, sends ``then`` (e.g. half a block), closes the port
+    and replugs the adapter; the terminal keeps its session, as a real one does.
+    """
+    gone = serial.serial_for_url(str(adapter.path), 9600, 7, "E", 2, timeout=0.05)
+    gone.write(b"\r")
+    assert sim.wait_until(lambda: sim.session == "login"), "the terminal did not prompt for the ID"
+    gone.write(bytes([_ESC]) + b"PG1" + sim.password.encode() + b"\r")
+    assert sim.wait_until(lambda: sim.session == "logged_on"), "the terminal did not log on"
+    gone.write(then)
+    gone.flush()
+    gone.close()
+    adapter.unplug()
+    adapter.plug()
