@@ -38,7 +38,9 @@ def hub(store: SecureStore) -> Iterator[Hub]:
 def start_gateway(store: SecureStore, adapter: FakeAdapter, protocol: str) -> PagerGateway:
     """dave wears the radio pager (1234); the gateway logs in with its own credential."""
     g = store.cfg.pager_gateway
-    g.port, g.protocol, g.timeout_s, g.retries, g.max_chars = str(adapter.path), protocol, 0.3, 1, 60
+    # timeout_s is generous: nothing here waits for it, and a late answer on a loaded machine must not
+    # turn into a second select.
+    g.port, g.protocol, g.timeout_s, g.retries, g.max_chars = str(adapter.path), protocol, 3.0, 1, 60
     next(s for s in store.cfg.staff if s.id == "dave").pager = f"{protocol}:1234"
     gw = PagerGateway(store.cfg)
     gw.start()
