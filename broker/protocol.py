@@ -119,19 +119,25 @@ class PageMsg(msgspec.Struct):
     customer_text: str | None = None
 
 
-class StateMsg(msgspec.Struct):
-    """``state/{id}``: everything a kiosk, pager or board shows about one call."""
+class StateMsg(msgspec.Struct, kw_only=True):
+    """``state/{id}``: everything a kiosk, pager or board shows about one call.
+
+    Only the fields without a default must be sent; the others are optional and a missing
+    one means "not known" (docs/protocol.md), so a state from a simpler hub (Node-RED,
+    an older version) still shows.  ``kw_only`` keeps the documented field order on the
+    wire while letting required fields follow optional ones.
+    """
 
     id: str
     device: str
     zone: str
-    reason: str | None
+    reason: str | None = None
     status: str
     tier: int
-    staff: str | None
-    staff_name: str | None
-    staff_role: str | None
-    eta_s: int | None
+    staff: str | None = None
+    staff_name: str | None = None
+    staff_role: str | None = None
+    eta_s: int | None = None
     opened_at: str
     updated_at: str
     waited_s: int = 0
