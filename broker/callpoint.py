@@ -95,6 +95,11 @@ class Outbox:
                 "select seq, call_id, action, topic, payload from outbox where confirmed = 0 order by seq"
             ).fetchall()
 
+    def pending_actions(self, call_id: str) -> set[str]:
+        with self._lock:
+            rows = self.conn.execute("select action from outbox where call_id = ? and confirmed = 0", (call_id,))
+            return {row[0] for row in rows}
+
     def mark_sent(self, seq: int) -> None:
         with self._lock:
             self.conn.execute("update outbox set sent = sent + 1 where seq = ?", (seq,))
@@ -202,10 +207,12 @@ class CallPoint:
         """Make a call now; it reaches the hub now or after the next reconnect, once.
 
         While a call of this device is open, a press is a repeat press (``press_again``) and the
-        open call's id is returned: an outbox entry for it would never be confirmed.
+        open call's id is returned: an outbox entry for it would never be confirmed.  Once that
+        call is greeted (or a greet for it is on its way) a press is a new need: the hub closes
+        the greeted call and opens this one, so it gets its own id and is followed like any call.
         """
         current = self.open_call()
-        if current is not None and call_id is None:
+        if current is not None and call_id is None and not self._greeted(current):
             self.press_again(reason)
             return current[0]
         call_id = call_id or new_call_id(self.device)
@@ -244,6 +251,10 @@ class CallPoint:
     def open_call(self) -> tuple[str, p.StateMsg | None] | None:
         """The call in progress (after a restart too), with its last known state."""
         return self.outbox.open_call()
+
+    def _greeted(self, current: tuple[str, p.StateMsg | None]) -> bool:
+        call_id, state = current
+        return (state is not None and state.status == "greeted") or "greet" in self.outbox.pending_actions(call_id)
 
     def _watch(self, call_id: str) -> None:
         """Subscribe to a call's state before the call goes out, so its first state is not missed."""

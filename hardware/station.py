@@ -91,9 +91,18 @@ class ButtonStation:
     def call_open(self) -> bool:
         return self.call_id is not None and self.status in p.OPEN_STATUSES
 
+    @property
+    def press_joins_call(self) -> bool:
+        """Whether a press now belongs to the open call (a repeat press, or a hold to greet).
+
+        Not once the call is greeted: the hub takes a press after "greeted" as a new need, closes
+        the greeted call and opens a new one, so the station makes that call on the press edge.
+        """
+        return self.call_open and self.status != "greeted"
+
     def _pressed(self) -> None:
         with self._lock:
-            self._act(self.logic.press(self.clock(), self.call_open))
+            self._act(self.logic.press(self.clock(), self.press_joins_call))
             due = self.logic.hold_due()
             if due is not None:
                 self._arm_hold(due)
@@ -172,14 +181,19 @@ class ButtonStation:
         if state is None:
             return
         with self._lock:
+            if call_id != self.call_id and not (state.status in p.OPEN_STATUSES and self._is_current(call_id)):
+                return  # an older call's news (the greeted call the hub closed for a new press)
             if state.status in p.OPEN_STATUSES:
-                # The hub keeps one open call per device: an open state is the station's call.
                 self.call_id, self.status, self.tier = call_id, state.status, state.tier
-            elif call_id == self.call_id:
-                self.status, self.tier = None, 0
             else:
-                return
+                self.status, self.tier = None, 0
             self._show()
+
+    def _is_current(self, call_id: str) -> bool:
+        """The call point's newest open call: the hub keeps one open call per device, and a repeat
+        press it turned into a new call (the old one was greeted meanwhile) becomes the newest."""
+        current = self.point.open_call()
+        return current is not None and current[0] == call_id
 
     def _on_connection(self, connected: bool) -> None:
         with self._lock:

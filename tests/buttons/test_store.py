@@ -1,0 +1,56 @@
+"""Button stations in a store set up by ``staffcall broker init``: own logins, the ACL, the real hub.
+
+Presses are made on gpiozero's MockFactory pins, as a finger makes them on a Pi.
+"""
+
+from __future__ import annotations
+
+import json
+
+import sqlite_utils
+
+from tests.buttons.conftest import SecureStations, hold, tap, wait_until
+
+CALL = "staffcall/s1/call/fit-1"
+
+
+def on_shift(store: SecureStations, staff: str):
+    colleague = store.staff(staff)
+    colleague.publish(f"staffcall/s1/staff/{staff}/presence", json.dumps({"status": "on_shift"}), retain=True)
+    return colleague
+
+
+def calls(store: SecureStations) -> dict[str, dict]:
+    assert store.hub.settle()
+    return {r["id"]: r for r in sqlite_utils.Database(store.cfg.database.path)["calls"].rows}
+
+
+def test_a_press_after_greeted_makes_a_new_call_and_the_light_follows_it(store, pins):
+    ben = on_shift(store, "ben")
+    station = store.station("fit-1", pins)
+    tap(station)
+    first = station.call_id
+    store.state(first, "waiting")
+    hold(station)  # a colleague at the button: "greeted here"
+    store.state(first, "greeted")
+    wait_until(lambda: station.status == "greeted" and station.light.name == "off", what="greeted, light off")
+
+    mark = store.mark()
+    tap(station)  # the customer needs help again
+    new = store.message(lambda t, b: t == CALL, start=mark)["id"]
+    assert new != first
+    store.state(first, "resolved", start=mark)
+    store.state(new, "waiting", start=mark)
+    store.message(lambda t, b: t == "staffcall/s1/page/ben" and b["id"] == new, start=mark)
+    wait_until(lambda: station.call_id == new, what="the station following the new call")
+    wait_until(lambda: station.light.name == "slow_blink", what="the waiting light for the new call")
+
+    ben.publish("staffcall/s1/staff/ben/ack", json.dumps({"id": new}))
+    store.state(new, "acknowledged", start=mark)
+    wait_until(lambda: station.light.name == "steady", what="steady: a colleague is on the way")
+
+    rows = calls(store)
+    assert rows[first]["status"] == "resolved" and rows[first]["outcome"] == "auto-closed: pressed again"
+    assert rows[new]["status"] == "acknowledged" and rows[new]["repeat_presses"] == 0
+    assert station.point.outbox.pending_count() == 0
+    ben.close()
