@@ -54,3 +54,30 @@ def test_a_press_after_greeted_makes_a_new_call_and_the_light_follows_it(store, 
     assert rows[new]["status"] == "acknowledged" and rows[new]["repeat_presses"] == 0
     assert station.point.outbox.pending_count() == 0
     ben.close()
+
+
+def test_repeat_presses_made_while_the_broker_is_down_are_counted_once_each(store, pins):
+    ben = on_shift(store, "ben")
+    station = store.station("fit-1", pins)
+    tap(station)
+    call_id = station.call_id
+    store.state(call_id, "waiting")
+    store.message(lambda t, b: t == "staffcall/s1/page/ben" and b["id"] == call_id)
+    ben.close()
+    store.monitor.close()
+
+    store.broker.kill()
+    wait_until(lambda: station.light.name == "offline", what="the offline light")
+    tap(station)  # "still waiting": two repeat presses the hub cannot hear yet
+    tap(station)
+    wait_until(lambda: station.point.outbox.pending_count() == 2, what="both presses kept in the outbox")
+
+    store.broker.start(allow_embedded=False)
+    wait_until(lambda: station.point.outbox.pending_count() == 0, timeout=30, what="the hub counting both presses")
+    wait_until(lambda: station.connected and station.light.name == "slow_blink", timeout=10, what="waiting light")
+    rows = calls(store)
+    assert list(rows) == [call_id], "a kept press must not open a call of its own"
+    assert rows[call_id]["repeat_presses"] == 2
+    events = sqlite_utils.Database(store.cfg.database.path)["events"]
+    presses = [e for e in events.rows if e["kind"] == "repeat_press"]
+    assert len(presses) == 2, presses
