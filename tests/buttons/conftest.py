@@ -100,8 +100,10 @@ class SecureStations:
     folder: Path
     made: list[ButtonStation] = field(default_factory=list)
 
-    def station(self, device_id: str, pins: MockFactory, outbox: str | None = None) -> ButtonStation:
-        """A station logged in with its own credential, as ``staffcall buttons`` runs it."""
+    def station(
+        self, device_id: str, pins: MockFactory, outbox: str | None = None, start: bool = True
+    ) -> ButtonStation:
+        """A station logged in with its own credential, as ``staffcall buttons`` runs it (``start``: connected)."""
         point = CallPoint(self.cfg, device_id, outbox or str(self.folder / f"{device_id}.outbox.db"))
         station = ButtonStation(
             self.cfg.devices_by_id[device_id],
@@ -111,6 +113,8 @@ class SecureStations:
             pin_factory=pins,
         )
         self.made.append(station)
+        if not start:
+            return station
         point.start()
         wait_until(lambda: station.connected, timeout=10, what=f"{device_id} connected to the store broker")
         return station

@@ -81,3 +81,28 @@ def test_repeat_presses_made_while_the_broker_is_down_are_counted_once_each(stor
     events = sqlite_utils.Database(store.cfg.database.path)["events"]
     presses = [e for e in events.rows if e["kind"] == "repeat_press"]
     assert len(presses) == 2, presses
+
+
+def test_a_kept_press_on_a_call_closed_meanwhile_is_dropped_not_made_a_call(store, pins, tmp_path):
+    ben = on_shift(store, "ben")
+    outbox = str(tmp_path / "kept.outbox.db")
+    first = store.station("fit-1", pins, outbox=outbox)
+    tap(first)
+    call_id = first.call_id
+    store.state(call_id, "waiting")
+    first.point.stop()  # the station loses its network
+    first.close()
+    ben.publish("staffcall/s1/staff/ben/ack", json.dumps({"id": call_id}))
+    ben.publish("staffcall/s1/staff/ben/resolve", json.dumps({"id": call_id}))
+    store.state(call_id, "resolved")
+
+    again = store.station("fit-1", pins, outbox=outbox, start=False)
+    assert again.call_id == call_id and again.press_joins_call
+    tap(again)  # pressed while still offline: the station cannot know the call is over
+    wait_until(lambda: again.point.outbox.pending_count() == 1, what="the press kept")
+    again.point.start()
+    wait_until(lambda: again.point.outbox.pending_count() == 0, timeout=20, what="the press dropped")
+    wait_until(lambda: again.light.name == "off" and not again.call_open, what="the light off: call over")
+    rows = calls(store)
+    assert list(rows) == [call_id] and rows[call_id]["repeat_presses"] == 0
+    ben.close()
