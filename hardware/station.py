@@ -106,35 +106,35 @@ class ButtonStation:
             due = self.logic.hold_due()
             if due is not None:
                 self._arm_hold(due)
-            self._settle_later()
 
     def _released(self) -> None:
         with self._lock:
-            self._cancel_hold()
             self._act(self.logic.release(self.clock()))
-            self._settle_later()
-
-    def _settle_later(self) -> None:
-        """An edge ignored as bounce may have been the last one: look at the pin once it settles."""
-        if self.logic.pressed != self.button.is_pressed:
-            timer = threading.Timer(self.logic.bounce_s + 0.002, self._settle)
-            timer.daemon = True
-            timer.start()
+            due = self.logic.release_due()
+            if due is not None:  # a release counts once the contact stays open (chatter is no release)
+                self._later(due, self._settle)
 
     def _settle(self) -> None:
         with self._lock:
             if self._closed:
                 return
-            if self.button.is_pressed and not self.logic.pressed:
+            if self.button.is_pressed:  # closed again, and that edge went missing: still held
                 self._pressed()
-            elif not self.button.is_pressed and self.logic.pressed:
-                self._released()
+            else:
+                self._act(self.logic.settle(self.clock()))
+                if not self.logic.pressed:
+                    self._cancel_hold()
+
+    def _later(self, due: float, check: Callable[[], None]) -> threading.Timer:
+        """Run ``check`` just after ``due`` (monotonic time); it checks again, so a late timer is harmless."""
+        timer = threading.Timer(max(0.0, due - self.clock()) + 0.002, check)
+        timer.daemon = True
+        timer.start()
+        return timer
 
     def _arm_hold(self, due: float) -> None:
         self._cancel_hold()
-        self._hold_timer = threading.Timer(max(0.0, due - self.clock()) + 0.002, self._hold_check)
-        self._hold_timer.daemon = True
-        self._hold_timer.start()
+        self._hold_timer = self._later(due, self._hold_check)
 
     def _cancel_hold(self) -> None:
         if self._hold_timer is not None:
@@ -144,12 +144,8 @@ class ButtonStation:
     def _hold_check(self) -> None:
         with self._lock:
             self._hold_timer = None
-            if self._closed:
-                return
-            if self.button.is_pressed:
+            if not self._closed:
                 self._act(self.logic.held(self.clock()))
-            else:  # a release we ignored as bounce: the press was a short tap after all
-                self._act(self.logic.release(self.clock()))
 
     def _act(self, actions: list[Action]) -> None:
 

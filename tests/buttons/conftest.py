@@ -101,15 +101,21 @@ class SecureStations:
     made: list[ButtonStation] = field(default_factory=list)
 
     def station(
-        self, device_id: str, pins: MockFactory, outbox: str | None = None, start: bool = True
+        self,
+        device_id: str,
+        pins: MockFactory,
+        outbox: str | None = None,
+        start: bool = True,
+        hold_s: float | None = None,
+        bounce_s: float | None = None,
     ) -> ButtonStation:
         """A station logged in with its own credential, as ``staffcall buttons`` runs it (``start``: connected)."""
         point = CallPoint(self.cfg, device_id, outbox or str(self.folder / f"{device_id}.outbox.db"))
         station = ButtonStation(
             self.cfg.devices_by_id[device_id],
             point,
-            self.cfg.buttons.hold_s,
-            self.cfg.buttons.bounce_s,
+            hold_s or self.cfg.buttons.hold_s,
+            bounce_s or self.cfg.buttons.bounce_s,
             pin_factory=pins,
         )
         self.made.append(station)

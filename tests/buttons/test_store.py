@@ -6,6 +6,7 @@ Presses are made on gpiozero's MockFactory pins, as a finger makes them on a Pi.
 from __future__ import annotations
 
 import json
+import time
 
 import sqlite_utils
 
@@ -106,3 +107,42 @@ def test_a_kept_press_on_a_call_closed_meanwhile_is_dropped_not_made_a_call(stor
     rows = calls(store)
     assert list(rows) == [call_id] and rows[call_id]["repeat_presses"] == 0
     ben.close()
+
+
+def press_with_chatter(station, chatter_at_s: float = 0.15, release_at_s: float = 0.4) -> None:
+    """A finger holds the button 400 ms; 150 ms in, the contact opens and closes twice within 3 ms."""
+    pin = station.button.pin
+    wait_until(lambda: not station.logic.pressed, what="the previous press released")
+    time.sleep(station.logic.bounce_s)
+    pin.drive_low()
+    time.sleep(chatter_at_s)
+    for drive in (pin.drive_high, pin.drive_low, pin.drive_high, pin.drive_low):
+        drive()
+        time.sleep(0.001)
+    time.sleep(release_at_s - chatter_at_s - 0.004)
+    pin.drive_high()
+
+
+def test_contact_chatter_in_a_held_press_is_one_press(store, pins):
+    on_shift(store, "ben")
+    # The product's timings (hold 3 s, debounce 50 ms): the press is far from a hold even on a slow machine.
+    station = store.station("fit-1", pins, hold_s=3.0, bounce_s=0.05)
+    mark = store.mark()
+    press_with_chatter(station)  # no call open: the press calls, the chatter must not add a repeat press
+    call_id = station.call_id
+    store.state(call_id, "waiting")
+    wait_until(lambda: not station.logic.pressed, what="the release settled")
+
+    press_with_chatter(station)  # the call open: one repeat press
+    wait_until(lambda: not station.logic.pressed, what="the release settled")
+    tap(station, down_s=0.15)  # and a real second press, released in between: another
+    wait_until(lambda: not station.logic.pressed, what="the release settled")
+    wait_until(lambda: calls(store)[call_id]["repeat_presses"] >= 2, timeout=10, what="two repeat presses")
+    wait_until(lambda: station.point.outbox.pending_count() == 0, timeout=10, what="presses confirmed")
+    rows = calls(store)
+    assert list(rows) == [call_id] and rows[call_id]["repeat_presses"] == 2
+    with store.monitor.cond:
+        sent = [t for t, _ in store.monitor.messages[mark:] if t.startswith(CALL)]
+    assert sent == [CALL] * 3, "one call and two repeat presses, nothing from the chatter"
+    repeats = [b for t, b in store.monitor.messages[mark:] if t == "staffcall/s1/page/ben" and b"repeat" in b]
+    assert len(repeats) == 2
