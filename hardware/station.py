@@ -156,8 +156,8 @@ class ButtonStation:
                 log.info("%s: call %s", self.device.id, self.call_id)
                 self._beep(1)
             elif action == "repeat":
-                press_id = self.point.press_again()
-                log.info("%s: repeat press %s on %s", self.device.id, press_id or "(offline, dropped)", self.call_id)
+                press_id = self.point.press_again()  # kept in the outbox while offline
+                log.info("%s: repeat press %s on %s", self.device.id, press_id or "(no open call)", self.call_id)
                 self._beep(1)
             elif action == "greet" and self.call_id is not None:
                 self.point.greet(self.call_id)
