@@ -116,14 +116,18 @@ class Outbox:
                 (call_id,),
             ).fetchone()[0]
             self.conn.execute("begin")
-            cur = self.conn.execute(
-                "insert into outbox (call_id, action, topic, payload, created_at) values (?, 'press', ?, ?, ?)",
-                (press_id, topic, payload, iso(time.time())),
-            )
-            self.conn.execute(
-                "insert into presses (seq, call_id, expect) values (?, ?, ?)",
-                (cur.lastrowid, call_id, max(known, ahead or 0) + 1),
-            )
+            try:
+                cur = self.conn.execute(
+                    "insert into outbox (call_id, action, topic, payload, created_at) values (?, 'press', ?, ?, ?)",
+                    (press_id, topic, payload, iso(time.time())),
+                )
+                self.conn.execute(
+                    "insert into presses (seq, call_id, expect) values (?, ?, ?)",
+                    (cur.lastrowid, call_id, max(known, ahead or 0) + 1),
+                )
+            except BaseException:
+                self.conn.execute("rollback")
+                raise
             self.conn.execute("commit")
             return cur.lastrowid
 
