@@ -36,7 +36,7 @@ as soon as the hub has subscribed, and calls published while the hub is away wai
 - Devices with an outbox (kiosks, button stations, QR pages) resend until the hub confirms: no call is
   lost to a broker crash at any moment.
 - Plain QoS 1 devices (an ESP32, a Node-RED flow) forget a call once the broker has sent PUBACK. With the
-  hub connected, such a call is on disk once the hub has acknowledged it (milliseconds later); a broker
+  hub connected, such a call is safe once the hub has acknowledged it (after its commit, milliseconds later); a broker
   crash inside that window loses it. Mosquitto counts a completed delivery as a change but not a newly
   queued message, so calls queued while the hub is away are saved only at the next change (any client's
   delivery or subscription): a second crash while the hub is still away can lose them. Saves cannot be
