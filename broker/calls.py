@@ -74,6 +74,8 @@ class Call:
     repeat_paged_mono: float | None = None
     """When the last "again" page went out: repeat presses remind at most every REPEAT_PAGE_EVERY_S."""
     state_sent_mono: float | None = None
+    state_due: bool = False
+    """A repeat press changed the count but its state was held back by the rate limit."""
 
     @property
     def is_open(self) -> bool:

@@ -140,7 +140,11 @@ class Dispatcher:
         while self._deadlines and self._deadlines[0][0] <= now:
             _, call_id = heapq.heappop(self._deadlines)
             call = self.open.get(call_id)
-            if call is not None and self._due(call) <= now:
+            if call is None:
+                continue
+            if call.state_due and self._state_due(call) <= now:
+                out.append(self._state(call))
+            if self._timer_due(call) <= now:
                 self._fire(call, now, out)
         return out
 
@@ -379,6 +383,9 @@ class Dispatcher:
         out.append(RecordCall(call.to_row(self.store)))
         if call.state_sent_mono is None or now - call.state_sent_mono >= REPEAT_STATE_EVERY_S:
             out.append(self._state(call))
+        else:
+            call.state_due = True  # sent by tick() when the second is up: the count is never left stale
+            self._schedule(call)
 
     # --- call/{device}/{cancel,greet,feedback} -----------------------------------
 
@@ -610,6 +617,15 @@ class Dispatcher:
         )
 
     def _due(self, call: Call) -> float:
+        return min(self._timer_due(call), self._state_due(call))
+
+    def _state_due(self, call: Call) -> float:
+        """A state held back by the repeat-press rate limit goes out a second after the last one."""
+        if not call.state_due or call.state_sent_mono is None:
+            return float("inf")
+        return call.state_sent_mono + REPEAT_STATE_EVERY_S
+
+    def _timer_due(self, call: Call) -> float:
         t = self.t
         unattended = call.opened_mono + t.unattended_after_s
         if call.status == "waiting":
@@ -695,6 +711,7 @@ class Dispatcher:
         eta = None
         if call.is_open:
             call.state_sent_mono = now
+            call.state_due = False
         if call.status in ("waiting", "acknowledged") and not call.nobody_on_shift:
             ahead = bisect.bisect_left(self._waiting.get(call.zone, []), (call.opened_mono, ""))
             eta = self.eta.estimate(

@@ -152,7 +152,7 @@ def test_rgb_station_shows_colours(hub, listener, make_station):
         pin.clear_states()
     time.sleep(0.5)
     assert len(red.states) >= 3 and levels(green) == [False] and levels(blue) == [False]
-    listener.publish("staffcall/s1/staff/anna/ack", {"id": station.call_id})
+    listener.publish("staffcall/s1/staff/maria/ack", {"id": station.call_id})  # the manager, paged at tier 3
     wait_until(lambda: station.light.name == "steady", what="steady")
     # The pattern is chosen first and the pins follow: wait for them (without a lock, as a customer sees it).
     wait_until(lambda: (red.state, green.state, blue.state) == (False, True, False), what="steady green", timeout=1)

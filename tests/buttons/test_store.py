@@ -145,4 +145,4 @@ def test_contact_chatter_in_a_held_press_is_one_press(store, pins):
         sent = [t for t, _ in store.monitor.messages[mark:] if t.startswith(CALL)]
     assert sent == [CALL] * 3, "one call and two repeat presses, nothing from the chatter"
     repeats = [b for t, b in store.monitor.messages[mark:] if t == "staffcall/s1/page/ben" and b"repeat" in b]
-    assert len(repeats) == 2
+    assert len(repeats) == 1  # the hub reminds at most every 15 s, however often the customer presses

@@ -35,6 +35,7 @@ def test_pages_queued_while_away_come_back_and_only_an_open_call_alerts(config, 
 
     listener.publish(f"{T}/call/kiosk-1", {"id": "c1"})
     listener.page("anna", "c1")
+    listener.publish(f"{T}/staff/ben/presence", {"status": "break"}, retain=True)  # at work, not paged
     listener.publish(f"{T}/staff/ben/ack", {"id": "c1"})  # Ben took it and dealt with it meanwhile
     listener.publish(f"{T}/staff/ben/resolve", {"id": "c1"})
     listener.state("c1", "resolved")
