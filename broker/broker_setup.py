@@ -66,7 +66,10 @@ def render_acl(cfg: Config) -> str:
     block(
         "board",
         "the live board: reads only",
-        [("read", t) for t in ("state/+", "staff/+/presence", "device/+/status", "summary", "hub/status")],
+        [
+            ("read", t)
+            for t in ("state/+", "staff/+/presence", "device/+/status", "summary", "hub/status", "hub/health")
+        ],
     )
     block(
         "gateway",
@@ -112,6 +115,7 @@ def render_acl(cfg: Config) -> str:
                 ("read", "staff/+/presence"),
                 ("read", "summary"),
                 ("read", "hub/status"),
+                ("read", "hub/health"),
             ],
         )
     header = [

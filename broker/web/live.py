@@ -47,6 +47,7 @@ class LiveState:
         self.presence: dict[str, str] = {}
         self.devices: dict[str, str] = {}
         self.hub: str | None = None
+        self.health: dict[str, Any] | None = None
         self.summary: dict[str, Any] | None = None
         self.version = 0
         self.rejected = 0
@@ -56,7 +57,7 @@ class LiveState:
     def topics(self) -> list[str]:
         """What to subscribe to."""
         r = self.root
-        return [f"{r}state/+", f"{r}staff/+/presence", f"{r}device/+/status", f"{r}summary", f"{r}hub/status"]
+        return [f"{r}{t}" for t in ("state/+", "staff/+/presence", "device/+/status", "summary", "hub/status", "hub/health")]
 
     # --- updates (any thread) ----------------------------------------------------------
 
@@ -109,6 +110,12 @@ class LiveState:
         if kind == "hub" and parts[1:] == ["status"]:
             self.hub = p.decode_device_status(payload)
             return True
+        if kind == "hub" and parts[1:] == ["health"]:
+            msg = json.loads(payload) if payload else None
+            if msg is not None and not (isinstance(msg, dict) and isinstance(msg.get("status"), str)):
+                raise ValueError("hub health must be a JSON object with a status")
+            self.health = msg
+            return True
         raise ValueError("topic is not one the board uses")
 
     def _reject(self, topic: str, why: str) -> bool:
@@ -134,6 +141,7 @@ class LiveState:
             devices = dict(self.devices)
             summary = dict(self.summary) if self.summary else None
             hub = self.hub
+            health = dict(self.health) if self.health else {"status": "ok"}
         open_calls = []
         for c in calls:
             try:
@@ -172,6 +180,7 @@ class LiveState:
             "store": {"id": cfg.store.id, "name": cfg.store.name, "target_greet_s": target},
             "now": iso(now),
             "hub": hub,
+            "hub_health": {k: health.get(k) for k in ("status", "problem", "held_records", "free_mb")},
             "calls": open_calls,
             "staff": staff,
             "staff_counts": {

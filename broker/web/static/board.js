@@ -108,6 +108,13 @@
     const hub = $("hub");
     hub.textContent = data.hub === "offline" ? "hub offline!" : data.hub === "online" ? "hub online" : "hub ?";
     hub.className = "hub " + (data.hub || "");
+    const health = data.hub_health || { status: "ok" };
+    const banner = $("health");
+    banner.hidden = health.status === "ok";
+    banner.className = "health " + health.status;
+    banner.textContent = health.status === "fault"
+      ? `The hub cannot save calls: ${health.problem}. Calls are still paged.`
+      : health.status === "warning" ? `The hub's disk: ${health.problem}.` : "";
   }
 
   function render() {
