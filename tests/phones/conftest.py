@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import socket
 import threading
 import time
@@ -11,11 +12,14 @@ import pytest
 import uvicorn
 from playwright.sync_api import expect
 
-from broker.config import Config, parse_config
+from broker.broker_setup import write_setup
+from broker.config import Config, load_config, parse_config
 from broker.hub import Hub
+from broker.mosquitto import Broker
 from phones.keys import qr_key
 from staff_pager.pins import hash_pin
 from tests.conftest import STORE_TOML
+from tests.security.conftest import Peer, SecureStore, peer, write_secure_config
 
 SECRET = "test-secret-0123456789abcdef"
 PIN = "4711"
@@ -62,14 +66,22 @@ def phones_config(port: int, db: str, outbox: str, web_port: int = 8080, ack=30,
 
 def phones_toml(port: int, db: str, outbox: str, web_port: int = 8080, ack=30, grace=1.5, language="en") -> str:
     base = STORE_TOML.format(port=port, db=db, ack=ack, esc=90, greet=120, unatt=600)
+    return (
+        with_pins(base, language)
+        + RADIO_STAFF
+        + PHONES_TOML.format(secret=SECRET, web_port=web_port, grace=grace, outbox=outbox)
+    )
+
+
+def with_pins(base: str, language: str) -> str:
+    """The test store in ``language``, where anna, ben and maria can sign in to the staff web app."""
     base = base.replace('name = "Test Store"\n', f'name = "Test Store"\nlanguage = "{language}"\n', 1)
     base = base.replace('zones = ["electronics"]\n', f'zones = ["electronics"]\npin_hash = "{PIN_HASH}"\n', 1)
     base = base.replace(
         'zones = ["electronics", "toys"]\n', f'zones = ["electronics", "toys"]\npin_hash = "{PIN_HASH}"\n'
     )
     # maria (manager) can sign in; dave carries only a radio pager (no PIN): maria sets his presence.
-    base = base.replace("manager = true\n", f'manager = true\npin_hash = "{PIN_HASH}"\n', 1)
-    return base + RADIO_STAFF + PHONES_TOML.format(secret=SECRET, web_port=web_port, grace=grace, outbox=outbox)
+    return base.replace("manager = true\n", f'manager = true\npin_hash = "{PIN_HASH}"\n', 1)
 
 
 def free_port() -> int:
@@ -108,9 +120,9 @@ class WebServer:
         self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
-    def start(self) -> WebServer:
+    def start(self, timeout: float = 10) -> WebServer:
         self.thread.start()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + timeout
         while not (self.server.started and self.phones.ready()):
             assert time.monotonic() < deadline, "web server or its MQTT clients did not start"
             time.sleep(0.02)
@@ -155,3 +167,60 @@ def staff_sign_in(page, url: str, staff: str) -> None:
     page.fill("#pin", PIN)
     page.click("button[type=submit]")
     expect(page.locator("#me")).not_to_have_text("")
+
+
+# --- the store's path: the broker as `staffcall broker init` sets it up (logins, ACL) ------------
+
+QR_POINT = """
+[[devices]]
+id = "qr-{n:03d}"
+kind = "qr"
+zone = "toys"
+"""
+
+
+def start_secure_phones_store(folder, language: str = "en", qr_points: int = 0, extra: str = "") -> SecureStore:
+    """``tests/security``'s secured store plus the phones: PINs, QR devices (``qr_points`` more), ``[web]``."""
+    path = write_secure_config(folder, tls=False)
+    web = PHONES_TOML.format(secret=SECRET, web_port=free_port(), grace=1.5, outbox=folder)
+    more = "".join(QR_POINT.format(n=n) for n in range(qr_points))
+    path.write_text(with_pins(path.read_text(), language) + web + extra + more)
+    cfg = load_config(path)
+    setup = write_setup(cfg, folder / "broker", log_file=folder / "mosquitto.log", run_as=getpass.getuser())
+    broker = Broker(port=cfg.broker.port, workdir=str(folder), conf=setup.conf).start(allow_embedded=False)
+    return SecureStore(cfg, broker, folder)
+
+
+class SecurePhones:
+    """A secured store with its hub, the web server and a read-only ``monitor`` peer on everything."""
+
+    def __init__(self, folder, language: str = "en", qr_points: int = 0, extra: str = "") -> None:
+        self.store = start_secure_phones_store(folder, language, qr_points, extra)
+        self.cfg = self.store.cfg
+        self.hub = Hub(self.cfg)
+        self.hub.start()
+        assert self.hub.ready.wait(20), "the hub could not log in to the secured broker"
+        self.monitor: Peer = peer(self.cfg, "monitor", ["staffcall/s1/#"])
+        self.web = WebServer(self.cfg).start(timeout=60)
+
+    def state(self, call_id: str, status: str, timeout: float = 10.0) -> dict:
+        import json
+
+        topic = f"staffcall/s1/state/{call_id}"
+        _, payload = self.monitor.wait_for(
+            lambda t, b: t == topic and bool(b) and json.loads(b)["status"] == status, timeout
+        )
+        return json.loads(payload)
+
+    def stop(self) -> None:
+        self.web.stop()
+        self.monitor.close()
+        self.hub.stop()
+        self.store.broker.stop()
+
+
+@pytest.fixture
+def secure_phones(tmp_path) -> Iterator[SecurePhones]:
+    s = SecurePhones(tmp_path)
+    yield s
+    s.stop()
