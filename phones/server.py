@@ -20,6 +20,7 @@ and payload (why, the address) in its ``rejected`` table.  At most
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import secrets
@@ -112,6 +113,9 @@ class PhonesServer:
         self.lock = threading.Lock()
         self.rings: dict[str, int] = {}
         self._listeners: list[Callable[[], None]] = []
+        self._versions = itertools.count(1)
+        self.version = 0
+        """Bumped at every change: a phone keeps the newest view, whichever way it came (push or answer)."""
         self._rejects: deque[float] = deque()
         self._login_failures: dict[str, deque[float]] = {}
         self.client = make_client(f"staffcall-phones-{cfg.store.id}", cfg.broker, identity="phones")
@@ -228,6 +232,7 @@ class PhonesServer:
         return unlisten
 
     def _changed(self) -> None:
+        self.version = next(self._versions)
         for notify in list(self._listeners):
             notify()
 
@@ -266,9 +271,11 @@ class PhonesServer:
 
     def staff_view(self, staff: str, lang: str) -> dict[str, Any]:
         """The staff app's JSON; zones by their names in ``lang`` (``[[zones]]``), the id when unnamed."""
+        version = self.version  # before the snapshot: a change after it comes with a higher one
         now = self.clock()
         with self.lock:
             view = self.desk.view(staff, self.cfg.staff_by_id[staff].name, now, self.outcomes)
+            view["version"] = version
             view["ring"] = self.rings.get(staff, 0)
             view["radio_pagers"] = self.radio.view(staff, self.desk.presence)
         view["connected"] = self.client.is_connected()

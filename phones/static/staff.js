@@ -63,6 +63,11 @@
   let view = null, got = 0, lastRing = null, lastAlert = null;
   let picking = null;  // the call whose outcome is on screen (Resolved was tapped and the store has outcomes)
   const waited = (s, ticking) => s + (ticking ? (performance.now() - got) / 1000 : 0);
+  // An action's answer may arrive after a newer push (the hub's state came first): keep the newer view.
+  function accept(v, pushed) {
+    if (!pushed && view && v.version < view.version) return;
+    view = v; got = performance.now(); render();
+  }
 
   function render() {
     if (!view) return;
@@ -171,7 +176,7 @@
     $("no-radio").hidden = team.length > 0;
   }
   async function setRadio(staff, status) {
-    try { const r = await api("team", { staff, status }); view = r.view; got = performance.now(); render(); }
+    try { accept((await api("team", { staff, status })).view); }
     catch (e) { banner(t("staff_not_sent", { why: e.message }), true); }
   }
   function tick() {
@@ -182,7 +187,7 @@
   setInterval(tick, 1000);
 
   async function act(action, call, outcome) {
-    try { const r = await api("act", { action, call, outcome: outcome || null }); view = r.view; got = performance.now(); render(); }
+    try { accept((await api("act", { action, call, outcome: outcome || null })).view); }
     catch (e) { banner(t("staff_not_sent", { why: e.message }), true); }
   }
   for (const b of document.querySelectorAll("[data-act]")) b.addEventListener("click", () => {
@@ -192,7 +197,7 @@
   });
   for (const b of document.querySelectorAll("[data-status]")) b.addEventListener("click", async () => {
     unlockAudio();
-    try { const r = await api("presence", { status: b.dataset.status }); view = r.view; got = performance.now(); render(); }
+    try { accept((await api("presence", { status: b.dataset.status })).view); }
     catch (e) { banner(t("staff_not_sent", { why: e.message }), true); }
   });
   $("logout").addEventListener("click", async () => { await api("logout").catch(() => {}); location.reload(); });
@@ -204,9 +209,9 @@
     source = new EventSource("/staff/events");
     source.onopen = () => banner("");
     source.onmessage = (e) => {
-      view = JSON.parse(e.data); got = performance.now();
-      banner(view.connected ? "" : t("staff_no_hub"), true);
-      render();
+      const v = JSON.parse(e.data);
+      banner(v.connected ? "" : t("staff_no_hub"), true);
+      accept(v, true);  // the stream is in order and restarts with the server: always the newest
     };
     source.onerror = () => banner(t("staff_unreachable"), true);
   }
