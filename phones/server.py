@@ -245,7 +245,9 @@ class PhonesServer:
         if len(self._rejects) >= REJECT_RECORDS_PER_MIN:
             return
         self._rejects.append(now)
-        where = device if p.valid_id(device) else "invalid-device"
+        # The ACL lets this login write bad_key only for its own QR devices (and invalid-device): any
+        # other id would be dropped by the broker without a word, and the attempt never recorded.
+        where = device if device in self.qr.points else "invalid-device"
         body = {"why": why, "ip": ip[:64], "device": device[:64]}
         self.client.publish(self.topics.call_action(where, "bad_key"), json.dumps(body), qos=p.QOS)
 

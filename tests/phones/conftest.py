@@ -16,9 +16,11 @@ from broker.broker_setup import write_setup
 from broker.config import Config, load_config, parse_config
 from broker.hub import Hub
 from broker.mosquitto import Broker
+from broker.mqtt import connect_async, make_client
 from phones.keys import qr_key
 from staff_pager.pins import hash_pin
 from tests.conftest import STORE_TOML
+from tests.mqtt_helpers import Listener
 from tests.security.conftest import Peer, SecureStore, peer, write_secure_config
 
 SECRET = "test-secret-0123456789abcdef"
@@ -223,4 +225,49 @@ class SecurePhones:
 def secure_phones(tmp_path) -> Iterator[SecurePhones]:
     s = SecurePhones(tmp_path)
     yield s
+    s.stop()
+
+
+class SecureListener(Listener):
+    """``tests.mqtt_helpers.Listener`` on the secured broker: it reads as ``monitor``, and each publish
+    goes out with the login of the part that sends it in a store (``call/D...`` as ``device:D``,
+    ``staff/S/...`` as ``staff:S``), so the broker's ACL applies to it."""
+
+    def __init__(self, cfg: Config, topics: list[str]) -> None:
+        self.cfg = cfg
+        self.messages = []
+        self._cond = threading.Condition()
+        self._parts: dict[str, object] = {}
+        self.client = make_client(f"test-monitor-{time.monotonic_ns()}", cfg.broker, identity="monitor")
+        self.client.on_message = self._on_message
+        subscribed = threading.Event()
+        self.client.on_subscribe = lambda *a: subscribed.set()
+        self.client.on_connect = lambda c, *a: c.subscribe([(t, 1) for t in topics])
+        connect_async(self.client, cfg.broker)
+        self.client.loop_start()
+        assert subscribed.wait(10), "monitor: subscription not acknowledged"
+
+    def publish(self, topic: str, payload, retain: bool = False) -> None:
+        import json as _json
+
+        kind, name = topic.split("/")[2:4]
+        identity = {"call": f"device:{name}", "staff": f"staff:{name}"}[kind]
+        if identity not in self._parts:
+            self._parts[identity] = peer(self.cfg, identity)
+        body = payload if isinstance(payload, (bytes, str)) else _json.dumps(payload)
+        self._parts[identity].publish(topic, body, retain=retain)
+
+    def close(self) -> None:
+        for part in self._parts.values():
+            part.close()
+        super().close()
+
+
+@pytest.fixture
+def secure_web(tmp_path) -> Iterator[SecurePhones]:
+    """The secured store with hub and web server; ``secure_web.listener`` reads and acts as its parts."""
+    s = SecurePhones(tmp_path)
+    s.listener = SecureListener(s.cfg, ["staffcall/#"])
+    yield s
+    s.listener.close()
     s.stop()

@@ -1,4 +1,8 @@
-"""The customer's QR page in Chromium at 390x844, against a real Mosquitto, hub and web server."""
+"""The customer's QR page in Chromium at 390x844, against the store's secured Mosquitto, the hub and the web server.
+
+The colleague's side (presence, On my way, greet, resolve) is published with that colleague's own
+login, as their pager app would (``SecureListener``).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,22 @@ import re
 import sqlite3
 
 import httpx
+import pytest
 from playwright.sync_api import expect
 
 from tests.phones.conftest import key
 
 T = "staffcall/s1"
+
+
+@pytest.fixture
+def web(secure_web):
+    return secure_web.web
+
+
+@pytest.fixture
+def listener(secure_web):
+    return secure_web.listener
 
 
 def new_call(listener, start: int = 0) -> dict:
