@@ -103,3 +103,38 @@ def test_a_qr_call_made_while_offline_is_kept_and_sent_once_connected(tmp_path):
     finally:
         hub.stop()
         store.broker.stop()
+
+
+def test_an_outbox_of_the_one_file_per_sign_layout_is_imported_once(tmp_path):
+    from broker.callpoint import Outbox
+    from phones.qrdesk import import_old_outbox
+
+    old_path = tmp_path / "qr-paint.outbox.db"
+    db = sqlite3.connect(old_path)  # the schema before devices shared a file: no device column
+    db.execute(
+        "create table outbox (seq integer primary key, call_id text not null, action text not null,"
+        " topic text not null, payload blob not null, created_at text not null, sent integer not null default 0,"
+        " confirmed integer not null default 0)"
+    )
+    db.execute(
+        "create table calls (call_id text primary key, created_at text not null,"
+        " status text not null default 'waiting', state blob)"
+    )
+    db.execute("insert into calls (call_id, created_at) values ('qr-paint-1-a', '2026-01-01T10:00:00.000Z')")
+    db.execute(
+        "insert into outbox (call_id, action, topic, payload, created_at) values"
+        " ('qr-paint-1-a', 'call', 'staffcall/s1/call/qr-paint', '{\"id\": \"qr-paint-1-a\"}', '2026-01-01')"
+    )
+    db.commit()
+    db.close()
+    shared = Outbox(str(tmp_path / "qr.outbox.db"))
+    import_old_outbox(old_path, shared, "qr-paint")
+    paint = Outbox("", "qr-paint", share=shared)
+    assert [row[1] for row in paint.unconfirmed()] == ["qr-paint-1-a"] and paint.open_call()[0] == "qr-paint-1-a"
+    assert Outbox("", "qr-toys", share=shared).pending_count() == 0
+    assert not old_path.exists() and (tmp_path / "qr-paint.outbox.db.imported").exists()
+    import_old_outbox(old_path, shared, "qr-paint")  # a restart: nothing twice
+    assert paint.pending_count() == 1
+    # A device's own file of the old layout (a kiosk's) opens as before: its rows are the device's.
+    kiosk = Outbox(str(tmp_path / "qr-paint.outbox.db.imported"))
+    assert kiosk.pending_count() == 1
