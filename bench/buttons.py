@@ -1,10 +1,11 @@
 """Press -> call message on the broker: a button station's latency, next to a raw paho publish.
 
-Runs a private Mosquitto and the real hub; presses a station on gpiozero's MockFactory (so the
+Runs the store's Mosquitto (the config, logins and ACL that ``staffcall broker init`` writes, every
+client logged in as itself) and the real hub; presses a station on gpiozero's MockFactory (so the
 figure covers the press logic, the SQLite outbox write and the MQTT publish, not GPIO edge
 detection); a second client subscribed to ``call/+`` timestamps arrival on the same monotonic
 clock.  Each call is cancelled through the hub before the next press, so every press is a
-first press.  Baseline: the same client publishing a same-sized payload at QoS 1.
+first press.  Baseline: a client (the hub's login, TCP_NODELAY) publishing a same-sized payload at QoS 1.
 
 Target: press -> message p50 <= 10 ms.
 
@@ -14,6 +15,7 @@ Target: press -> message p50 <= 10 ms.
 from __future__ import annotations
 
 import argparse
+import getpass
 import statistics
 import sys
 import tempfile
@@ -23,14 +25,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import paho.mqtt.client as mqtt  # noqa: E402
 from gpiozero.pins.mock import MockFactory  # noqa: E402
-from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 
+from broker.broker_setup import start_store_broker  # noqa: E402
 from broker.callpoint import CallPoint  # noqa: E402
-from broker.config import parse_config  # noqa: E402
+from broker.config import Config, load_config  # noqa: E402
 from broker.hub import Hub  # noqa: E402
-from broker.mosquitto import Broker  # noqa: E402
+from broker.mosquitto import free_port  # noqa: E402
+from broker.mqtt import connect_async, make_client, wait_connected  # noqa: E402
 from hardware.station import ButtonStation  # noqa: E402
 
 CONFIG = """
@@ -39,6 +41,7 @@ id = "bench"
 name = "Bench"
 [broker]
 port = {port}
+credentials = "broker/credentials.toml"
 [database]
 path = "{db}"
 [[staff]]
@@ -56,17 +59,28 @@ bounce_s = 0.01
 """
 
 
+RAW = "staffcall/bench/bench/raw"
+
+
+def connected(cfg: Config, name: str, identity: str):
+    """A client as the product makes one (its own login, TCP_NODELAY), connected."""
+    client = make_client(name, cfg.broker, identity=identity)
+    connect_async(client, cfg.broker)
+    client.loop_start()
+    if not wait_connected(client, 10):
+        raise SystemExit(f"bench: {identity} could not log in to the store broker")
+    return client
+
+
 class Arrivals:
-    def __init__(self, port: int, topic: str) -> None:
+    def __init__(self, cfg: Config, topic: str) -> None:
         self.cond = threading.Condition()
         self.got: list[tuple[float, bytes]] = []
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
+        self.client = connected(cfg, "bench-arrivals", "monitor")  # reads everything, writes nothing
         self.client.on_message = self._on_message
         ready = threading.Event()
         self.client.on_subscribe = lambda *a: ready.set()
-        self.client.connect("127.0.0.1", port)
-        self.client.loop_start()
-        self.client.subscribe([(topic, 1), ("bench/raw", 1)])
+        self.client.subscribe([(topic, 1), (RAW, 1)])
         ready.wait(5)
 
     def _on_message(self, client, userdata, msg) -> None:
@@ -90,13 +104,17 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--presses", type=int, default=200)
     args = ap.parse_args()
-    broker = Broker().start(allow_embedded=False)
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = parse_config(CONFIG.format(port=broker.port, db=f"{tmp}/hub.db"))
+        path = Path(tmp) / "bench.toml"
+        path.write_text(CONFIG.format(port=free_port(), db=f"{tmp}/hub.db"))
+        cfg = load_config(path)
+        # Our own account: a root bench would otherwise hand the broker to "mosquitto", which cannot enter tmp.
+        _, broker = start_store_broker(cfg, Path(tmp) / "broker", run_as=getpass.getuser())
         hub = Hub(cfg)
         hub.start()
         hub.ready.wait(10)
-        arrivals = Arrivals(broker.port, "staffcall/bench/call/+")
+        arrivals = Arrivals(cfg, "staffcall/bench/call/+")
+        canceller = connected(cfg, "bench-cancel", "device:b1")  # the station's own login cancels
         point = CallPoint(cfg, "b1", f"{tmp}/b1.outbox.db")
         station = ButtonStation(cfg.devices_by_id["b1"], point, hold_s=3.0, bounce_s=0.01, pin_factory=MockFactory())
         point.start()
@@ -115,29 +133,28 @@ def main() -> int:
             deadline = time.monotonic() + 5
             while point.outbox.pending_count() and time.monotonic() < deadline:
                 time.sleep(0.001)  # the hub has the call (its state came back): now cancel it
-            arrivals.client.publish("staffcall/bench/call/b1/cancel", f'{{"id":"{call_id}"}}', qos=1)
+            canceller.publish("staffcall/bench/call/b1/cancel", f'{{"id":"{call_id}"}}', qos=1)
             deadline = time.monotonic() + 5
             while station.call_open and time.monotonic() < deadline:
                 time.sleep(0.001)
             time.sleep(0.015)  # past bounce_s
 
-        raw = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
-        raw.connect("127.0.0.1", broker.port)
-        raw.loop_start()
+        raw = connected(cfg, "bench-raw", "hub")  # the one login that may write outside its device topics
         payload = b'{"id":"b1-raw-0000000000-00000000","reason":null,"lang":null,"at":"2026-01-01T00:00:00.000Z"}'
         base = len(arrivals.got)
         raw_ms: list[float] = []
         for i in range(args.presses):
             t0 = time.perf_counter()
-            raw.publish("bench/raw", payload, qos=1)
+            raw.publish(RAW, payload, qos=1)
             t1, _ = arrivals.wait(base + i + 1)
             raw_ms.append((t1 - t0) * 1000)
-        raw.loop_stop()
+        for client in (raw, canceller, arrivals.client):
+            client.disconnect()
+            client.loop_stop()
         point.stop()
         station.close()
         hub.stop()
-        arrivals.client.loop_stop()
-    broker.stop()
+        broker.stop()
 
     p50, p95 = statistics.median(press_ms), pct(press_ms, 0.95)
     r50, r95 = statistics.median(raw_ms), pct(raw_ms, 0.95)

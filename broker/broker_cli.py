@@ -37,6 +37,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     init.add_argument("--config", "-c", default="staffcall.toml", help="the store's TOML config")
     init.add_argument("--out", required=True, help="folder for the generated files")
     init.add_argument("--data-dir", default=None, help="Mosquitto's persistence folder (default: OUT/data)")
+    init.add_argument(
+        "--user",
+        default=None,
+        help="the account Mosquitto switches to when started as root (default: Mosquitto's own, mosquitto); "
+        "run as root, init gives it the data folder and read access to passwd, acl and the TLS key",
+    )
     init.set_defaults(func=run_init)
 
     run = actions.add_parser(
@@ -65,19 +71,23 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_init(args: argparse.Namespace) -> int:
     from broker.broker_setup import write_setup
+    from broker.credentials import load
 
     cfg = load_config(args.config)
-    setup = write_setup(cfg, Path(args.out), Path(args.data_dir) if args.data_dir else None)
-    n = len(cfg.devices) + len(cfg.staff) + 4
+    setup = write_setup(cfg, Path(args.out), Path(args.data_dir) if args.data_dir else None, run_as=args.user)
+    n = len(load(setup.credentials))
     print(f"wrote {setup.conf}, {setup.acl}, {setup.passwd} and {setup.credentials} ({n} logins)")
+    if setup.account:
+        print(f"Mosquitto runs as {setup.account}: it owns the data folder and reads passwd and acl through its group")
     print(
         f'next: set [broker] credentials = "{setup.credentials}" in {args.config}; then staffcall broker run '
-        f"--dir {setup.folder} (Mosquitto must be able to read passwd and acl)"
+        f"--dir {setup.folder}"
     )
     return 0
 
 
 def run_broker(args: argparse.Namespace) -> int:
+    from broker.broker_setup import grant_access
     from broker.mosquitto import mosquitto_binary
 
     conf = Path(args.dir) / "mosquitto.conf"
@@ -86,6 +96,7 @@ def run_broker(args: argparse.Namespace) -> int:
     binary = mosquitto_binary()
     if not binary:
         raise ConfigError("mosquitto is not installed: sudo apt-get install mosquitto")
+    grant_access(conf)  # a data folder recreated by hand, or by root, would make every save fail
     os.execv(binary, [binary, "-c", str(conf)])
     return 0  # not reached
 

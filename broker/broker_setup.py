@@ -24,6 +24,8 @@ Example::
 
 from __future__ import annotations
 
+import os
+import pwd
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -31,7 +33,24 @@ from pathlib import Path
 
 from broker import credentials
 from broker.config import Config, ConfigError
-from broker.protocol import PREFIX
+from broker.mosquitto import Broker
+from broker.protocol import MAX_PAYLOAD_BYTES, PREFIX
+
+MAX_PACKET_BYTES = 16 * MAX_PAYLOAD_BYTES  # 64 KiB
+"""The largest MQTT packet the broker takes; a client that sends a bigger one is disconnected and its
+packet is dropped before it reaches anyone.  16x the protocol's MAX_PAYLOAD_BYTES, so every valid message
+(payload, topic and header) fits with room to spare, yet one hostile 2 MiB publish can no longer be
+copied into the queue of every subscriber (100 000 queued messages each) on a Pi with 1-4 GB."""
+
+AUTOSAVE_CHANGES = 1
+"""Save the persistence file after this many changes (``autosave_on_changes``).  Mosquitto counts a
+persistent client's connect, a SUBSCRIBE, an UNSUBSCRIBE and a completed outgoing QoS 1 delivery as a
+change.  With 1, the hub's persistent session and its subscriptions are on disk as soon as it has
+subscribed, so a broker killed right after the hub came up still queues the calls published before the
+hub is back (issue #13).  The cost (one rewrite of a small file per change) is in docs/performance.md."""
+
+SERVICE_ACCOUNT = "mosquitto"
+"""The account Mosquitto switches to when started as root and the conf names none (Debian creates it)."""
 
 
 def render_acl(cfg: Config) -> str:
@@ -122,9 +141,14 @@ def render_conf(
         f"acl_file {folder / 'acl'}",
         "persistence true",
         f"persistence_location {data_dir}/",
-        "autosave_interval 10",
+        "autosave_on_changes true",
+        f"autosave_interval {AUTOSAVE_CHANGES}",
         "max_queued_messages 100000",
         "max_inflight_messages 100",
+        f"max_packet_size {MAX_PACKET_BYTES}",
+        # Nagle off: a page is a small publish right after a PUBACK; with Nagle on it waits for the
+        # client's delayed ACK, and call -> page grows from ~1 ms to 15-40 ms.
+        "set_tcp_nodelay true",
         f"log_dest file {log_file}" if log_file else "log_dest stderr",
         "log_type error",
         "log_type warning",
@@ -150,6 +174,8 @@ class Setup:
     acl: Path
     passwd: Path
     credentials: Path
+    account: str | None = None
+    """The account given the data folder (``grant_access``); None when not set up as root."""
 
 
 def mosquitto_passwd() -> str:
@@ -171,7 +197,8 @@ def write_setup(
     """Write mosquitto.conf, acl, passwd (hashed) and credentials.toml (0600) into ``folder``.
 
     An existing credentials.toml keeps its passwords, so re-running init after adding a
-    device does not lock out the ones already installed.
+    device does not lock out the ones already installed.  Run as root, the files and the data
+    folder are handed to ``run_as`` (see ``grant_access``) so the broker can read and save them.
     """
     folder = folder.resolve()
     folder.mkdir(parents=True, exist_ok=True)
@@ -190,4 +217,82 @@ def write_setup(
         raise ConfigError(f"mosquitto_passwd failed: {done.stderr.strip() or done.stdout.strip()}")
     setup.acl.write_text(render_acl(cfg), encoding="utf-8")
     setup.conf.write_text(render_conf(cfg, folder, data_dir, log_file, run_as), encoding="utf-8")
+    setup.account = grant_access(setup.conf, key=Path(cfg.broker.key) if cfg.broker.key else None)
     return setup
+
+
+def conf_settings(conf: Path) -> dict[str, str]:
+    """The global ``key value`` lines of a mosquitto.conf (the first of each key, before any listener)."""
+    found: dict[str, str] = {}
+    for line in conf.read_text(encoding="utf-8").splitlines():
+        key, _, value = line.strip().partition(" ")
+        if key == "listener":
+            break
+        if key and not key.startswith("#"):
+            found.setdefault(key, value.strip())
+    return found
+
+
+def grant_access(conf: Path, key: Path | None = None) -> str | None:
+    """Let the account Mosquitto runs as use the layout ``conf`` names; returns that account, or None.
+
+    Started as root, Mosquitto switches to its ``user`` (``mosquitto`` when the conf names none)
+    before it reads passwd and acl and before every save, so a data folder that belongs to root makes
+    each save fail ("Permission denied") and the retained state is gone after a restart.  Here, when we
+    are root: the data folder (and what is in it) and the log file belong to that account; passwd, acl
+    and the TLS key belong to root with the account's group, mode 0640 (never world-readable).  Not
+    root: nothing to do, Mosquitto keeps our own account.
+    """
+    settings = conf_settings(conf)
+    account = settings.get("user", SERVICE_ACCOUNT)
+    if os.geteuid() != 0 or account == "root":
+        return None
+    try:
+        entry = pwd.getpwnam(account)
+    except KeyError:
+        raise ConfigError(
+            f"{conf}: Mosquitto would run as {account!r}, which does not exist; install the mosquitto package "
+            "(it creates the account) or pass --user with an existing account"
+        ) from None
+    uid, gid = entry.pw_uid, entry.pw_gid
+    data = settings.get("persistence_location")
+    if data:
+        data_dir = Path(data)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        for path in (data_dir, *data_dir.iterdir()):
+            os.chown(path, uid, gid)
+        os.chmod(data_dir, 0o700)
+    log = settings.get("log_dest", "")
+    if log.startswith("file "):
+        log_file = Path(log.removeprefix("file ").strip())
+        log_file.touch(mode=0o640, exist_ok=True)
+        os.chown(log_file, uid, gid)
+    for name in ("password_file", "acl_file"):
+        if settings.get(name):
+            _group_readable(Path(settings[name]), gid)
+    if key is not None and key.exists():
+        _group_readable(key, gid)
+    return account
+
+
+def _group_readable(path: Path, gid: int) -> None:
+    os.chown(path, 0, gid)
+    os.chmod(path, 0o640)
+
+
+def start_store_broker(
+    cfg: Config, folder: Path, log_file: Path | None = None, run_as: str | None = None
+) -> tuple[Setup, Broker]:
+    """Set up and start the store's broker the way a store does: ``write_setup`` (logins, ACL, the
+    generated conf) into ``folder``, then Mosquitto on that conf.  For the benches and the tests, so
+    their figures and findings are those of the configuration a store runs.
+
+    Example::
+
+        setup, broker = start_store_broker(load_config("bench.toml"), Path(tmp) / "broker")
+        ...
+        broker.stop()
+    """
+    setup = write_setup(cfg, folder, log_file=log_file, run_as=run_as)
+    broker = Broker(port=cfg.broker.port, workdir=str(setup.folder), conf=setup.conf)
+    return setup, broker.start(allow_embedded=False)

@@ -6,7 +6,17 @@ outbox until the hub shows it has it: a ``call`` until a ``state/{id}`` for it
 arrives, a ``cancel`` / ``greet`` until the state says so, ``feedback`` until the
 broker acknowledges it.  After every (re)connect it sends what is unconfirmed, and
 re-sends the open call, which the hub answers with its state (open or closed):
-that is how a restarted kiosk resumes its waiting screen.  It also sends again at
+that is how a restarted kiosk resumes its waiting screen.
+
+A repeat press ("still waiting") is kept too, under its own press id, which the hub
+counts once however often it arrives.  It is sent only while the hub has said, on this
+connection, that its call is waiting or acknowledged: replayed onto a call that closed
+meanwhile it would open a call for a customer already served.  The hub's answer names
+the call, not the press, so the presses of a call are confirmed together once the
+state's ``repeat_presses`` reaches the count the last of them expects; until then all
+of them are resent (a lost one is counted, the others are duplicates).  A press made
+moot (the call greeted or closed) is dropped; one the hub turned into a new call (the
+call was greeted when it arrived) is followed like a call of our own.  It also sends again at
 once when the hub announces itself ``online``, since a hub that was away may have
 missed what the broker could not queue for it.  The hub is idempotent on
 call ids, so a resend never opens a second call.
@@ -95,6 +105,12 @@ class Outbox:
                 self.conn.execute(f"alter table {table} add column device text not null default ''")
         self.conn.execute("create index if not exists outbox_device on outbox (device, confirmed)")
         self.conn.execute("create index if not exists calls_device on calls (device, status)")
+        # A repeat press (outbox action "press", call_id its own press id): the call it presses on
+        # and the call's repeat_presses once the hub has counted it.
+        self.conn.execute(
+            "create table if not exists presses (seq integer primary key, call_id text not null,"
+            " expect integer not null)"
+        )
 
     def add(self, call_id: str, action: str, topic: str, payload: bytes) -> int:
         with self._lock:
@@ -110,6 +126,41 @@ class Outbox:
             )
             return cur.lastrowid
 
+    def add_press(self, call_id: str, press_id: str, topic: str, payload: bytes) -> int:
+        """Keep a repeat press on ``call_id``; it expects the hub's count one above all before it."""
+        with self._lock:
+            row = self.conn.execute("select state from calls where call_id = ?", (call_id,)).fetchone()
+            known = p.decode(p.StateMsg, row[0]).repeat_presses if row and row[0] else 0
+            ahead = self.conn.execute(
+                "select max(expect) from presses join outbox using (seq) where presses.call_id = ? and confirmed = 0",
+                (call_id,),
+            ).fetchone()[0]
+            self.conn.execute("begin")
+            try:
+                cur = self.conn.execute(
+                    "insert into outbox (call_id, action, topic, payload, created_at, device)"
+                    " values (?, 'press', ?, ?, ?, ?)",
+                    (press_id, topic, payload, iso(time.time()), self.device),
+                )
+                self.conn.execute(
+                    "insert into presses (seq, call_id, expect) values (?, ?, ?)",
+                    (cur.lastrowid, call_id, max(known, ahead or 0) + 1),
+                )
+            except BaseException:
+                self.conn.execute("rollback")
+                raise
+            self.conn.execute("commit")
+            return cur.lastrowid
+
+    def pending_presses(self, call_id: str | None = None) -> list[tuple[int, str, int]]:
+        """Unconfirmed repeat presses as (seq, call_id pressed on, expected count), oldest first."""
+        with self._lock:
+            return self.conn.execute(
+                "select seq, presses.call_id, expect from presses join outbox using (seq)"
+                " where device = ? and confirmed = 0 and (? is null or presses.call_id = ?) order by seq",
+                (self.device, call_id, call_id),
+            ).fetchall()
+
     def unconfirmed(self) -> list[tuple[int, str, str, str, bytes]]:
         with self._lock:
             return self.conn.execute(
@@ -117,6 +168,11 @@ class Outbox:
                 " order by seq",
                 (self.device,),
             ).fetchall()
+
+    def pending_actions(self, call_id: str) -> set[str]:
+        with self._lock:
+            rows = self.conn.execute("select action from outbox where call_id = ? and confirmed = 0", (call_id,))
+            return {row[0] for row in rows}
 
     def mark_sent(self, seq: int) -> None:
         with self._lock:
@@ -134,8 +190,13 @@ class Outbox:
             self.conn.execute("update outbox set confirmed = 1 where seq = ?", (seq,))
 
     def set_state(self, call_id: str, status: str, state: bytes | None) -> None:
+        """Record a call's state; a call we did not open (a press the hub made a call of) is added."""
         with self._lock:
-            self.conn.execute("update calls set status = ?, state = ? where call_id = ?", (status, state, call_id))
+            self.conn.execute(
+                "insert into calls (call_id, created_at, status, state, device) values (?, ?, ?, ?, ?)"
+                " on conflict (call_id) do update set status = excluded.status, state = excluded.state",
+                (call_id, iso(time.time()), status, state, self.device),
+            )
 
     def open_call(self) -> tuple[str, p.StateMsg | None] | None:
         """The newest call that is not known to be closed, with its last state."""
@@ -216,6 +277,8 @@ class CallPoint:
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
         self._watching: set[str] = set()
+        self._open_here: set[str] = set()  # calls the hub said are waiting/acknowledged on this connection
+        self._presses_sent: set[int] = set()  # presses sent on this connection (the timer resends the rest)
         self.connected = False
 
     # --- lifecycle -----------------------------------------------------------------
@@ -243,10 +306,12 @@ class CallPoint:
         """Make a call now; it reaches the hub now or after the next reconnect, once.
 
         While a call of this device is open, a press is a repeat press (``press_again``) and the
-        open call's id is returned: an outbox entry for it would never be confirmed.
+        open call's id is returned: an outbox entry for it would never be confirmed.  Once that
+        call is greeted (or a greet for it is on its way) a press is a new need: the hub closes
+        the greeted call and opens this one, so it gets its own id and is followed like any call.
         """
         current = self.open_call()
-        if current is not None and call_id is None:
+        if current is not None and call_id is None and not self._greeted(current):
             self.press_again(reason)
             return current[0]
         call_id = call_id or new_call_id(self.device)
@@ -257,18 +322,25 @@ class CallPoint:
 
     def press_again(self, reason: str | None = None) -> str | None:
         """A customer's repeat press while their call is open: a call message with a fresh id,
-        which the hub counts as a repeat press on the open call (more urgent re-page).
+        which the hub counts once as a repeat press on the open call (more urgent re-page).
 
-        Sent now at QoS 1 if connected, never kept in the outbox: replayed after an outage it
-        would open a second call when the first had closed meanwhile.  Returns the press id, or
-        None when offline (the open call itself is still in the outbox or at the hub).
+        Kept in the outbox like a call, online or not, and sent while the call is known to be
+        waiting or acknowledged (see the module docstring).  Returns the press id; a press on a
+        greeted call is a new call (``call``) and returns that call's id; None if no call is open.
         """
-        if not self.connected:
+        current = self.open_call()
+        if current is None:
             return None
+        if self._greeted(current):
+            return self.call(reason)
+        call_id = current[0]
         press_id = new_call_id(self.device)
         msg = p.CallMsg(id=press_id, reason=reason, at=iso(time.time()))
-        with self._lock:
-            self.client.publish(self.topics.call(self.device), p.encode(msg), qos=p.QOS)
+        self._watch(press_id)  # the hub makes it a call if the call was greeted by the time it arrives
+        seq = self.outbox.add_press(call_id, press_id, self.topics.call(self.device), p.encode(msg))
+        if self.connected and call_id in self._open_here:
+            self._send_press(seq)
+        self._arm_resend()
         return press_id
 
     def cancel(self, call_id: str) -> None:
@@ -285,6 +357,10 @@ class CallPoint:
     def open_call(self) -> tuple[str, p.StateMsg | None] | None:
         """The call in progress (after a restart too), with its last known state."""
         return self.outbox.open_call()
+
+    def _greeted(self, current: tuple[str, p.StateMsg | None]) -> bool:
+        call_id, state = current
+        return (state is not None and state.status == "greeted") or "greet" in self.outbox.pending_actions(call_id)
 
     def _watch(self, call_id: str) -> None:
         """Subscribe to a call's state before the call goes out, so its first state is not missed."""
@@ -326,10 +402,25 @@ class CallPoint:
                 seqs.append(seq)
         return seqs
 
+    def _send_press(self, seq: int) -> None:
+        for row in self.outbox.unconfirmed():
+            if row[0] == seq:
+                self._presses_sent.add(seq)
+                self._publish(seq, "press", row[3], row[4])
+
+    def _send_presses(self, call_id: str, again: bool) -> None:
+        """Send the call's kept presses (``again``: those sent on this connection too)."""
+        for seq, _on, _expect in self.outbox.pending_presses(call_id):
+            if again or seq not in self._presses_sent:
+                self._send_press(seq)
+
     def _flush(self, resend_open: bool) -> None:
         pending = self.outbox.unconfirmed()
         for seq, _call_id, action, topic, payload in pending:
-            self._publish(seq, action, topic, payload)
+            if action != "press":
+                self._publish(seq, action, topic, payload)
+        for call_id in {on for _seq, on, _expect in self.outbox.pending_presses()} & self._open_here:
+            self._send_presses(call_id, again=True)
         current = self.outbox.open_call()
         if resend_open and current and not any(row[1] == current[0] and row[2] == "call" for row in pending):
             # Ask the hub for the call's state by resending it: idempotent, answered open or closed.
@@ -360,10 +451,11 @@ class CallPoint:
             log.error("%s: broker refused the connection: %s", self.device, reason_code)
             return
         self.connected = True
+        self._open_here, self._presses_sent = set(), set()
         # Only this device's own calls: a store-wide state/+ would make every device read every call.
         with self._lock:
             current = self.outbox.open_call()
-            self._watching = {row[1] for row in self.outbox.unconfirmed() if row[2] == "call"}
+            self._watching = {row[1] for row in self.outbox.unconfirmed() if row[2] in ("call", "press")}
             if current:
                 self._watching.add(current[0])
             # A shared connection subscribes to the hub's status once for all its call points.
@@ -380,6 +472,21 @@ class CallPoint:
         self.connected = False
         if self.on_connection:
             self.on_connection(False)
+
+    def _on_presses_state(self, call_id: str, state: p.StateMsg) -> None:
+        """Confirm, drop or send the repeat presses kept for this call (module docstring)."""
+        pending = self.outbox.pending_presses(call_id)
+        if state.status not in ("waiting", "acknowledged"):
+            self._open_here.discard(call_id)
+            for seq, _on, _expect in pending:  # moot: someone is with the customer, or the call is over
+                self.outbox.confirm_seq(seq)
+            return
+        self._open_here.add(call_id)
+        if pending and state.repeat_presses >= pending[-1][2]:
+            for seq, _on, _expect in pending:
+                self.outbox.confirm_seq(seq)
+        elif pending:
+            self._send_presses(call_id, again=False)
 
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
         # paho calls this holding its outgoing-message lock, which a publish on another thread
@@ -412,8 +519,10 @@ class CallPoint:
             return
         if state.device != self.device:
             return
-        self.outbox.confirm(call_id, CONFIRMED_BY.get(state.status, ("call",)))
+        # ("press": a repeat press the hub opened as a call, since the call it pressed on was greeted.)
+        self.outbox.confirm(call_id, (*CONFIRMED_BY.get(state.status, ("call",)), "press"))
         self.outbox.set_state(call_id, state.status, msg.payload)
+        self._on_presses_state(call_id, state)
         if state.status in p.CLOSED_STATUSES:
             self._unwatch(call_id)
         if self.on_state:

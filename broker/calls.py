@@ -15,6 +15,27 @@ from broker.clock import iso
 from broker.protocol import CLOSED_STATUSES
 
 
+@dataclass(frozen=True)
+class Bridge:
+    """What the previous hub process left about its clock: was it this boot, and when was it last alive."""
+
+    same_boot: bool
+    alive_mono: float | None = None
+    alive_wall: float | None = None
+
+
+def _restored_mono(row: dict[str, Any], now_mono: float, now_wall: float, bridge: Bridge | None) -> float:
+    stored = row.get("opened_mono")
+    if bridge is not None and stored is not None:
+        if bridge.same_boot:
+            return float(stored)
+        if bridge.alive_mono is not None and bridge.alive_wall is not None:
+            waited = max(0.0, bridge.alive_mono - float(stored))
+            downtime = max(0.0, now_wall - bridge.alive_wall)
+            return now_mono - waited - downtime
+    return now_mono - max(0.0, now_wall - row["opened_ts"])
+
+
 @dataclass
 class Call:
     id: str
@@ -48,7 +69,11 @@ class Call:
     outcome: str | None = None
     nobody_on_shift: bool = False
     presses: set[str] = field(default_factory=set)
-    """Ids of the repeat presses counted, so a resent press is not counted twice."""
+    """Ids of the repeat presses counted, so a resent press is not counted twice (kept in ``presses``,
+    one row a press, so a flood of presses costs the same per press)."""
+    repeat_paged_mono: float | None = None
+    """When the last "again" page went out: repeat presses remind at most every REPEAT_PAGE_EVERY_S."""
+    state_sent_mono: float | None = None
 
     @property
     def is_open(self) -> bool:
@@ -96,13 +121,19 @@ class Call:
             "repages": self.repages,
             "nobody_on_shift": self.nobody_on_shift,
             "page_age_s": round(self.paged_mono - self.opened_mono, 3),
-            "presses": json.dumps(sorted(self.presses)),
+            "presses": None,
+            "opened_mono": self.opened_mono,
         }
 
     @classmethod
-    def from_row(cls, row: dict[str, Any], now_mono: float, now_wall: float) -> Call:
-        """Rebuild a call after a restart: wall time bridges the gap between processes."""
-        opened_mono = now_mono - max(0.0, now_wall - row["opened_ts"])
+    def from_row(cls, row: dict[str, Any], now_mono: float, now_wall: float, bridge: Bridge | None = None) -> Call:
+        """Rebuild a call after a restart.
+
+        On the same boot the monotonic clock goes on, so the stored ``opened_mono`` is exact whatever
+        the wall clock did meanwhile (a Pi without a real-time clock steps it by NTP after boot).
+        Across a reboot ``bridge`` (the hub's last heartbeat) gives how long the call had waited;
+        only the downtime itself is read from the wall clock, and never counted negative."""
+        opened_mono = _restored_mono(row, now_mono, now_wall, bridge)
 
         def mono(seconds: float | None) -> float | None:
             return None if seconds is None else opened_mono + seconds

@@ -70,8 +70,7 @@ def run_hub(args: argparse.Namespace) -> int:
     hub = Hub(cfg)
     signal.signal(signal.SIGTERM, lambda *_: hub.stopping.set() or hub.inbox.put(None))
     logging.getLogger(__name__).info("hub for store %r, event log %s", cfg.store.id, cfg.database.path)
-    hub.run()
-    return 0
+    return hub.run()
 
 
 def run_demo(args: argparse.Namespace) -> int:

@@ -19,6 +19,9 @@ from broker.protocol import CallMsg, CallRef, FeedbackMsg, PageMsg, StateMsg, We
 class Pressed:
     device: str
     msg: CallMsg
+    known_call: str | None = None
+    """The call this press id already belongs to, when the shell found it in the event log (a press
+    the broker replays long after, beyond what the core keeps in memory)."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,15 @@ class RecordEvent:
 
 
 @dataclass(frozen=True)
+class RecordPress:
+    """Remember one repeat press id for good (one row of ``presses``): replays stay idempotent."""
+
+    press_id: str
+    call_id: str
+    device: str
+
+
+@dataclass(frozen=True)
 class Reject:
     """A message the core refused; the shell records it in ``rejected``."""
 
@@ -104,4 +116,4 @@ class SummaryChanged:
     staff: str | None = None
 
 
-Command = Page | PublishState | RecordCall | RecordEvent | Reject | SummaryChanged
+Command = Page | PublishState | RecordCall | RecordEvent | RecordPress | Reject | SummaryChanged

@@ -86,6 +86,8 @@ class BrokerCfg(msgspec.Struct, forbid_unknown_fields=True):
 
 class Database(msgspec.Struct, forbid_unknown_fields=True):
     path: str = "staffcall.db"
+    min_free_mb: int = 200
+    """Below this much free space on the event log's disk the hub warns (hub/health, board, log)."""
 
 
 class Timers(msgspec.Struct, forbid_unknown_fields=True):

@@ -15,6 +15,8 @@ Example::
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 import tomllib
@@ -39,6 +41,22 @@ def username(identity: str) -> str:
     if kind in ("device", "staff") and valid_id(ident):
         return ident
     raise ValueError(f"identity {identity!r} must be one of {', '.join(SERVICES)}, 'device:<id>' or 'staff:<id>'")
+
+
+def owned_client_id(client_id: str, user: str, password: str) -> str:
+    """The MQTT client id a login really uses for ``client_id``: the name plus a tag keyed by its password.
+
+    Mosquitto lets any login connect with any client id, and a connect with an id in use unseats the
+    client that holds it (its Will fires; a resumed session hands over its queue). Mosquitto 2.0 has no
+    rule that ties ids to a login and still lets one login hold several connections (the web server holds
+    one per colleague's Will), so the tie is made here: only who knows a login's password can name its
+    sessions. The same (name, login) always gives the same id, so persistent sessions survive restarts.
+
+    >>> owned_client_id("staffcall-hub-s1", "_hub", "secret")
+    'staffcall-hub-s1-5cbaf51c6b386436'
+    """
+    tag = hmac.new(password.encode(), f"{user}\0{client_id}".encode(), hashlib.sha256).hexdigest()[:16]
+    return f"{client_id}-{tag}"
 
 
 def identities(cfg: Config) -> list[str]:

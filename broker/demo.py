@@ -14,6 +14,7 @@ import tempfile
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -53,6 +54,23 @@ PAGE_WORDS = {
 }
 
 
+@dataclass
+class PageRun:
+    """One call's round of pages (``what``: kind and tier), sent ``count`` times in a row."""
+
+    what: str
+    names: list[str]
+    first: str
+    last: str
+    count: int = 1
+    line: str = ""
+    """The story line that shows it (replaced as the round grows or repeats)."""
+
+    def summary(self, call_id: str) -> str:
+        again = f" x{self.count}, the last at {self.last}" if self.count > 1 else ""
+        return f"{call_id:<16} page to {', '.join(self.names)}: {self.what}{again}"
+
+
 def demo_config(port: int, db: str) -> Config:
     text = resources.files("broker").joinpath("demo_store.toml").read_text(encoding="utf-8")
     cfg = parse_config(text, "demo_store.toml")
@@ -87,6 +105,10 @@ class Watcher:
         self.client.on_message = self._on_message
         self.seen_kinds: set[str] = set()
         self._pages: tuple[tuple, list[str]] | None = None
+        self._runs_lock = threading.RLock()  # paho's thread and the live view's both tell pages
+        self._runs: dict[str, PageRun] = {}
+        """Per call, its latest round of pages: an identical round (a tier 3 reminder every
+        ``ack_timeout_s``) is counted on that line instead of printed again."""
 
     def start(self) -> None:
         connect_async(self.client, self.cfg.broker)
@@ -99,12 +121,44 @@ class Watcher:
     def _clock(self) -> str:
         return datetime.fromtimestamp(self.clock.wall(), self.tz).strftime("%H:%M:%S")
 
-    def say(self, text: str) -> None:
-        line = f"{self._clock()}  {text}"
+    def say(self, text: str, at: str | None = None, replace: str | None = None) -> str:
+        """Tell one line of the story; ``replace`` (a line said before) is taken out of the live view."""
+        line = f"{at or self._clock()}  {text}"
         with self.lock:
+            if replace in self.story:
+                self.story.remove(replace)
             self.story.append(line)
         if self.plain:
             self.console.print(line, highlight=False)
+        return line
+
+    def _say_pages(self, call_id: str, what: str, names: list[str]) -> None:
+        with self._runs_lock:
+            run = self._runs.get(call_id)
+            now = self._clock()
+            if run is not None and run.what == what:
+                more = [n for n in names if n not in run.names]
+                if now == run.last:  # the same round, told in two parts (another message came between)
+                    run.names += more
+                    if self.plain and more:
+                        self.say(f"{call_id:<16} page to {', '.join(more)}: {what}")
+                else:
+                    run.count += 1
+                    run.last = now
+                if not self.plain:  # the live view updates its line; a log says the repeats once they end
+                    run.line = self.say(run.summary(call_id), at=run.first, replace=run.line)
+                return
+            self.end_run(call_id)
+            run = self._runs[call_id] = PageRun(what, list(names), now, now)
+            run.line = self.say(run.summary(call_id), at=now)
+
+    def end_run(self, call_id: str | None = None) -> None:
+        """The call's repeated pages are over (or all calls', at the end): a log gets their count now."""
+        with self._runs_lock:
+            for cid in list(self._runs) if call_id is None else [call_id]:
+                run = self._runs.pop(cid, None)
+                if run is not None and run.count > 1 and self.plain:
+                    self.say(run.summary(cid), at=run.last)
 
     def _on_message(self, client: mqtt.Client, userdata, msg: mqtt.MQTTMessage) -> None:
         try:
@@ -137,7 +191,7 @@ class Watcher:
             pending, self._pages = self._pages, None
         if pending:
             (call_id, kind, tier), names = pending
-            self.say(f"{call_id:<16} page to {', '.join(names)}: {PAGE_WORDS.get(kind, kind)} (tier {tier})")
+            self._say_pages(call_id, f"{PAGE_WORDS.get(kind, kind)} (tier {tier})", names)
 
     def _show(self, msg: mqtt.MQTTMessage) -> None:
         parts = msg.topic.split("/")
@@ -153,6 +207,7 @@ class Watcher:
                 self.calls[data["id"]] = data
             if before != data["status"]:
                 self.seen_kinds.add(data["status"])
+                self.end_run(data["id"])
                 self.say(f"{data['id']:<16} {self._describe(data, before)}")
         elif kind == "page":
             # One line per round of pages: "page to Anna, Ben, Maria (tier 3, escalation)".
@@ -169,6 +224,7 @@ class Watcher:
             return
         elif kind == "staff" and parts[4] in ("decline",):
             self.seen_kinds.add("decline")
+            self.end_run(data.get("id", ""))
             self.say(f"{data.get('id', '?'):<16} {self.names.get(parts[3], parts[3])} passes")
         elif kind == "call" and parts[4] == "feedback":
             self.say(f"{data.get('id', '?'):<16} customer feedback: {'☹🙁🙂😀'[data['score'] - 1]}")
@@ -259,6 +315,8 @@ def run(
         console.print("stopped.")
     finally:
         store.stop()
+        watcher.flush_pages()
+        watcher.end_run()
         watcher.stop()
         hub.stop()
         broker.stop()

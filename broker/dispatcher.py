@@ -39,13 +39,14 @@ Example::
 
 from __future__ import annotations
 
+import bisect
 import heapq
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from datetime import datetime
 from statistics import median
 from zoneinfo import ZoneInfo
 
-from broker.calls import Call
+from broker.calls import Bridge, Call
 from broker.clock import Clock, iso
 from broker.commands import (
     Command,
@@ -58,17 +59,26 @@ from broker.commands import (
     PublishState,
     RecordCall,
     RecordEvent,
+    RecordPress,
     Reject,
     StaffAction,
     SummaryChanged,
 )
 from broker.config import Config
 from broker.eta import EtaEstimator
-from broker.protocol import PageMsg, StateMsg, WearMsg
+from broker.protocol import OPEN_STATUSES, PageMsg, StateMsg, WearMsg
 from broker.routing import CallRouter
 
 CLOSED_MEMORY = 5000
 """Closed calls kept in memory for late feedback and idempotent resends."""
+PRESS_MEMORY = 100_000
+"""Press ids (and call ids) remembered in memory; older ones the shell finds in the event log."""
+REPEAT_PAGE_EVERY_S = 15.0
+"""A customer pressing again reminds whoever is paged at most this often: a flood is one reminder."""
+REPEAT_STATE_EVERY_S = 1.0
+"""And the call's state is republished for repeat presses at most this often."""
+ACTING = frozenset({"on_shift", "break"})
+"""Presence in which a colleague may take any call; others only calls they were paged for."""
 
 KIND_TEXT = {
     "call": "",
@@ -98,6 +108,12 @@ class Dispatcher:
         self._deadlines: list[tuple[float, str]] = []
         self._day: str | None = None
         self._today: list[Call] = []
+        self.presses: OrderedDict[str, str] = OrderedDict()
+        """press id -> call id, for every call and repeat press lately seen (bounded by PRESS_MEMORY)."""
+        self._load: Counter[str] = Counter()
+        """Open calls per colleague, kept as calls change so routing never scans the open calls."""
+        self._waiting: dict[str, list[tuple[float, str]]] = {}
+        """Waiting calls per zone in opening order: the queue ahead of a call is one bisect."""
 
     # --- public API ------------------------------------------------------------
 
@@ -141,12 +157,17 @@ class Dispatcher:
         return None
 
     def restore(
-        self, rows: list[dict], closed_rows: list[dict] = (), presence: dict[str, str] | None = None
+        self,
+        rows: list[dict],
+        closed_rows: list[dict] = (),
+        presence: dict[str, str] | None = None,
+        bridge: Bridge | None = None,
     ) -> list[Command]:
         """Rebuild open calls, recent closed calls and presence after a restart; re-arm timers.
 
         Presence comes back too, because calls queued by the broker while the hub was
-        down arrive before the retained presence messages do.
+        down arrive before the retained presence messages do.  ``bridge`` says how the
+        previous process's clock relates to this one (see ``Call.from_row``).
         """
         now, wall = self.clock.now(), self.clock.wall()
         for staff, status in (presence or {}).items():
@@ -154,16 +175,15 @@ class Dispatcher:
                 self.router.set_presence(staff, status)
         self._today_changed()
         for row in closed_rows:
-            call = Call.from_row(row, now, wall)
+            call = Call.from_row(row, now, wall, bridge)
             self._remember_closed(call)
             if self._day_of(call.opened_wall) == self._day:
                 self._today.append(call)
         out: list[Command] = []
         for row in rows:
-            call = Call.from_row(row, now, wall)
+            call = Call.from_row(row, now, wall, bridge)
             call.label = self._label(call.device)
-            self.open[call.id] = call
-            self.by_device[call.device] = call.id
+            self._open(call)
             if self._day_of(call.opened_wall) == self._day:
                 self._today.append(call)
             self._schedule(call)
@@ -171,13 +191,114 @@ class Dispatcher:
         out.append(RecordEvent("restored", None, {"open": len(rows), "closed": len(closed_rows)}))
         return out
 
+    def adopt(self, states: list[StateMsg]) -> list[Command]:
+        """Take back open calls the hub published but never wrote down (a storage fault, then a restart).
+
+        The broker keeps each open call's state retained; whatever the event log lacks is
+        rebuilt from it, so a press the broker redelivers is known and nobody is paged twice.
+        A retained state of a call the log has closed is cleared."""
+        now, wall = self.clock.now(), self.clock.wall()
+        out: list[Command] = []
+        adopted = 0
+        for st in states:
+            if st.id in self.open:
+                continue
+            closed = self.closed.get(st.id)
+            if closed is not None or st.status not in OPEN_STATUSES:
+                if closed is not None:
+                    out.append(self._state(closed, closed=True))
+                continue
+            if st.device not in self.cfg.devices_by_id or st.device in self.by_device:
+                continue
+            waited = max(0.0, float(st.waited_s)) + max(0.0, wall - _parse_iso(st.updated_at, wall))
+            call = Call(
+                id=st.id,
+                device=st.device,
+                zone=st.zone,
+                reason=st.reason,
+                opened_mono=now - waited,
+                opened_wall=_parse_iso(st.opened_at, wall - waited),
+                label=self._label(st.device),
+                status=st.status,
+                tier=st.tier,
+                max_tier=st.tier,
+                staff=st.staff,
+                targets=[st.staff] if st.staff else [],
+                paged=[st.staff] if st.staff else [],
+                paged_mono=now,
+                acked_mono=now if st.status != "waiting" else None,
+                greeted_mono=now if st.status == "greeted" else None,
+                repeat_presses=st.repeat_presses,
+                nobody_on_shift=st.nobody_on_shift,
+            )
+            self._open(call)
+            self._count_today(call)
+            self._schedule(call)
+            adopted += 1
+            out.append(RecordCall(call.to_row(self.store)))
+            out.append(RecordEvent("recovered", call.id, {"device": call.device, "status": call.status}))
+        if adopted:
+            out.append(SummaryChanged())
+        return out
+
+    def knows_press(self, press_id: str) -> bool:
+        """Whether this id is a call or press the core still remembers (else the shell asks the log)."""
+        return press_id in self.presses or press_id in self.open or press_id in self.closed
+
     def load(self) -> dict[str, int]:
         """Open calls per colleague: the routing rule's first criterion."""
-        counts: dict[str, int] = {}
-        for call in self.open.values():
+        return {staff: n for staff, n in self._load.items() if n > 0}
+
+    # --- the open calls and their indexes ---------------------------------------------
+
+    def _open(self, call: Call) -> None:
+        self.open[call.id] = call
+        self.by_device[call.device] = call.id
+        self._remember_press(call.id, call.id)
+        for press in call.presses:
+            self._remember_press(press, call.id)
+        if call.staff:
+            self._load[call.staff] += 1
+        if call.status == "waiting":
+            bisect.insort(self._waiting.setdefault(call.zone, []), (call.opened_mono, call.id))
+
+    def _set_staff(self, call: Call, staff: str | None) -> None:
+        if call.staff == staff:
+            return
+        if call.id in self.open:
             if call.staff:
-                counts[call.staff] = counts.get(call.staff, 0) + 1
-        return counts
+                self._load[call.staff] -= 1
+            if staff:
+                self._load[staff] += 1
+        call.staff = staff
+
+    def _set_status(self, call: Call, status: str) -> None:
+        if call.status == status:
+            return
+        if call.id in self.open:
+            queue = self._waiting.setdefault(call.zone, [])
+            key = (call.opened_mono, call.id)
+            if call.status == "waiting":
+                i = bisect.bisect_left(queue, key)
+                if i < len(queue) and queue[i] == key:
+                    del queue[i]
+            elif status == "waiting":
+                bisect.insort(queue, key)
+        call.status = status
+
+    def _remember_press(self, press_id: str, call_id: str) -> None:
+        self.presses[press_id] = call_id
+        if len(self.presses) > PRESS_MEMORY:
+            self.presses.popitem(last=False)
+
+    def _may_act(self, call: Call, staff: str) -> bool:
+        """Off shift and never paged for this call: a colleague may not take, greet or resolve it."""
+        return (
+            self.router.status(staff) in ACTING
+            or staff in call.paged
+            or staff == call.staff
+            or staff in self.router.managers()
+        )
 
     # --- call/{device} -----------------------------------------------------------
 
@@ -188,13 +309,23 @@ class Dispatcher:
             return
         msg = ev.msg
         existing = self.open.get(msg.id) or self.closed.get(msg.id)
+        if existing is None and msg.id in self.presses:
+            # A repeat press seen before (a broker replay): never a new call, never a second page.
+            owner = self.presses[msg.id]
+            existing = self.open.get(owner) or self.closed.get(owner)
+            if existing is None:
+                out.append(RecordEvent("replayed_press", owner, {"device": ev.device, "press_id": msg.id}))
+                return
+        if existing is None and ev.known_call is not None:
+            out.append(RecordEvent("replayed_press", ev.known_call, {"device": ev.device, "press_id": msg.id}))
+            return
         if existing is not None:
             if existing.device != ev.device:
                 out.append(Reject(f"call id {msg.id!r} already belongs to device {existing.device!r}"))
             else:
                 # A resend (QoS 1 duplicate, outbox replay): answer with the state, closed or not,
                 # so a device that was offline learns what became of its call.
-                out.append(RecordEvent("duplicate", msg.id, {"device": ev.device}))
+                out.append(RecordEvent("duplicate", existing.id, {"device": ev.device, "press_id": msg.id}))
                 out.append(self._state(existing, closed=not existing.is_open))
             return
         now = self.clock.now()
@@ -224,22 +355,30 @@ class Dispatcher:
             pressed_at=msg.at,
         )
         self._count_today(call)  # before it is open: a new day starts from the open calls
-        self.open[call.id] = call
-        self.by_device[call.device] = call.id
+        self._open(call)
         self._route(call, now, out, kind="call")
         out.append(RecordCall(call.to_row(self.store)))
         out.append(SummaryChanged())
 
     def _repeat_press(self, call: Call, press_id: str, now: float, out: list[Command]) -> None:
-        """A second press while waiting: count it, raise urgency, remind whoever is paged."""
+        """A second press while waiting: count it, raise urgency, remind whoever is paged.
+
+        Constant work per press (one press row, one call row), and at most one reminder per
+        REPEAT_PAGE_EVERY_S: a customer (or a stuck button) pressing 20,000 times is one call
+        with a high count, and other customers' calls keep flowing."""
         call.repeat_presses += 1
         call.presses.add(press_id)
+        self._remember_press(press_id, call.id)
+        out.append(RecordPress(press_id, call.id, call.device))
         out.append(RecordEvent("repeat_press", call.id, {"press_id": press_id, "count": call.repeat_presses}))
         # Remind whoever is on it, more urgently; the escalation clock keeps running as it was.
         targets = call.targets if call.status in ("waiting", "acknowledged") else []
-        self._send_pages(call, targets, now, out, kind="repeat", reset_timer=False)
+        if targets and (call.repeat_paged_mono is None or now - call.repeat_paged_mono >= REPEAT_PAGE_EVERY_S):
+            call.repeat_paged_mono = now
+            self._send_pages(call, targets, now, out, kind="repeat", reset_timer=False)
         out.append(RecordCall(call.to_row(self.store)))
-        out.append(self._state(call))
+        if call.state_sent_mono is None or now - call.state_sent_mono >= REPEAT_STATE_EVERY_S:
+            out.append(self._state(call))
 
     # --- call/{device}/{cancel,greet,feedback} -----------------------------------
 
@@ -291,6 +430,10 @@ class Dispatcher:
                 out.append(Reject(f"unknown call {ev.msg.id!r}"))
             return
         now = self.clock.now()
+        if ev.action in ("ack", "greet", "resolve") and not self._may_act(call, staff):
+            out.append(Reject(f"refused {ev.action} of call {call.id!r} by {staff!r}: off shift and not paged for it"))
+            out.append(RecordEvent("refused", call.id, {"staff": staff, "action": ev.action}))
+            return
         if ev.action == "ack":
             self._ack(call, staff, now, out)
         elif ev.action == "greet":
@@ -318,8 +461,8 @@ class Dispatcher:
             if call.tier < 3:
                 out.append(Reject(f"call {call.id!r} is already acknowledged by {call.staff!r}"))
                 return
-        call.status = "acknowledged"
-        call.staff = staff
+        self._set_status(call, "acknowledged")
+        self._set_staff(call, staff)
         call.targets = [staff]
         if call.acked_mono is None:
             call.acked_mono = now
@@ -334,12 +477,12 @@ class Dispatcher:
     ) -> None:
         if call.greeted_mono is not None:
             return
-        call.status = "greeted"
+        self._set_status(call, "greeted")
         call.greeted_mono = now
         call.greeted_at_device = at_device
         call.greeted_by = staff
         if staff:
-            call.staff = staff
+            self._set_staff(call, staff)
         if call.acked_mono is None:
             call.acked_mono = now
         walk = None if call.acked_mono is None else now - call.acked_mono
@@ -362,8 +505,8 @@ class Dispatcher:
         out.append(RecordEvent("declined", call.id, {"staff": staff, "reason": reason}))
         call.targets = [s for s in call.targets if s != staff]
         if call.status == "acknowledged":
-            call.status = "waiting"
-            call.staff = None
+            self._set_status(call, "waiting")
+            self._set_staff(call, None)
         if call.status == "waiting" and not call.targets:
             self._route(call, now, out, kind="next", tier=max(call.tier, 2))
         out.append(RecordCall(call.to_row(self.store)))
@@ -433,7 +576,7 @@ class Dispatcher:
             call.tier = tier
             call.max_tier = max(call.max_tier, tier)
         if call.status == "waiting":
-            call.staff = targets[0] if call.tier < 3 and len(targets) == 1 else None
+            self._set_staff(call, targets[0] if call.tier < 3 and len(targets) == 1 else None)
         if call.status in ("waiting", "acknowledged"):
             call.targets = list(targets)
         if reset_timer:
@@ -519,10 +662,11 @@ class Dispatcher:
     # --- closing -------------------------------------------------------------------
 
     def _close(self, call: Call, status: str, now: float, out: list[Command], by: str | None = None) -> None:
-        call.status = status
+        self._set_staff(call, by if by and call.staff is None else call.staff)
+        self._set_status(call, status)
+        if call.staff and call.id in self.open:
+            self._load[call.staff] -= 1
         call.closed_mono = now
-        if by and call.staff is None:
-            call.staff = by
         self.open.pop(call.id, None)
         if self.by_device.get(call.device) == call.id:
             del self.by_device[call.device]
@@ -549,12 +693,10 @@ class Dispatcher:
         now = self.clock.now()
         staff_cfg = self.router.staff.get(call.staff) if call.staff else None
         eta = None
+        if call.is_open:
+            call.state_sent_mono = now
         if call.status in ("waiting", "acknowledged") and not call.nobody_on_shift:
-            ahead = sum(
-                1
-                for c in self.open.values()
-                if c.zone == call.zone and c.status == "waiting" and c.opened_mono < call.opened_mono
-            )
+            ahead = bisect.bisect_left(self._waiting.get(call.zone, []), (call.opened_mono, ""))
             eta = self.eta.estimate(
                 call.zone,
                 waited_s=now - call.opened_mono,
@@ -644,3 +786,13 @@ class Dispatcher:
             "declines": sum(1 for c in self._today if staff in c.declined),
             "updated_at": iso(self.clock.wall()),
         }
+
+
+def _parse_iso(text: str | None, default: float) -> float:
+    """A protocol timestamp as Unix time, or ``default`` when it cannot be read."""
+    if not text:
+        return default
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return default

@@ -38,6 +38,15 @@ def make_client(
 ) -> mqtt.Client:
     """A client for one part; ``identity`` ("hub", "board", "gateway", "monitor", "device:<id>",
     "staff:<id>") picks its login when ``[broker] credentials`` is set."""
+    login: tuple[str, str] | None = None
+    if cfg.credentials:
+        if identity is None:
+            raise ConfigError(f"[broker] credentials is set but client {client_id!r} was made without an identity")
+        login = credentials.login(cfg.credentials, identity)
+        # Only this login can name this session: no other login can unseat it (docs/security.md).
+        client_id = credentials.owned_client_id(client_id, *login)
+    elif cfg.username:
+        login = (cfg.username, cfg.password)
     client = mqtt.Client(
         callback_api_version=CallbackAPIVersion.VERSION2,
         client_id=client_id,
@@ -45,12 +54,8 @@ def make_client(
         protocol=mqtt.MQTTv311,
         manual_ack=manual_ack,
     )
-    if cfg.credentials:
-        if identity is None:
-            raise ConfigError(f"[broker] credentials is set but client {client_id!r} was made without an identity")
-        client.username_pw_set(*credentials.login(cfg.credentials, identity))
-    elif cfg.username:
-        client.username_pw_set(cfg.username, cfg.password)
+    if login is not None:
+        client.username_pw_set(*login)
     if cfg.ca:
         if not Path(cfg.ca).is_file():
             raise ConfigError(f"[broker] ca: {cfg.ca} does not exist; copy the store CA certificate there")

@@ -37,7 +37,9 @@ MAX_PAYLOAD_BYTES = 4096
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
 """Call, device, staff and store ids: 1-64 characters, safe in topics and file names."""
-_ID_RE = re.compile(ID_PATTERN)
+_ID_RE = re.compile(ID_PATTERN[1:-1])
+"""Always used with ``fullmatch``: ``$`` alone would let a trailing newline through, and a topic
+``state/abc\n`` makes Mosquitto drop the hub for a malformed packet."""
 
 STATUSES = ("waiting", "acknowledged", "greeted", "resolved", "cancelled", "unattended")
 OPEN_STATUSES = frozenset({"waiting", "acknowledged", "greeted"})
@@ -48,7 +50,7 @@ DEVICE_ACTIONS = ("cancel", "greet", "feedback")
 ONLINE = "online"
 OFFLINE = "offline"
 
-Id = msgspec.Meta(pattern=ID_PATTERN)
+Id = msgspec.Meta(pattern=ID_PATTERN[:-1] + r"\Z")
 ShortText = msgspec.Meta(max_length=200)
 
 
@@ -117,19 +119,25 @@ class PageMsg(msgspec.Struct):
     customer_text: str | None = None
 
 
-class StateMsg(msgspec.Struct):
-    """``state/{id}``: everything a kiosk, pager or board shows about one call."""
+class StateMsg(msgspec.Struct, kw_only=True):
+    """``state/{id}``: everything a kiosk, pager or board shows about one call.
+
+    Only the fields without a default must be sent; the others are optional and a missing
+    one means "not known" (docs/protocol.md), so a state from a simpler hub (Node-RED,
+    an older version) still shows.  ``kw_only`` keeps the documented field order on the
+    wire while letting required fields follow optional ones.
+    """
 
     id: str
     device: str
     zone: str
-    reason: str | None
+    reason: str | None = None
     status: str
     tier: int
-    staff: str | None
-    staff_name: str | None
-    staff_role: str | None
-    eta_s: int | None
+    staff: str | None = None
+    staff_name: str | None = None
+    staff_role: str | None = None
+    eta_s: int | None = None
     opened_at: str
     updated_at: str
     waited_s: int = 0
@@ -186,6 +194,10 @@ class Topics:
     def hub_status(self) -> str:
         return f"{self.root}/hub/status"
 
+    def hub_health(self) -> str:
+        """Retained JSON: is the hub's event log being written (``ok``, ``warning``, ``fault``)."""
+        return f"{self.root}/hub/health"
+
     def summary(self) -> str:
         return f"{self.root}/summary"
 
@@ -218,7 +230,7 @@ def parse_topic(store: str, topic: str) -> Inbound:
     if len(parts) < 4 or parts[0] != PREFIX or parts[1] != store:
         raise ProtocolError(f"topic {topic!r} is not under {PREFIX}/{store}/")
     kind, rest = parts[2], parts[3:]
-    if not all(_ID_RE.match(p) for p in rest[:1]):
+    if not all(_ID_RE.fullmatch(p) for p in rest[:1]):
         raise ProtocolError(f"topic {topic!r}: {rest[0]!r} is not a valid id")
     if kind == "call" and len(rest) == 1:
         return Inbound("call", device=rest[0])
@@ -253,18 +265,27 @@ def decode(kind: type[T], payload: bytes) -> T:
     if decoder is None:
         decoder = _decoders[kind] = msgspec.json.Decoder(kind)
     try:
+        # The whole payload must be UTF-8, also inside fields msgspec skips unread: what a Latin-1
+        # microcontroller sends is refused here, not halfway into the log.
+        payload.decode("utf-8")
         msg = decoder.decode(payload)
+    except UnicodeDecodeError as exc:
+        raise ProtocolError(f"payload is not UTF-8 (byte {exc.start})") from None
     except msgspec.ValidationError as exc:
         raise ProtocolError(f"invalid payload: {exc}") from None
     except msgspec.DecodeError as exc:
         raise ProtocolError(f"malformed JSON: {exc}") from None
+    except RecursionError:
+        raise ProtocolError("JSON nested too deeply") from None
+    except Exception as exc:  # whatever else a hostile payload can provoke is a bad message, not a crash
+        raise ProtocolError(f"undecodable payload: {type(exc).__name__}") from None
     _check_fields(msg)
     return msg
 
 
 def _check_fields(msg: Any) -> None:
     call_id = getattr(msg, "id", None)
-    if call_id is not None and not _ID_RE.match(call_id):
+    if call_id is not None and not _ID_RE.fullmatch(call_id):
         raise ProtocolError(f"invalid call id {call_id[:70]!r}: use 1-64 of A-Z a-z 0-9 . _ : -")
     for name in ("reason", "lang", "at", "staff", "outcome"):
         value = getattr(msg, name, None)
@@ -280,11 +301,14 @@ def _check_fields(msg: Any) -> None:
 
 def decode_device_status(payload: bytes) -> str:
     """``device/{device}/status`` carries the bare word ``online`` or ``offline``."""
-    word = payload.decode("utf-8", "replace").strip().strip('"')
+    try:
+        word = payload.decode("utf-8").strip().strip('"')
+    except UnicodeDecodeError:
+        raise ProtocolError("device status is not UTF-8") from None
     if word not in (ONLINE, OFFLINE):
         raise ProtocolError(f"device status must be 'online' or 'offline', got {word[:40]!r}")
     return word
 
 
 def valid_id(value: str) -> bool:
-    return bool(_ID_RE.match(value))
+    return isinstance(value, str) and _ID_RE.fullmatch(value) is not None

@@ -19,10 +19,56 @@ import sys
 import time
 from dataclasses import asdict, fields
 from datetime import date
+from typing import TYPE_CHECKING
 
 from broker.metrics import GROUPINGS, WEEKDAYS, Figures, Report
 
+if TYPE_CHECKING:
+    from rich.text import Text
+
 FIGURE_COLUMNS = [f.name for f in fields(Figures)]
+
+
+SHADES = " ░▒▓█"
+"""Shades for counts too wide for the grid: none, a few, ..., the busiest hour."""
+
+
+def heat_grid(calls: list[list[int]], width: int) -> Text:
+    """Calls by weekday (rows) x hour (columns), as a grid that fits ``width`` terminal columns.
+
+    All 24 hours when they fit (in 80 columns they do, with counts up to 99), else the hours from
+    the first to the last with calls; counts become shades when the numbers do not fit.  A grid of
+    only the hours with calls would read as a list, and a table title wraps at the table's width,
+    so the title is a line of its own.
+
+    Example::
+
+        >>> calls = [[0] * 24 for _ in range(7)]
+        >>> calls[3][16] = 9
+        >>> heat_grid(calls, 80).plain.splitlines()[5][46:61]  # Thursday, 15:00 to 19:00
+        '  ·  ·  9  ·  ·'
+    """
+    from rich.text import Text
+
+    top = max(max(row) for row in calls)
+    busy = [h for h in range(24) if any(row[h] for row in calls)] or [0]
+    label = 4  # "Mon "
+    digits = max(2, len(str(top)))
+    options = [(range(24), digits, False), (range(24), 2, True)]
+    options += [(range(busy[0], busy[-1] + 1), digits, False), (range(busy[0], busy[-1] + 1), 2, True)]
+    fitting = [o for o in options if label + len(o[0]) * (o[1] + 1) <= width]
+    hours, cell, shade = fitting[0] if fitting else options[-1]
+    title = "Calls by weekday x hour" + (f" (█ = {top} calls)" if shade else "")
+    grid = Text(title + "\n", style="bold")
+    grid.append(" " * label + "".join(" " + f"{h:02d}".rjust(cell) for h in hours))
+    for d, name in enumerate(WEEKDAYS):
+        grid.append(f"\n{name:<{label}}")
+        for h in hours:
+            n = calls[d][h]
+            style = "bold red" if n and n >= 0.75 * top else ("yellow" if n and n >= 0.4 * top else "")
+            text = "·" if not n else SHADES[-(-4 * n // top)] * cell if shade else str(n)
+            grid.append(" " + text.rjust(cell), style=style)
+    return grid
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -193,18 +239,5 @@ def print_table(report: Report, console=None) -> None:
             console.print(f"  fastest greeting: {s.name}, median {fmt_s(s.value)} over {s.calls} calls")
         for s in report.happiest:
             console.print(f"  happiest faces: {s.name}, {s.value:.1f} of 4 from {s.calls} customers")
-    hours = [h for h in range(24) if any(report.heatmap.calls[d][h] for d in range(7))]
-    if hours:
-        heat = Table(title="Calls by weekday x hour", title_justify="left", header_style="bold")
-        heat.add_column("")
-        for h in hours:
-            heat.add_column(f"{h:02d}", justify="right")
-        top = max(max(row) for row in report.heatmap.calls) or 1
-        for d, name in enumerate(WEEKDAYS):
-            cells = []
-            for h in hours:
-                n = report.heatmap.calls[d][h]
-                style = "bold red" if n >= 0.75 * top else ("yellow" if n >= 0.4 * top else "")
-                cells.append(f"[{style}]{n}[/{style}]" if style and n else str(n or "·"))
-            heat.add_row(name, *cells)
-        console.print(heat)
+    if any(map(any, report.heatmap.calls)):
+        console.print(heat_grid(report.heatmap.calls, console.width))

@@ -7,11 +7,14 @@ exchange over any pyserial-like port (``read(1)`` with a short timeout, ``write`
 A call to a pager, as the control station (address ``'1'``) sends it to the paging
 system (address ``'2'``)::
 
-    us   1 ENQ 2 ENQ                    (take the line, select the paging system)
+    us   EOT 1 ENQ 2 ENQ                (line to neutral, take it, select the paging system)
     them ACK                            (ready; NAK = not ready, we retry)
     us   SOH 1 STX 1 US 1234 RS 2 US text RS 3 US 1 RS 4 US 3 RS 6 US 1 ETX BCC
-    them ACK                            (NAK = bad BCC or refused: we resend)
-    us   EOT                            (line back to idle)
+    them ACK                            (n NAK: see NAK_REASONS; a line error is resent)
+    us   EOT                            (line back to neutral)
+
+The select always starts with EOT: a paging system takes ``1 ENQ 2 ENQ`` only on a neutral
+line, and after the port was opened (or the system restarted) we cannot know the line is.
 
 Polling (``EspaLink.poll``) sends ``EOT 2 ENQ``; the paging system answers ``EOT``
 (nothing to say: also proof it is alive) or selects us with ``1 ENQ`` and sends
@@ -45,6 +48,22 @@ HEADER_CALL = "1"
 
 MAX_BLOCK = 512
 """Longer than any block a paging system sends; protects us from a line full of noise."""
+
+
+NAK_REASONS: dict[str, str] = {
+    "1": "line errors",
+    "2": "paging system rejected the call data",
+    "3": "pager unknown or unavailable",
+}
+"""ESPA 4.4.4 transmission control prefixes on a NAK to a block, as a short reason.
+
+'1' (transmission error: corrupt characters or BCC) is the only one worth a resend; '2'
+(unknown data: header or record the system does not take) and '3' (facility not available:
+e.g. a call address the system does not know) fail the same way every time, so the page is
+declined at once for the hub to page someone else.  Any other digit is declined at once too.
+"""
+RESEND_PREFIXES = frozenset({"", "1"})
+"""A bare NAK (ISO 1745: send again) or a transmission error."""
 
 
 class EspaError(ValueError):
@@ -126,6 +145,15 @@ def _ascii(text: str, what: str) -> bytes:
     return data
 
 
+def nak_code(prefix: str) -> str:
+    """The reason digit just before a NAK (``"1"``), or ``""`` for a bare NAK.
+
+    >>> nak_code("3"), nak_code("x1"), nak_code("")
+    ('3', '1', '')
+    """
+    return prefix[-1:] if prefix[-1:].isdigit() else ""
+
+
 # --- the link (I/O over a pyserial-like port) ---------------------------------------
 
 
@@ -179,7 +207,7 @@ class EspaLink:
         silent = 0
         for attempt in range(self.retries + 1):
             self.port.reset_input_buffer()
-            self.port.write(self.control + ENQ + self.paging + ENQ)
+            self.port.write(EOT + self.control + ENQ + self.paging + ENQ)
             self.port.flush()
             reply, prefix = self._reply()
             if reply == ACK:
@@ -192,10 +220,10 @@ class EspaLink:
             self.port.write(EOT)
         if silent == self.retries + 1:
             raise TransmitterTimeout("transmitter timeout (no answer to ENQ)")
-        raise TransmitterRefused(f"transmitter not ready (NAK to ENQ x{self.retries + 1})")
+        raise TransmitterRefused(f"transmitter busy (NAK to select x{self.retries + 1})")
 
     def _transfer(self, block: bytes) -> None:
-        naks = 0
+        naks: list[str] = []
         for attempt in range(self.retries + 1):
             self.port.write(block)
             self.port.flush()
@@ -205,13 +233,18 @@ class EspaLink:
             if reply == EOT:
                 raise TransmitterRefused("transmitter ended the exchange (EOT)")
             if reply == NAK:
-                naks += 1
+                code = nak_code(prefix)
+                naks.append(code)
+                if code not in RESEND_PREFIXES:
+                    raise TransmitterRefused(f"{NAK_REASONS.get(code, 'transmitter refused the page')} (NAK {code})")
                 log.info("ESPA block NAKed (attempt %d, prefix %r); resending", attempt + 1, prefix)
             else:
                 log.info("ESPA block unanswered (attempt %d); resending", attempt + 1)
-        if naks == 0:
+        if not naks:
             raise TransmitterTimeout("transmitter timeout (no ACK to the block)")
-        raise TransmitterRefused(f"transmitter refused the page (NAK x{naks})")
+        if naks[-1] == "1":
+            raise TransmitterRefused(f"line errors (NAK 1 x{len(naks)}): check baud/parity")
+        raise TransmitterRefused(f"transmitter refused the page (NAK x{len(naks)})")
 
     def _reply(self) -> tuple[bytes | None, str]:
         """The next ACK / NAK / EOT, with any prefix characters before it, or None on timeout."""

@@ -2,19 +2,26 @@
 
 Keys: ``1``-``9`` press station 1-9; ``h`` then a digit, or Shift+digit, holds it for hold_s
 ("greeted here"); ``q`` quits.  On a terminal keys act at once; from a pipe, one command a line
-(``1``, ``h2``, ``q``), which is how the tests drive it.  The lights are read back from the mock
-pins, so what is shown is what a real LED would do.
+(``1``, ``h2``, ``q``).  The lights are read back from the mock pins, so what is shown is what a
+real LED would do.  On a terminal, log lines are printed by the live table's console, above the
+table, so they never scramble it.
 """
 
 from __future__ import annotations
 
+import codecs
+import contextlib
+import logging
 import os
 import select
 import sys
 import threading
 import time
+from collections.abc import Iterator
 
+from rich.console import Console
 from rich.live import Live
+from rich.logging import RichHandler
 from rich.table import Table
 
 from hardware.station import ButtonStation
@@ -84,6 +91,48 @@ def handle(stations: ButtonStations, command: str) -> str:
     return f"{'held' if hold else 'pressed'} {station.device.id}"
 
 
+class KeyCommands:
+    """Keys typed on a terminal -> commands for ``handle``; every character counts, however fast.
+
+    A terminal read can hold several keys ("h1" typed quickly), and a multi-byte character may be
+    split across two reads: bytes are decoded incrementally and each character is handled.
+
+    Example::
+
+        >>> keys = KeyCommands()
+        >>> keys.feed(b"h1"), keys.feed(b"2q")
+        (['h1'], ['2', 'q'])
+        >>> keys.feed(b"h"), keys.holding, keys.feed(b"3")
+        ([], True, ['h3'])
+    """
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self.holding = False
+
+    def feed(self, data: bytes) -> list[str]:
+        commands = []
+        for key in self._decoder.decode(data):
+            if key == "h":
+                self.holding = True
+            elif not key.isspace():
+                commands.append(("h" if self.holding else "") + key)
+                self.holding = False
+        return commands
+
+
+@contextlib.contextmanager
+def logs_through(console: Console) -> Iterator[None]:
+    """Send log records to ``console`` while a Live display owns the terminal (then restore)."""
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    root.handlers = [RichHandler(console=console, show_path=False, markup=False)]
+    try:
+        yield
+    finally:
+        root.handlers = saved
+
+
 def run_simulation(stations: ButtonStations) -> None:
     if sys.stdin.isatty():
         _run_tty(stations)
@@ -103,21 +152,22 @@ def _run_tty(stations: ButtonStations) -> None:
 
     fd = sys.stdin.fileno()
     saved = termios.tcgetattr(fd)
-    note, pending_hold = "", False
+    keys, note = KeyCommands(), ""
     try:
         tty.setcbreak(fd)
-        with Live(_table(stations, note), refresh_per_second=10, screen=False) as live:
+        with Live(_table(stations, note), refresh_per_second=10, screen=False) as live, logs_through(live.console):
             while True:
                 ready, _, _ = select.select([fd], [], [], 0.1)
                 if ready:
-                    key = os.read(fd, 4).decode("utf-8", "replace")[:1]
-                    if key == "h":
-                        pending_hold, note = True, "hold: which station?"
-                    else:
-                        note = handle(stations, ("h" if pending_hold else "") + key)
-                        pending_hold = False
+                    data = os.read(fd, 64)
+                    if not data:
+                        return  # the terminal went away
+                    for command in keys.feed(data):
+                        note = handle(stations, command)
                         if note == "quit":
                             return
+                    if keys.holding:
+                        note = "hold: which station?"
                 live.update(_table(stations, note))
     finally:
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)

@@ -91,41 +91,50 @@ class ButtonStation:
     def call_open(self) -> bool:
         return self.call_id is not None and self.status in p.OPEN_STATUSES
 
+    @property
+    def press_joins_call(self) -> bool:
+        """Whether a press now belongs to the open call (a repeat press, or a hold to greet).
+
+        Not once the call is greeted: the hub takes a press after "greeted" as a new need, closes
+        the greeted call and opens a new one, so the station makes that call on the press edge.
+        """
+        return self.call_open and self.status != "greeted"
+
     def _pressed(self) -> None:
         with self._lock:
-            self._act(self.logic.press(self.clock(), self.call_open))
+            self._act(self.logic.press(self.clock(), self.press_joins_call))
             due = self.logic.hold_due()
             if due is not None:
                 self._arm_hold(due)
-            self._settle_later()
 
     def _released(self) -> None:
         with self._lock:
-            self._cancel_hold()
             self._act(self.logic.release(self.clock()))
-            self._settle_later()
-
-    def _settle_later(self) -> None:
-        """An edge ignored as bounce may have been the last one: look at the pin once it settles."""
-        if self.logic.pressed != self.button.is_pressed:
-            timer = threading.Timer(self.logic.bounce_s + 0.002, self._settle)
-            timer.daemon = True
-            timer.start()
+            due = self.logic.release_due()
+            if due is not None:  # a release counts once the contact stays open (chatter is no release)
+                self._later(due, self._settle)
 
     def _settle(self) -> None:
         with self._lock:
             if self._closed:
                 return
-            if self.button.is_pressed and not self.logic.pressed:
+            if self.button.is_pressed:  # closed again, and that edge went missing: still held
                 self._pressed()
-            elif not self.button.is_pressed and self.logic.pressed:
-                self._released()
+            else:
+                self._act(self.logic.settle(self.clock()))
+                if not self.logic.pressed:
+                    self._cancel_hold()
+
+    def _later(self, due: float, check: Callable[[], None]) -> threading.Timer:
+        """Run ``check`` just after ``due`` (monotonic time); it checks again, so a late timer is harmless."""
+        timer = threading.Timer(max(0.0, due - self.clock()) + 0.002, check)
+        timer.daemon = True
+        timer.start()
+        return timer
 
     def _arm_hold(self, due: float) -> None:
         self._cancel_hold()
-        self._hold_timer = threading.Timer(max(0.0, due - self.clock()) + 0.002, self._hold_check)
-        self._hold_timer.daemon = True
-        self._hold_timer.start()
+        self._hold_timer = self._later(due, self._hold_check)
 
     def _cancel_hold(self) -> None:
         if self._hold_timer is not None:
@@ -135,12 +144,8 @@ class ButtonStation:
     def _hold_check(self) -> None:
         with self._lock:
             self._hold_timer = None
-            if self._closed:
-                return
-            if self.button.is_pressed:
+            if not self._closed:
                 self._act(self.logic.held(self.clock()))
-            else:  # a release we ignored as bounce: the press was a short tap after all
-                self._act(self.logic.release(self.clock()))
 
     def _act(self, actions: list[Action]) -> None:
 
@@ -151,8 +156,8 @@ class ButtonStation:
                 log.info("%s: call %s", self.device.id, self.call_id)
                 self._beep(1)
             elif action == "repeat":
-                press_id = self.point.press_again()
-                log.info("%s: repeat press %s on %s", self.device.id, press_id or "(offline, dropped)", self.call_id)
+                press_id = self.point.press_again()  # kept in the outbox while offline
+                log.info("%s: repeat press %s on %s", self.device.id, press_id or "(no open call)", self.call_id)
                 self._beep(1)
             elif action == "greet" and self.call_id is not None:
                 self.point.greet(self.call_id)
@@ -172,14 +177,19 @@ class ButtonStation:
         if state is None:
             return
         with self._lock:
+            if call_id != self.call_id and not (state.status in p.OPEN_STATUSES and self._is_current(call_id)):
+                return  # an older call's news (the greeted call the hub closed for a new press)
             if state.status in p.OPEN_STATUSES:
-                # The hub keeps one open call per device: an open state is the station's call.
                 self.call_id, self.status, self.tier = call_id, state.status, state.tier
-            elif call_id == self.call_id:
-                self.status, self.tier = None, 0
             else:
-                return
+                self.status, self.tier = None, 0
             self._show()
+
+    def _is_current(self, call_id: str) -> bool:
+        """The call point's newest open call: the hub keeps one open call per device, and a repeat
+        press it turned into a new call (the old one was greeted meanwhile) becomes the newest."""
+        current = self.point.open_call()
+        return current is not None and current[0] == call_id
 
     def _on_connection(self, connected: bool) -> None:
         with self._lock:

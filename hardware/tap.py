@@ -3,7 +3,8 @@
 Pure framing (``checksum``, ``build_block``, ``parse_block``) plus ``TapLink``, which
 runs one paging session per page over a pyserial-like port::
 
-    us   CR                           (repeated until the central asks for the ID)
+    us   [EOT CR] CR                  (CR repeated until the central asks for the ID; EOT CR first
+                                       logs off a session left open, see ``TapLink._login``)
     them ID=
     us   ESC PG1 [password] CR
     them [text CR] ACK CR             (logged in; NAK = try again, ESC EOT = go away)
@@ -36,8 +37,10 @@ STX, ETX, EOT, ACK, NAK, ESC, RS, CR = b"\x02", b"\x03", b"\x04", b"\x06", b"\x1
 LOGIN_PROMPT = b"ID="
 GO_AHEAD = ESC + b"[p" + CR
 DISCONNECT = ESC + EOT
-MAX_FIELD = 250
-"""TAP 1.8: a block is at most 256 characters; a field must fit in one."""
+MAX_BLOCK = 256
+"""TAP 1.8: a block is at most 256 characters, STX through the checksum's CR."""
+MAX_FIELD = MAX_BLOCK - 7
+"""A field must fit in one block with STX, its CR, ETX, the checksum and the final CR."""
 
 
 class TapError(ValueError):
@@ -57,7 +60,19 @@ def build_block(pager_id: str, message: str) -> bytes:
     """``STX id CR message CR ETX ccc CR``; raises TapError on what TAP cannot carry."""
     fields = [_field(pager_id, "pager id"), _field(message, "message")]
     body = STX + b"".join(f + CR for f in fields) + ETX
-    return body + checksum(body) + CR
+    block = body + checksum(body) + CR
+    if len(block) > MAX_BLOCK:
+        raise TapError(f"block is {len(block)} characters; TAP allows {MAX_BLOCK} (use a shorter message)")
+    return block
+
+
+def max_message(pager_id: str) -> int:
+    """The longest message that fits in one block with ``pager_id``.
+
+    >>> max_message("5551234")
+    241
+    """
+    return MAX_BLOCK - len(pager_id) - 8
 
 
 def parse_block(frame: bytes) -> tuple[str, ...]:
@@ -100,6 +115,8 @@ class TapLink:
         self.clock = clock
         self.last_text = ""
         """The central's last free-text response (e.g. "211 Page accepted"), for the log."""
+        self.logged_off = False
+        """True while we know the terminal is idle: we saw it confirm our last logoff (ESC EOT)."""
 
     def send_page(self, pager_id: str, message: str) -> None:
         """Deliver one page; raise TransmitterRefused / TransmitterTimeout, or the port's own error."""
@@ -112,9 +129,17 @@ class TapLink:
             self._logoff()
 
     def _login(self) -> None:
-        for _ in range(self.retries + 1):
-            self.port.write(CR)
+        """Get ``ID=``, log on, wait for the go-ahead.
+
+        A terminal keeps its session when our side goes away (adapter replugged, gateway crashed
+        or lost power mid-page) and, logged on, ignores the CR that asks for ``ID=``.  So unless
+        we saw our own last logoff confirmed, each CR is preceded by ``EOT CR``: a logged-on
+        terminal logs off (TAP's own logoff) and then prompts; an idle one ignores it.
+        """
+        for attempt in range(self.retries + 1):
+            self.port.write(CR if self.logged_off and not attempt else EOT + CR + CR)
             self.port.flush()
+            self.logged_off = False
             if self._wait_for(LOGIN_PROMPT):
                 break
         else:
@@ -142,10 +167,11 @@ class TapLink:
             reply = self._reply()
             if reply == ACK:
                 return
+            # The terminal's own text says why (e.g. "511 Invalid pager ID - not in database"): keep it whole.
             if reply == RS:
-                raise TransmitterRefused(f"transmitter refused the page (RS) {self.last_text}".strip()[:48])
+                raise TransmitterRefused(self._why("refused", "transmitter refused the page (RS)"))
             if reply == DISCONNECT:
-                raise TransmitterRefused("transmitter hung up (ESC EOT)")
+                raise TransmitterRefused(self._why("hung up", "transmitter hung up (ESC EOT)"))
             if reply == NAK:
                 naks += 1
                 log.info("TAP block NAKed (attempt %d); resending", attempt + 1)
@@ -153,13 +179,17 @@ class TapLink:
                 log.info("TAP block unanswered (attempt %d); resending", attempt + 1)
         if naks == 0:
             raise TransmitterTimeout("transmitter timeout (no ACK to the block)")
-        raise TransmitterRefused(f"transmitter refused the page (NAK x{naks})")
+        # e.g. "512 Temporarily cannot deliver": busy, or checksum errors every time
+        raise TransmitterRefused(self._why(f"NAK x{naks}", f"transmitter refused the page (NAK x{naks})"))
+
+    def _why(self, what: str, bare: str) -> str:
+        return f"{what}: {self.last_text}" if self.last_text else bare
 
     def _logoff(self) -> None:
         try:
             self.port.write(EOT + CR)
             self.port.flush()
-            self._wait_for(DISCONNECT)
+            self.logged_off = self._wait_for(DISCONNECT)
         except Exception:  # the page's own outcome matters more than a clean logoff
             log.debug("TAP logoff incomplete", exc_info=True)
 

@@ -54,12 +54,17 @@ class CallProgress:
     def update(self, state: StateMsg, now: float) -> None:
         self.state = state
         self.received_mono = now
+        # The moment the wait began, on this kiosk's clock: the earliest that any evidence allows.  A state
+        # can count less than the kiosk has (the call was pressed offline and reached the hub later, or it
+        # was delayed in flight), and a customer's waiting time must never go backwards.
+        self.pressed_mono = min(self.pressed_mono, now - state.waited_s)
 
     def waited_s(self, now: float) -> float:
-        """Seconds since the press: the hub's count plus the time since its last state."""
-        if self.state is None or self.received_mono is None:
-            return max(0.0, now - self.pressed_mono)
-        return self.state.waited_s + max(0.0, now - self.received_mono)
+        """Seconds waited: the larger of the time since the press and the hub's count aged on this clock.
+
+        Never decreases as ``now`` grows, whatever states arrive (``update`` only moves the start earlier).
+        """
+        return max(0.0, now - self.pressed_mono)
 
     def remaining_s(self, now: float) -> float | None:
         """Seconds until the expected greeting, negative when overdue; None without an estimate."""

@@ -68,50 +68,71 @@ def render(out: Path, sizes: list[tuple[int, int]], lang: str = "en") -> list[Pa
     return paths
 
 
-def scenes(app):
-    """Yield (name, setup) pairs; each setup puts the app into one situation."""
+def sample_state(call_id: str, **kw):
+    """A state as the hub sends it for the sample store's kiosk: Anna paged at tier 1, unless ``kw`` says otherwise."""
     from broker.protocol import StateMsg
 
-    def state(call_id: str, **kw) -> StateMsg:
-        base = dict(
-            id=call_id,
-            device="kiosk-1",
-            zone="floor",
-            reason=None,
-            status="waiting",
-            tier=1,
-            staff="anna",
-            staff_name="Anna",
-            staff_role="Summer substitute",
-            eta_s=70,
-            opened_at="",
-            updated_at="",
-            waited_s=12,
-        )
-        return StateMsg(**{**base, **kw})
+    base = dict(
+        id=call_id,
+        device="kiosk-1",
+        zone="floor",
+        status="waiting",
+        tier=1,
+        staff="anna",
+        staff_name="Anna",
+        staff_role="Summer substitute",
+        eta_s=70,
+        opened_at="",
+        updated_at="",
+        waited_s=12,
+    )
+    return StateMsg(**{**base, **kw})
+
+
+NOBODY_NAMED = dict(staff=None, staff_name=None, staff_role=None)
+"""At tier 3 the hub pages everyone on shift and the managers, so a waiting call names nobody
+(broker/dispatcher.py ``_send_pages``); a call closed as unattended names nobody either."""
+OVERDUE = dict(NOBODY_NAMED, tier=3, eta_s=15, waited_s=185)
+"""Escalated to everyone: the hub's estimate is never below 15 s (broker/eta.py) and it repeats the page
+every ``ack_timeout_s``, so the kiosk sees an overdue call when that estimate has run out since."""
+OVERDUE_AGE_S = 20.0
+"""How long before the shot the overdue state arrived: longer than its ``eta_s``."""
+
+
+def scenes(app):
+    """Yield (name, setup) pairs; each setup puts the app into one situation."""
 
     def call() -> str:
         app.finish()
         app.press_call()
         return app.progress.call_id
 
+    def arrived(call_id: str, state, ago_s: float) -> None:
+        """``state`` came from the hub ``ago_s`` seconds ago and nothing since."""
+        app.apply_state(call_id, state)
+        app.progress.update(state, time.monotonic() - ago_s)
+        app.sm.current_screen.refresh()
+
     yield "01-welcome", lambda: app.finish()
     yield "02-welcome-sv", lambda: (app.finish(), app.toggle_language())
     yield "03-waiting-sent", lambda: call()
-    yield "04-waiting-acknowledged", lambda: app.apply_state((c := call()), state(c, status="acknowledged"))
-    yield "05-waiting-overdue", lambda: app.apply_state((c := call()), state(c, tier=3, eta_s=0, waited_s=185))
+    yield "04-waiting-acknowledged", lambda: app.apply_state((c := call()), sample_state(c, status="acknowledged"))
+    yield "05-waiting-overdue", lambda: arrived((c := call()), sample_state(c, **OVERDUE), OVERDUE_AGE_S)
     yield (
         "06-waiting-nobody-on-shift",
         lambda: app.apply_state(
-            (c := call()), state(c, staff=None, staff_name=None, eta_s=None, tier=3, nobody_on_shift=True)
+            (c := call()), sample_state(c, **NOBODY_NAMED, eta_s=None, tier=3, nobody_on_shift=True)
         ),
     )
     yield "07-waiting-offline", lambda: (call(), setattr(app, "connected", False))
-    yield "08-staff-pin", lambda: (app.apply_state((c := call()), state(c)), app.ask_staff_pin())
-    yield "09-greeted", lambda: app.apply_state((c := call()), state(c, status="greeted"))
-    yield "10-feedback", lambda: app.apply_state((c := call()), state(c, status="resolved"))
+    yield "08-staff-pin", lambda: (app.apply_state((c := call()), sample_state(c)), app.ask_staff_pin())
+    yield "09-greeted", lambda: app.apply_state((c := call()), sample_state(c, status="greeted", eta_s=None))
+    yield "10-feedback", lambda: app.apply_state((c := call()), sample_state(c, status="resolved", eta_s=None))
     yield "11-thanks", lambda: (app.finish(), app.show("thanks"))
-    yield "12-unattended", lambda: app.apply_state((c := call()), state(c, status="unattended", staff=None))
+    yield (
+        "12-unattended",
+        lambda: app.apply_state((c := call()), sample_state(c, **{**OVERDUE, "status": "unattended", "eta_s": None})),
+    )
 
 
 def main(out: str, size: str, lang: str) -> None:

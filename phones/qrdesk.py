@@ -32,7 +32,6 @@ from typing import Any
 
 from broker import protocol as p
 from broker.callpoint import CallPoint, CallPointGroup, Outbox, new_call_id
-from broker.clock import iso
 from broker.config import Config
 from kiosk.progress import CallProgress
 from phones.customer import customer_view, texts
@@ -154,8 +153,7 @@ class QrDesk:
         if current is not None:
             if token and token == call_token(self.secret, current, phone):
                 return current, token, False
-            press = p.CallMsg(id=new_call_id(device), reason=reason, lang=lang, at=iso(time.time()))
-            point.client.publish(point.topics.call(device), p.encode(press), qos=p.QOS)
+            point.press_again(reason)  # kept in the call point's outbox until the hub has counted it
             return current, None, True
         call_id = new_call_id(device)
         with self._lock:  # before the call goes out: its first state may arrive before point.call returns

@@ -31,11 +31,13 @@ from broker.mqtt import connect_async, make_client
 from hardware.espa import EspaCall, EspaLink
 from hardware.paging import PageFailed, TransmitterTimeout, fit_text
 from hardware.serialport import open_port
-from hardware.tap import TapLink
+from hardware.tap import TapLink, max_message
 
 log = logging.getLogger(__name__)
 
 REASON_PREFIX = "pager gateway: "
+REASON_MAX = 64
+"""What the protocol's ``reason`` field allows (printable characters)."""
 URGENT_KINDS = frozenset({"escalation", "unattended", "nobody_on_shift", "repeat"})
 NO_DECLINE_KINDS = frozenset({"unattended"})
 """The call is already closed: a decline would only be rejected by the hub."""
@@ -82,8 +84,28 @@ def make_job(page: p.PageMsg, staff: str, address: str, gw: GatewayCfg, now: flo
 
 
 def decline_reason(why: str) -> str:
-    """``pager gateway: <why>``, cut to what the protocol's ``reason`` field allows (64)."""
-    return (REASON_PREFIX + " ".join(why.split()))[:64]
+    """``pager gateway: <why>`` in at most 64 printable ASCII characters, as the protocol's ``reason`` allows.
+
+    ``why`` may carry a transmitter's own text, which is neither ours nor clean: control and
+    non-ASCII characters become spaces.  A reason too long is cut at a word boundary with
+    "...", so it never ends mid-word ("511 Invalid pa").
+
+    >>> decline_reason("refused: 511 Invalid pager ID - not in database")
+    'pager gateway: refused: 511 Invalid pager ID - not in database'
+    >>> decline_reason("refused: 511 Invalid pager ID - this one is not in the database of the terminal")
+    'pager gateway: refused: 511 Invalid pager ID - this one is...'
+    """
+    clean = "".join(c if " " <= c <= "~" else " " for c in why)
+    text = REASON_PREFIX + " ".join(clean.split())
+    if len(text) <= REASON_MAX:
+        return text
+    room = text[: REASON_MAX - 3]
+    head, _, _ = room.rpartition(" ")
+    if text[REASON_MAX - 3] == " ":  # the cut falls between two words
+        head = room
+    if len(head) <= len(REASON_PREFIX):  # one word longer than the room: cut it after all
+        head = room
+    return head.rstrip(" ,;:-(") + "..."
 
 
 class PageQueue:
@@ -141,8 +163,8 @@ class Transmitter:
             priority = self.gw.espa_priority_urgent if job.urgent else self.gw.espa_priority
             call = EspaCall(job.address, job.text, self.gw.espa_beep, self.gw.espa_call_type, priority)
             self.link.send_call(call)
-        else:
-            self.link.send_page(job.address, job.text)
+        else:  # one TAP block holds the id and the message: a long text is cut to fit
+            self.link.send_page(job.address, job.text[: max_message(job.address)].rstrip())
 
     def poll(self) -> None:
         if isinstance(self.link, EspaLink):

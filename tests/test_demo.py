@@ -32,3 +32,12 @@ def test_demo_shows_every_step_and_a_summary(tmp_path):
     ):
         assert needle in text, f"demo output lacks {needle!r}"
     assert db.exists()
+    lines = text.splitlines()
+    # The unattended story's reminders to everyone (one every ack_timeout_s) are counted, not repeated.
+    reminders = [line for line in lines if "story-unattended" in line and "reminder" in line]
+    assert len(reminders) <= 3 and any(" x" in line for line in reminders), reminders
+    # The heatmap is a weekday x hour grid under a one-line title, within the log's 120 columns.
+    at = next(i for i, line in enumerate(lines) if line.startswith("Calls by weekday x hour"))
+    assert lines[at + 1].split()[:3] == ["00", "01", "02"] and len(lines[at + 1].split()) == 24, lines[at : at + 9]
+    assert [line[:3] for line in lines[at + 2 : at + 9]] == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    assert all(len(line) <= 120 for line in lines[at:]), lines[at:]

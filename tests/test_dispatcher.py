@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from broker.clock import FakeClock
@@ -13,6 +15,7 @@ from broker.commands import (
     Pressed,
     PublishState,
     RecordCall,
+    RecordEvent,
     Reject,
     StaffAction,
     SummaryChanged,
@@ -319,14 +322,62 @@ def test_restore_rebuilds_open_calls_and_timers(core, clock):
     assert {t for _, _, t in pages(advance(fresh, clock, 0.2))} == {3}
 
 
-def test_a_resent_repeat_press_is_counted_once_even_after_a_restart(core, clock):
-    press(core, call_id="c1")
-    rows = [c.row for c in press(core, call_id="p2") if isinstance(c, RecordCall)]
-    cmds = press(core, call_id="p2")
-    assert pages(cmds) == [] and core.open["c1"].repeat_presses == 1
+def test_a_resent_repeat_press_is_counted_once_even_after_a_restart(core, clock, tmp_path):
+    from broker.commands import RecordPress
+    from broker.eventlog import EventLog, press_row
+
+    log = EventLog(str(tmp_path / "staffcall.db"))
+    log.start()
+    cmds = press(core, call_id="c1") + press(core, call_id="p2")
+    log.submit([("call", c.row) for c in cmds if isinstance(c, RecordCall)])
+    log.submit([press_row(c.press_id, c.call_id, c.device, clock.wall()) for c in cmds if isinstance(c, RecordPress)])
+    assert log.flush()
+    assert pages(press(core, call_id="p2")) == [] and core.open["c1"].repeat_presses == 1
     fresh = Dispatcher(store_config(), clock)
-    fresh.restore(rows[-1:], [], presence={"anna": "on_shift"})
+    fresh.restore(log.load_open(), [], presence={"anna": "on_shift"})
     assert pages(press(fresh, call_id="p2")) == [] and fresh.open["c1"].repeat_presses == 1
+    log.stop()
+
+
+def test_a_replayed_press_of_a_call_long_closed_opens_nothing(core, clock):
+    press(core, call_id="c1")
+    press(core, call_id="p2")
+    staff(core, "anna", "resolve")
+    core.closed.clear()  # long gone from memory: the press index still knows p2
+    cmds = press(core, call_id="p2")
+    assert pages(cmds) == [] and core.open == {}
+    core.presses.clear()  # and beyond that, the shell found it in the event log
+    cmds = core.handle(Pressed("kiosk-1", CallMsg(id="p2"), known_call="c1"))
+    assert pages(cmds) == [] and core.open == {}
+    assert [c.kind for c in cmds if isinstance(c, RecordEvent)] == ["replayed_press"]
+
+
+def test_a_flood_of_repeat_presses_is_one_reminder_and_constant_work(core, clock):
+    press(core, call_id="c1")
+    rows = []
+    reminders = 0
+    for i in range(5000):
+        cmds = press(core, call_id=f"r{i}")
+        reminders += len(pages(cmds))
+        rows += [c.row for c in cmds if isinstance(c, RecordCall)]
+        clock.advance(0.001)
+    assert core.open["c1"].repeat_presses == 5000
+    assert reminders == 1  # 5 s of presses: one "again" page
+    assert abs(len(json.dumps(rows[-1])) - len(json.dumps(rows[0]))) < 16  # the row does not grow per press
+    clock.advance(15)
+    assert len(pages(press(core, call_id="late"))) == 1
+
+
+def test_an_off_shift_colleague_never_paged_may_not_take_a_call(core):
+    press(core, call_id="c1")  # anna is paged
+    core.handle(PresenceChanged("chloe", "off"))
+    cmds = staff(core, "chloe", "ack")
+    assert any(isinstance(c, Reject) and "refused" in c.reason for c in cmds)
+    assert core.open["c1"].status == "waiting"
+    assert any(isinstance(c, Reject) for c in staff(core, "chloe", "resolve"))
+    assert "c1" in core.open
+    # a manager may, and so may whoever was paged
+    assert not any(isinstance(c, Reject) for c in staff(core, "maria", "ack"))
 
 
 def test_a_press_after_the_greeting_closes_the_old_call_and_opens_a_new_one(core):

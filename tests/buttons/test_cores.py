@@ -22,30 +22,51 @@ def test_press_without_open_call_calls_on_the_press_edge():
     logic = PressLogic(hold_s=3.0, bounce_s=0.05)
     assert logic.press(1.0, call_open=False) == ["call"]
     assert logic.hold_due() is None
-    assert logic.held(10.0) == [] and logic.release(10.0) == []
+    assert logic.held(10.0) == [] and logic.release(10.0) == [] and logic.settle(10.05) == []
 
 
 def test_open_call_short_press_repeats_long_hold_greets_once():
     logic = PressLogic(hold_s=3.0, bounce_s=0.05)
     assert logic.press(0.0, call_open=True) == []
-    assert logic.release(1.0) == ["repeat"]
+    assert logic.release(1.0) == [] and logic.release_due() == 1.05
+    assert logic.settle(1.04) == [] and logic.settle(1.05) == ["repeat"]
     assert logic.press(5.0, call_open=True) == []
     assert logic.hold_due() == 8.0
     assert logic.held(7.9) == []
     assert logic.held(8.0) == ["greet"]
-    assert logic.held(9.0) == [] and logic.release(9.5) == []
-    # A hold nobody checked in time still counts at the release.
-    assert logic.press(20.0, call_open=True) == [] and logic.release(23.5) == ["greet"]
+    assert logic.held(9.0) == [] and logic.release(9.5) == [] and logic.settle(9.6) == []
+    # A hold nobody checked in time still counts once the release settles.
+    assert logic.press(20.0, call_open=True) == [] and logic.release(23.5) == [] and logic.settle(23.6) == ["greet"]
 
 
-def test_edges_within_bounce_time_are_ignored():
+def test_a_release_counts_only_once_the_contact_stays_open():
     logic = PressLogic(hold_s=3.0, bounce_s=0.05)
     assert logic.press(0.0, call_open=False) == ["call"]
-    assert logic.release(0.01) == [] and logic.pressed  # bounce: still pressed
-    assert logic.press(0.02, call_open=False) == []
-    assert logic.release(0.2) == [] and not logic.pressed
-    assert logic.press(0.22, call_open=False) == []  # bounce of the release
+    assert logic.release(0.001) == [] and logic.press(0.002, call_open=False) == []  # bounce of the press
+    assert logic.settle(0.051) == [] and logic.pressed
+    assert logic.release(0.2) == [] and logic.settle(0.25) == [] and not logic.pressed
     assert logic.press(0.3, call_open=False) == ["call"]
+
+
+def test_chatter_in_a_held_press_is_no_repeat_press():
+    """The contact opens for 1-2 ms 150 ms into a press that goes on: one press, not two."""
+    logic = PressLogic(hold_s=3.0, bounce_s=0.05)
+    assert logic.press(0.0, call_open=True) == []
+    edges = [logic.release(0.150), logic.press(0.1515, True), logic.release(0.152), logic.press(0.153, True)]
+    assert edges == [[], [], [], []] and logic.settle(0.205) == [] and logic.pressed
+    assert logic.release(0.6) == [] and logic.settle(0.65) == ["repeat"]
+    # Two real presses 400 ms apart, released between: two repeat presses.
+    assert logic.press(1.0, call_open=True) == [] and logic.release(1.15) == [] and logic.settle(1.2) == ["repeat"]
+    assert logic.press(1.4, call_open=True) == [] and logic.release(1.55) == [] and logic.settle(1.6) == ["repeat"]
+
+
+def test_a_hold_with_chatter_at_hold_time_greets_once_it_is_clear():
+    logic = PressLogic(hold_s=3.0, bounce_s=0.05)
+    logic.press(0.0, call_open=True)
+    logic.release(2.999)
+    assert logic.held(3.0) == []  # the contact is open: perhaps a release
+    logic.press(3.001, call_open=True)
+    assert logic.held(3.002) == ["greet"] and logic.release(4.0) == [] and logic.settle(4.05) == []
 
 
 @given(st.lists(st.tuples(st.booleans(), st.floats(0, 0.2)), max_size=40), st.booleans())
@@ -54,6 +75,7 @@ def test_any_edge_sequence_gives_at_most_one_action_per_accepted_press(edges, ca
     now, presses, actions = 0.0, 0, []
     for down, gap in edges:
         now += gap
+        actions += logic.settle(now)  # the owner's timer, when it is due
         if down:
             before = logic.pressed
             actions += logic.press(now, call_open)
@@ -61,6 +83,7 @@ def test_any_edge_sequence_gives_at_most_one_action_per_accepted_press(edges, ca
         else:
             actions += logic.release(now)
         actions += logic.held(now)
+    actions += logic.settle(now + 1.0)
     assert len(actions) <= presses
     assert set(actions) <= ({"repeat", "greet"} if call_open else {"call"})
 

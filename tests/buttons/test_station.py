@@ -9,7 +9,7 @@ import sqlite_utils
 
 from broker.callpoint import CallPoint
 from hardware.station import ButtonStation
-from tests.buttons.conftest import wait_until
+from tests.buttons.conftest import hold, tap, wait_until
 
 
 @pytest.fixture
@@ -31,19 +31,6 @@ def make_station(hub, pins, tmp_path):
     for s in made:
         s.point.stop()
         s.close()
-
-
-def tap(station: ButtonStation, down_s: float = 0.05) -> None:
-    """Press and release like a person: after the last press has settled (edges within bounce_s are one)."""
-    wait_until(lambda: not station.logic.pressed, what="the previous press released")
-    time.sleep(station.logic.bounce_s)
-    station.button.pin.drive_low()
-    time.sleep(down_s)
-    station.button.pin.drive_high()
-
-
-def hold(station: ButtonStation) -> None:
-    tap(station, station.logic.hold_s + 0.1)
 
 
 def levels(pin) -> list[bool]:

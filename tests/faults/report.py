@@ -26,6 +26,23 @@ normal `pytest` run) and tabulates what each test counted. Do not edit by hand: 
 "Inputs" are messages or presses sent; "lost" are inputs the hub never recorded; "duplicates" are inputs
 recorded more than once (as a call or as a repeat press).
 
+## What a broker crash can still lose
+
+The store's Mosquitto (the config `staffcall broker init` writes) saves its state on every change
+(`autosave_on_changes true`, `autosave_interval 1`): a persistent session's connect, a (un)subscription, a
+completed QoS 1 delivery. The hub's session and its subscriptions are therefore on disk
+as soon as the hub has subscribed, and calls published while the hub is away wait for it.
+
+- Devices with an outbox (kiosks, button stations, QR pages) resend until the hub confirms: no call is
+  lost to a broker crash at any moment.
+- Plain QoS 1 devices (an ESP32, a Node-RED flow) forget a call once the broker has sent PUBACK. With the
+  hub connected, such a call is safe once the hub has acknowledged it (after its commit, milliseconds later); a broker
+  crash inside that window loses it. Mosquitto counts a completed delivery as a change but not a newly
+  queued message, so calls queued while the hub is away are saved only at the next change (any client's
+  delivery or subscription): a second crash while the hub is still away can lose them. Saves cannot be
+  made synchronous: Mosquitto acknowledges before it writes.
+- Test: "Mosquitto kill -9 before its first save" below (the old 10 s autosave lost all 90 of its calls).
+
 """
 
 

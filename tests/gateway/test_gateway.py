@@ -43,8 +43,31 @@ def test_pager_addresses_and_jobs(config):
 
 def test_decline_reason_fits_the_protocol():
     reason = decline_reason("transmitter refused the page (NAK x4) " + "and much more " * 10)
-    assert reason.startswith("pager gateway: transmitter refused") and len(reason) == 64
+    assert reason.startswith("pager gateway: transmitter refused") and len(reason) <= 64
     p.decode(p.CallRef, p.encode({"id": "c1", "reason": reason}))  # the hub will accept it
+
+
+TAP_511 = "refused: 511 Invalid pager ID - not in database"
+
+
+@pytest.mark.parametrize(
+    ("why", "reason"),
+    [
+        (
+            "refused: 511 Invalid pager ID - not in database",
+            "pager gateway: refused: 511 Invalid pager ID - not in database",
+        ),
+        (
+            "refused: 511 Invalid pager ID - not in our database",
+            "pager gateway: refused: 511 Invalid pager ID - not in our...",
+        ),
+        ("refused:\x1b[2J 511\tInvalid\x00 pager \u00e4", "pager gateway: refused: [2J 511 Invalid pager"),
+        ("x" * 80, "pager gateway: " + "x" * 46 + "..."),
+        ("refused: " + "y" * 80, "pager gateway: refused..."),
+    ],
+)
+def test_decline_reason_is_cut_on_a_word_and_cleaned(why, reason):
+    assert decline_reason(why) == reason and len(reason) <= 64 and reason.isprintable()
 
 
 def test_queue_is_bounded_and_expires():
@@ -89,7 +112,7 @@ def test_silent_transmitter_is_reported_as_a_decline(gateway, espa_sim, listener
 
 
 def test_refusal_is_reported_as_a_decline(gateway, espa_sim, listener):
-    espa_sim.nak_blocks = 99
+    espa_sim.nak_next = [b""] * 99
     listener.publish(f"{T}/page/ben", page("c9"))
     decline = listener.wait_for(lambda m: m.topic == f"{T}/staff/ben/decline").json
     assert decline == {"id": "c9", "reason": "pager gateway: transmitter refused the page (NAK x2)"}
@@ -159,7 +182,7 @@ def test_tap_gateway(broker, tmp_path, adapter, listener):
         sim.refuse = True
         listener.publish(f"{T}/page/ben", page("c2"))
         d = listener.wait_for(lambda m: m.topic == f"{T}/staff/ben/decline").json
-        assert d["reason"].startswith("pager gateway: transmitter refused the page (RS)")
+        assert d["reason"] == "pager gateway: refused: 511 Invalid pager ID - not in database"
     finally:
         gw.stop()
         sim.stop()

@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 
 from hardware import tap
 from hardware.paging import PageFailed, TransmitterRefused, TransmitterTimeout
-from hardware.serialport import PORT_ERRORS
+from hardware.serialport import PORT_ERRORS, open_port
 from hardware.tap import CR, ETX, STX, TapLink
+from tests.gateway.simulators import leave_logged_on
 
 
 def test_worked_example_checksum_is_17_semicolon():
@@ -32,17 +33,24 @@ def test_parse_rejects_a_bad_checksum_and_bad_text():
         tap.parse_block(block[:3] + b"X" + block[4:])
     with pytest.raises(tap.TapError, match="printable ASCII"):
         tap.build_block("1", "line\rbreak")
-    with pytest.raises(tap.TapError, match="250"):
-        tap.build_block("1", "x" * 251)
+    with pytest.raises(tap.TapError, match="249"):
+        tap.build_block("1", "x" * 250)
 
 
-@given(st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=250))
+def test_a_block_is_at_most_256_characters():
+    assert len(tap.build_block("5551234", "x" * tap.max_message("5551234"))) == 256
+    with pytest.raises(tap.TapError, match="257 characters; TAP allows 256"):
+        tap.build_block("5551234", "x" * (tap.max_message("5551234") + 1))
+
+
+@given(st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=241))
 def test_build_parse_round_trip(message):
     assert tap.parse_block(tap.build_block("5551234", message)) == ("5551234", message)
 
 
 def link(port, **kw) -> TapLink:
-    return TapLink(port, timeout_s=kw.pop("timeout_s", 0.3), retries=kw.pop("retries", 2), **kw)
+    # Generous: the simulator answers at once, but a loaded CI machine may be slow to run it.
+    return TapLink(port, timeout_s=kw.pop("timeout_s", 3.0), retries=kw.pop("retries", 2), **kw)
 
 
 def test_page_reaches_the_central_exactly(port, tap_sim):
@@ -61,11 +69,59 @@ def test_nak_and_line_damage_then_retry(port, tap_sim):
     assert len(tap_sim.rejected) == 1, "the damaged copy must fail the checksum"
 
 
-def test_rs_is_a_refusal(port, tap_sim):
+def test_rs_is_a_refusal_with_the_terminals_whole_text(port, tap_sim):
     tap_sim.refuse = True
-    with pytest.raises(TransmitterRefused, match="RS"):
+    with pytest.raises(TransmitterRefused) as info:
         link(port).send_page("999", "hello")
+    assert str(info.value) == "refused: 511 Invalid pager ID - not in database"
     assert tap_sim.wait_until(lambda: tap_sim.logoffs == 1), "log off even after a refusal"
+
+
+def test_checksum_errors_every_time_end_in_the_terminals_refusal(port, tap_sim):
+    tap_sim.corrupt_next = 99
+    with pytest.raises(TransmitterRefused, match="^refused: 503 Excessive checksum errors$"):
+        link(port, retries=5).send_page("5551234", "hello")
+    assert len(tap_sim.rejected) == 3
+
+
+def test_busy_terminal_is_declined_with_its_reason(port, tap_sim):
+    tap_sim.nak_blocks = 99
+    with pytest.raises(TransmitterRefused, match="^NAK x3: 512 Temporarily cannot deliver, try later$"):
+        link(port).send_page("5551234", "hello")
+
+
+def test_a_terminal_left_logged_on_is_logged_off_and_paged(adapter, tap_sim):
+    leave_logged_on(adapter, tap_sim)
+    fresh = open_port(str(adapter.path))
+    try:
+        link(fresh, retries=0).send_page("5551234", "after the replug")
+    finally:
+        fresh.close()
+    assert tap_sim.wait_received(1) == [tap.build_block("5551234", "after the replug")]
+    assert tap_sim.logoffs == 2 and tap_sim.logins == 2
+
+
+def test_a_terminal_left_mid_block_is_recovered(adapter, tap_sim):
+    tap_sim.block_timeout_s = 0.2
+    leave_logged_on(adapter, tap_sim, then=STX + b"5551234\rKiosk 1: pro")
+    fresh = open_port(str(adapter.path))
+    try:
+        # The first CRs may still land in the dropped block; a later attempt comes after its timeout.
+        link(fresh, timeout_s=1.0, retries=3).send_page("5551234", "after the power cut")
+    finally:
+        fresh.close()
+    assert tap_sim.wait_received(1) == [tap.build_block("5551234", "after the power cut")]
+
+
+def test_a_lone_cr_does_not_wake_a_logged_on_terminal(adapter, tap_sim):
+    leave_logged_on(adapter, tap_sim)
+    fresh = open_port(str(adapter.path))
+    try:
+        fresh.write(CR)
+        assert not tap_sim.wait_until(lambda: tap_sim.session != "logged_on", timeout=0.5)
+        assert fresh.read(8) == b""
+    finally:
+        fresh.close()
 
 
 def test_wrong_password_is_a_refusal(port, tap_sim):

@@ -88,6 +88,9 @@ def test_every_screen_fits(size, big_xvfb, kconfig_path, tmp_path):
                 call = layout["widgets"]["call_button"]["box"]
                 assert min(call[2], call[3]) >= layout["touch_px"] * 1.5, "the Call button is the biggest target"
                 assert all(f"reason_{r}" in layout["widgets"] for r in ("product", "checkout"))
+            if scene == "05-waiting-overdue":  # as the hub sends it at tier 3: late, everyone alerted, nobody named
+                texts = [wd.get("text", "") for wd in layout["widgets"].values()]
+                assert any("taking longer" in t for t in texts) and not any("Anna" in t for t in texts), texts
             if scene == "08-staff-pin":
                 assert "key_ok" in layout["widgets"] and layout["widgets"]["key_ok"]["where"] == "pinpad"
         assert seen_screens == {"welcome", "waiting", "greeted", "feedback", "unattended"}

@@ -64,6 +64,40 @@ def test_past_the_estimate_it_says_so_and_who_else_was_alerted():
     assert v3.who == "We are finding a colleague for you" and v3.note == "All colleagues on shift have been alerted."
 
 
+def test_waiting_time_never_goes_back_when_the_hub_counts_less_than_the_kiosk():
+    """Pressed offline at 95: the hub first hears of the call at 103 and says it has waited 0 s."""
+    p = progress(None)
+    seen = [describe(p, now, True, EN).elapsed for now in (96.0, 100.0, 103.0)]
+    p.update(state(waited_s=0), 103.0)
+    seen += [describe(p, now, True, EN).elapsed for now in (103.0, 104.0, 110.0)]
+    p.update(state(waited_s=2), 110.0)  # delayed in flight: still less than the kiosk counts
+    seen += [describe(p, now, True, EN).elapsed for now in (110.0, 111.0)]
+    assert seen == ["Waiting 0:01", "Waiting 0:05", "Waiting 0:08", "Waiting 0:08", "Waiting 0:09"] + [
+        "Waiting 0:15",
+        "Waiting 0:15",
+        "Waiting 0:16",
+    ]
+
+
+def test_a_hub_that_counts_more_than_the_kiosk_wins():
+    """A restarted kiosk (or one whose press took a while to arrive) takes the hub's longer count."""
+    p = progress(state(waited_s=60), at=100.0)
+    assert describe(p, 100.0, True, EN).elapsed == "Waiting 1:00"
+    assert describe(p, 130.0, True, EN).elapsed == "Waiting 1:30"
+
+
+def test_a_state_without_the_optional_fields_reads_as_not_known():
+    from broker.protocol import decode
+
+    s = decode(
+        StateMsg,
+        b'{"id": "c1", "device": "kiosk-1", "zone": "z", "status": "waiting", "tier": 1,'
+        b' "opened_at": "2026-11-25T09:30:00.211Z", "updated_at": "2026-11-25T09:30:00.211Z"}',
+    )
+    v = describe(progress(s), 100.0, True, EN)
+    assert (v.who, v.eta, v.note, v.elapsed) == ("We are finding a colleague for you", "", "", "Waiting 0:05")
+
+
 def test_nobody_on_shift_uses_the_store_text_or_the_catalog():
     s = state(nobody_on_shift=True, eta_s=None, staff=None, staff_name=None, tier=3)
     assert describe(progress(s), 100.0, True, EN, "Go to the info desk").note == "Go to the info desk"

@@ -12,7 +12,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
-from broker.broker_setup import write_setup
+from broker.broker_setup import start_store_broker
 from broker.config import Config, load_config
 from broker.hub import Hub
 from broker.mosquitto import Broker, free_port
@@ -57,8 +57,7 @@ def start_secure_store(folder: Path, tls: bool = False, **timers) -> SecureStore
     path = write_secure_config(folder, tls, **timers)
     cfg = load_config(path)
     # Mosquitto started as root would switch to the "mosquitto" account, which cannot read pytest's tmp folders.
-    setup = write_setup(cfg, folder / "broker", log_file=folder / "mosquitto.log", run_as=getpass.getuser())
-    broker = Broker(port=cfg.broker.port, workdir=str(folder), conf=setup.conf).start(allow_embedded=False)
+    _, broker = start_store_broker(cfg, folder / "broker", log_file=folder / "mosquitto.log", run_as=getpass.getuser())
     return SecureStore(cfg, broker, folder)
 
 

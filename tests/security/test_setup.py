@@ -82,7 +82,9 @@ def test_cli_init_writes_everything_and_keeps_passwords(tmp_path: Path, capsys):
     }
     assert main(["broker", "init", "--config", str(config), "--out", str(out)]) == 0
     assert load(out / "credentials.toml") == first, "re-running init must not lock out installed parts"
-    assert "11 logins" in capsys.readouterr().out
+    hashed = (out / "passwd").read_text().splitlines()
+    assert len(hashed) == len(first) == 12
+    assert "(12 logins)" in capsys.readouterr().out, "the count printed is the count written"
     assert main(["broker", "ca", "--out", str(tmp_path / "tls"), "--host", "hub.local"]) == 0
     assert (tmp_path / "tls" / "ca.crt").read_text().startswith("-----BEGIN CERTIFICATE-----")
 
