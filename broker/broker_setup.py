@@ -83,11 +83,14 @@ def render_acl(cfg: Config) -> str:
     block(
         "phones",
         "the web server: acts for colleagues signed in to the staff web app, sets radio pagers' presence; "
-        "reports bad QR keys",
+        "is every QR call point (one connection for all) and reports bad QR keys",
         [("read", t) for t in ("page/+", "state/+", "shift/+", "staff/+/presence", "summary", "hub/status")]
         + [("write", f"staff/{s}/+") for s in web_staff]
         + [("write", f"staff/{s}/presence") for s in radio_only]
         + [("write", f"call/{d.id}/bad_key") for d in cfg.devices if d.kind == "qr"]
+        + [("write", f"call/{d.id}") for d in cfg.devices if d.kind == "qr"]  # it is every QR call point
+        + [("write", f"call/{d.id}/+") for d in cfg.devices if d.kind == "qr"]
+        + [("readwrite", f"device/{d.id}/status") for d in cfg.devices if d.kind == "qr"]
         + [("write", "call/invalid-device/bad_key")],
     )
     for d in cfg.devices:

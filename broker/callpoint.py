@@ -33,6 +33,7 @@ Example::
 
 from __future__ import annotations
 
+import collections
 import logging
 import secrets
 import sqlite3
@@ -68,9 +69,20 @@ def new_call_id(device: str) -> str:
 
 
 class Outbox:
-    """The SQLite outbox; every method takes the lock, so any thread may call it."""
+    """The SQLite outbox; every method takes the lock, so any thread may call it.
 
-    def __init__(self, path: str) -> None:
+    One file may hold the outboxes of many devices (``share``): each device's view sees only
+    its own rows, and all views use the file's one connection and lock.  A process that
+    speaks for hundreds of call points (the QR pages' web server) then holds three file
+    descriptors for them, not three per device.
+    """
+
+    def __init__(self, path: str, device: str = "", share: Outbox | None = None) -> None:
+        self.device = device
+        self._owner = share is None
+        if share is not None:
+            self._lock, self.conn = share._lock, share.conn
+            return
         self._lock = threading.Lock()
         self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         if path != ":memory:":
@@ -87,6 +99,12 @@ class Outbox:
             "create table if not exists calls (call_id text primary key, created_at text not null,"
             " status text not null default 'waiting', state blob)"
         )
+        for table in ("outbox", "calls"):  # files written before devices could share one get the column
+            columns = {row[1] for row in self.conn.execute(f"pragma table_info({table})")}
+            if "device" not in columns:
+                self.conn.execute(f"alter table {table} add column device text not null default ''")
+        self.conn.execute("create index if not exists outbox_device on outbox (device, confirmed)")
+        self.conn.execute("create index if not exists calls_device on calls (device, status)")
         # A repeat press (outbox action "press", call_id its own press id): the call it presses on
         # and the call's repeat_presses once the hub has counted it.
         self.conn.execute(
@@ -98,10 +116,13 @@ class Outbox:
         with self._lock:
             now = iso(time.time())
             if action == "call":
-                self.conn.execute("insert or ignore into calls (call_id, created_at) values (?, ?)", (call_id, now))
+                self.conn.execute(
+                    "insert or ignore into calls (call_id, created_at, device) values (?, ?, ?)",
+                    (call_id, now, self.device),
+                )
             cur = self.conn.execute(
-                "insert into outbox (call_id, action, topic, payload, created_at) values (?, ?, ?, ?, ?)",
-                (call_id, action, topic, payload, now),
+                "insert into outbox (call_id, action, topic, payload, created_at, device) values (?, ?, ?, ?, ?, ?)",
+                (call_id, action, topic, payload, now, self.device),
             )
             return cur.lastrowid
 
@@ -111,15 +132,15 @@ class Outbox:
             row = self.conn.execute("select state from calls where call_id = ?", (call_id,)).fetchone()
             known = p.decode(p.StateMsg, row[0]).repeat_presses if row and row[0] else 0
             ahead = self.conn.execute(
-                "select max(expect) from presses join outbox using (seq) where presses.call_id = ?"
-                " and confirmed = 0",
+                "select max(expect) from presses join outbox using (seq) where presses.call_id = ? and confirmed = 0",
                 (call_id,),
             ).fetchone()[0]
             self.conn.execute("begin")
             try:
                 cur = self.conn.execute(
-                    "insert into outbox (call_id, action, topic, payload, created_at) values (?, 'press', ?, ?, ?)",
-                    (press_id, topic, payload, iso(time.time())),
+                    "insert into outbox (call_id, action, topic, payload, created_at, device)"
+                    " values (?, 'press', ?, ?, ?, ?)",
+                    (press_id, topic, payload, iso(time.time()), self.device),
                 )
                 self.conn.execute(
                     "insert into presses (seq, call_id, expect) values (?, ?, ?)",
@@ -136,14 +157,16 @@ class Outbox:
         with self._lock:
             return self.conn.execute(
                 "select seq, presses.call_id, expect from presses join outbox using (seq)"
-                " where confirmed = 0 and (? is null or presses.call_id = ?) order by seq",
-                (call_id, call_id),
+                " where device = ? and confirmed = 0 and (? is null or presses.call_id = ?) order by seq",
+                (self.device, call_id, call_id),
             ).fetchall()
 
     def unconfirmed(self) -> list[tuple[int, str, str, str, bytes]]:
         with self._lock:
             return self.conn.execute(
-                "select seq, call_id, action, topic, payload from outbox where confirmed = 0 order by seq"
+                "select seq, call_id, action, topic, payload from outbox where device = ? and confirmed = 0"
+                " order by seq",
+                (self.device,),
             ).fetchall()
 
     def pending_actions(self, call_id: str) -> set[str]:
@@ -170,17 +193,19 @@ class Outbox:
         """Record a call's state; a call we did not open (a press the hub made a call of) is added."""
         with self._lock:
             self.conn.execute(
-                "insert into calls (call_id, created_at, status, state) values (?, ?, ?, ?)"
+                "insert into calls (call_id, created_at, status, state, device) values (?, ?, ?, ?, ?)"
                 " on conflict (call_id) do update set status = excluded.status, state = excluded.state",
-                (call_id, iso(time.time()), status, state),
+                (call_id, iso(time.time()), status, state, self.device),
             )
 
     def open_call(self) -> tuple[str, p.StateMsg | None] | None:
         """The newest call that is not known to be closed, with its last state."""
         with self._lock:
             row = self.conn.execute(
-                "select call_id, state from calls where status not in ('resolved', 'cancelled', 'unattended')"
-                " order by created_at desc, rowid desc limit 1"
+                "select call_id, state from calls where device = ?"
+                " and status not in ('resolved', 'cancelled', 'unattended')"
+                " order by created_at desc, rowid desc limit 1",
+                (self.device,),
             ).fetchone()
         if row is None:
             return None
@@ -189,11 +214,15 @@ class Outbox:
 
     def pending_count(self) -> int:
         with self._lock:
-            return self.conn.execute("select count(*) from outbox where confirmed = 0").fetchone()[0]
+            return self.conn.execute(
+                "select count(*) from outbox where device = ? and confirmed = 0", (self.device,)
+            ).fetchone()[0]
 
     def close(self) -> None:
-        with self._lock:
-            self.conn.close()
+        """Close the file; a shared device's view leaves it open for the others."""
+        if self._owner:
+            with self._lock:
+                self.conn.close()
 
 
 CONFIRMED_BY = {
@@ -211,30 +240,40 @@ class CallPoint:
         self,
         config: Config,
         device: str,
-        outbox_path: str,
+        outbox_path: str | Outbox,
         on_state: StateCallback | None = None,
         on_connection: Callable[[bool], None] | None = None,
         client_id: str | None = None,
+        client: mqtt.Client | None = None,
     ) -> None:
+        """``outbox_path``: the device's own SQLite file, or an ``Outbox`` view of a shared one.
+
+        ``client``: a connection shared with other call points (``CallPointGroup``), which then
+        connects it and hands its events on; by default the device has its own, with its Will.
+        """
         if device not in config.devices_by_id:
             raise ValueError(f"device {device!r} is not in [[devices]] of the config; add it there")
         self.cfg = config
         self.device = device
         self.topics = p.Topics(config.store.id)
-        self.outbox = Outbox(outbox_path)
+        self.outbox = outbox_path if isinstance(outbox_path, Outbox) else Outbox(outbox_path)
         self.on_state = on_state
         self.on_connection = on_connection
-        self.client = make_client(
+        self.shared = client is not None
+        self.client = client or make_client(
             client_id or f"staffcall-device-{device}",
             config.broker,
             will=(self.topics.device_status(device), p.OFFLINE),
             identity=f"device:{device}",
         )
-        self.client.on_connect = self._on_connect
-        self.client.on_disconnect = self._on_disconnect
-        self.client.on_message = self._on_message
-        self.client.on_publish = self._on_publish
+        if not self.shared:
+            self.client.on_connect = self._on_connect
+            self.client.on_disconnect = self._on_disconnect
+            self.client.on_message = self._on_message
+            self.client.on_publish = self._on_publish
         self._inflight: dict[int, int] = {}  # mqtt mid -> outbox seq (feedback: confirmed on PUBACK)
+        self._acked_early: collections.deque[int] = collections.deque()
+        """PUBACKs that came while a publish held the lock (see ``_on_publish``)."""
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
         self._watching: set[str] = set()
@@ -245,16 +284,18 @@ class CallPoint:
     # --- lifecycle -----------------------------------------------------------------
 
     def start(self) -> None:
-        connect_async(self.client, self.cfg.broker)
-        self.client.loop_start()
+        if not self.shared:
+            connect_async(self.client, self.cfg.broker)
+            self.client.loop_start()
 
     def stop(self) -> None:
         if self._timer:
             self._timer.cancel()
         if self.connected:
             self.client.publish(self.topics.device_status(self.device), p.OFFLINE, qos=1, retain=True)
-        self.client.disconnect()
-        self.client.loop_stop()
+        if not self.shared:
+            self.client.disconnect()
+            self.client.loop_stop()
         self.outbox.close()
 
     # --- actions (any thread) --------------------------------------------------------
@@ -347,7 +388,19 @@ class CallPoint:
             info = self.client.publish(topic, payload, qos=p.QOS)
             if action == "feedback":
                 self._inflight[info.mid] = seq
+            early = self._take_early_acks()
+        for acked in early:
+            self.outbox.confirm_seq(acked)
         self.outbox.mark_sent(seq)
+
+    def _take_early_acks(self) -> list[int]:
+        """Outbox entries whose PUBACK came while the lock was held (call with the lock held)."""
+        seqs = []
+        while self._acked_early:
+            seq = self._inflight.pop(self._acked_early.popleft(), None)
+            if seq is not None:
+                seqs.append(seq)
+        return seqs
 
     def _send_press(self, seq: int) -> None:
         for row in self.outbox.unconfirmed():
@@ -405,8 +458,11 @@ class CallPoint:
             self._watching = {row[1] for row in self.outbox.unconfirmed() if row[2] in ("call", "press")}
             if current:
                 self._watching.add(current[0])
-            topics = [(self.topics.hub_status(), p.QOS)] + [(self.topics.state(c), p.QOS) for c in self._watching]
-        client.subscribe(topics)
+            # A shared connection subscribes to the hub's status once for all its call points.
+            hub = [] if self.shared else [(self.topics.hub_status(), p.QOS)]
+            topics = hub + [(self.topics.state(c), p.QOS) for c in self._watching]
+        if topics:
+            client.subscribe(topics)
         client.publish(self.topics.device_status(self.device), p.ONLINE, qos=p.QOS, retain=True)
         self._flush(resend_open=True)
         if self.on_connection:
@@ -433,9 +489,18 @@ class CallPoint:
             self._send_presses(call_id, again=False)
 
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
-        with self._lock:
-            seq = self._inflight.pop(mid, None)
-        if seq is not None:
+        # paho calls this holding its outgoing-message lock, which a publish on another thread
+        # needs while holding ours: waiting here for ours could deadlock both (a shared connection
+        # makes that likely).  So never wait: a PUBACK that finds the lock taken is left for the
+        # publish that holds it, which registers its own mid first and then takes these.
+        if not self._lock.acquire(blocking=False):
+            self._acked_early.append(mid)
+            return
+        try:
+            seqs = [s for s in (self._inflight.pop(mid, None), *self._take_early_acks()) if s is not None]
+        finally:
+            self._lock.release()
+        for seq in seqs:
             self.outbox.confirm_seq(seq)
 
     def _on_message(self, client: mqtt.Client, userdata, msg: mqtt.MQTTMessage) -> None:
@@ -462,3 +527,101 @@ class CallPoint:
             self._unwatch(call_id)
         if self.on_state:
             self.on_state(call_id, state)
+
+
+class CallPointGroup:
+    """Many call points over one MQTT connection and one outbox file, each exactly as if alone.
+
+    A process that is the call point for hundreds of devices (the web server behind the QR
+    signs) cannot hold a connection, a network thread and an SQLite file per device: past
+    about 1,000 file descriptors paho's ``select()`` fails and clients silently never
+    connect.  The group logs in once (``identity``, whose ACL must allow each device's
+    ``call/{id}``, ``call/{id}/+`` and ``device/{id}/status``), keeps every device's outbox
+    in one file, and hands each MQTT event to the call point it concerns: a state to the
+    device named in it, the hub's status and (re)connects to all.  Outbox semantics are the
+    ``CallPoint``'s own: every call is kept and resent until the hub's state confirms it.
+
+    One connection has one Will, which cannot name each device: if the process dies, the
+    devices' retained ``online`` stays until it is back (a clean stop publishes ``offline``).
+
+    Example::
+
+        group = CallPointGroup(cfg, ["qr-paint", "qr-toys"], "qr.outbox.db", identity="phones")
+        group.start()
+        group.points["qr-paint"].call(reason="product")
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        devices: list[str],
+        outbox_path: str,
+        identity: str,
+        client_id: str,
+        on_state: StateCallback | None = None,
+        on_connection: Callable[[bool], None] | None = None,
+    ) -> None:
+        self.cfg = config
+        self.topics = p.Topics(config.store.id)
+        self.on_connection = on_connection
+        self.client = make_client(client_id, config.broker, identity=identity)
+        self.file = Outbox(outbox_path)
+        self.points = {
+            d: CallPoint(config, d, Outbox(outbox_path, d, share=self.file), on_state=on_state, client=self.client)
+            for d in devices
+        }
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+        self.client.on_publish = self._on_publish
+
+    @property
+    def connected(self) -> bool:
+        return self.client.is_connected() and all(point.connected for point in self.points.values())
+
+    def start(self) -> None:
+        connect_async(self.client, self.cfg.broker)
+        self.client.loop_start()
+
+    def stop(self) -> None:
+        for point in self.points.values():
+            point.stop()  # each says offline on the shared connection, queued before the DISCONNECT
+        self.client.disconnect()
+        self.client.loop_stop()
+        self.file.close()
+
+    def _on_connect(self, client: mqtt.Client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            log.error("call point group: broker refused the connection: %s", reason_code)
+            return
+        client.subscribe(self.topics.hub_status(), qos=p.QOS)
+        for point in self.points.values():
+            point._on_connect(client, userdata, flags, reason_code, properties)
+        if self.on_connection:
+            self.on_connection(True)
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        for point in self.points.values():
+            point._on_disconnect(client, userdata, flags, reason_code, properties)
+        if self.on_connection:
+            self.on_connection(False)
+
+    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+        for point in self.points.values():
+            point._on_publish(client, userdata, mid, reason_code, properties)
+
+    def _on_message(self, client: mqtt.Client, userdata, msg: mqtt.MQTTMessage) -> None:
+        if msg.topic == self.topics.hub_status():
+            for point in self.points.values():
+                point._on_message(client, userdata, msg)
+            return
+        if not msg.payload:
+            return  # a cleared retained state: the final state came before it
+        try:
+            device = p.decode(p.StateMsg, msg.payload).device
+        except p.ProtocolError as exc:
+            log.warning("call point group: ignoring bad state on %s: %s", msg.topic, exc)
+            return
+        point = self.points.get(device)
+        if point is not None:
+            point._on_message(client, userdata, msg)

@@ -129,6 +129,23 @@ class Device(msgspec.Struct, forbid_unknown_fields=True):
     """Hostname of the Pi that drives this station when a store has several; None = any Pi."""
 
 
+class Zone(msgspec.Struct, forbid_unknown_fields=True):
+    """``[[zones]]``: what people read for a zone id (optional; an unnamed zone shows its id).
+
+    Example::
+
+        [[zones]]
+        id = "paint"
+        name = "Paint"                        # any language without its own name
+        names = { sv = "Färg", en = "Paint" }
+    """
+
+    id: str
+    name: str = ""
+    names: dict[str, str] = {}
+    """Per language code (as the catalogs: "sv", "en"), the name shown in that language."""
+
+
 class KioskCfg(msgspec.Struct, forbid_unknown_fields=True):
     """``[kiosk]``: the customer's touch screen (see kiosk/)."""
 
@@ -247,6 +264,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, dict=True):
     timers: Timers = msgspec.field(default_factory=Timers)
     staff: list[Staff] = []
     devices: list[Device] = []
+    zones: list[Zone] = []
     kiosk: KioskCfg = msgspec.field(default_factory=KioskCfg)
     pager: PagerCfg = msgspec.field(default_factory=PagerCfg)
     pager_gateway: GatewayCfg = msgspec.field(default_factory=GatewayCfg)
@@ -260,6 +278,22 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, dict=True):
     @cached_property
     def devices_by_id(self) -> dict[str, Device]:
         return {d.id: d for d in self.devices}
+
+    @cached_property
+    def zones_by_id(self) -> dict[str, Zone]:
+        return {z.id: z for z in self.zones}
+
+    def zone_name(self, zone_id: str, lang: str) -> str:
+        """What a person reads for ``zone_id`` in ``lang``: its name there, its ``name``, else the id itself.
+
+        >>> cfg = parse_config('[store]\\nid = "s1"\\nname = "S"\\n[[zones]]\\nid = "paint"\\nnames = {sv = "Färg"}\\n')
+        >>> cfg.zone_name("paint", "sv"), cfg.zone_name("paint", "en"), cfg.zone_name("toys", "sv")
+        ('Färg', 'paint', 'toys')
+        """
+        zone = self.zones_by_id.get(zone_id)
+        if zone is None:
+            return zone_id
+        return zone.names.get(lang) or zone.name or zone_id
 
     def with_base(self, base: Path) -> Config:
         """Resolve the database, credentials and certificate paths against the config file's folder."""
@@ -348,6 +382,7 @@ def _check(cfg: Config, source: str) -> None:
             if item.id in seen:
                 fail(f"[[{kind}]] #{i} id", f"{item.id!r} is used twice; give each entry its own id")
             seen.add(item.id)
+    _check_zones(cfg, fail)
     _check_gateway(cfg.pager_gateway, fail)
     k = cfg.kiosk
     for key in ("long_press_s", "feedback_timeout_s", "thanks_s", "greeted_timeout_s"):
@@ -363,6 +398,24 @@ def _check(cfg: Config, source: str) -> None:
             fail(f"[[staff]] #{i} pager", f"{staff.pager!r} must look like 'espa:1234' or 'tap:5551234'")
     _check_buttons(cfg, fail)
     _check_pager(cfg, fail)
+
+
+def _check_zones(cfg: Config, fail) -> None:
+    seen: set[str] = set()
+    for i, zone in enumerate(cfg.zones, 1):
+        where = f"[[zones]] #{i}"
+        if not valid_id(zone.id):
+            fail(f"{where} id", f"{zone.id!r} must match {ID_PATTERN}, as in [[devices]] zone")
+        if zone.id in seen:
+            fail(f"{where} id", f"{zone.id!r} is named twice; keep one [[zones]] entry per zone")
+        seen.add(zone.id)
+        for lang in zone.names:
+            if not re.fullmatch(r"[a-z]{2}", lang):
+                fail(f"{where} names", f'{lang!r}: not a language code, use two letters: names = {{sv = "Färg"}}')
+        named = ([("name", zone.name)] if zone.name else []) + [(f"names.{k}", v) for k, v in zone.names.items()]
+        for key, text in named:
+            if not (len(text) <= 40 and text.isprintable() and text.strip()):
+                fail(f"{where} {key}", f'{text[:50]!r} must be 1-40 printable characters, e.g. "Paint"')
 
 
 def _check_pager(cfg: Config, fail) -> None:

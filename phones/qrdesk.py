@@ -1,7 +1,10 @@
 """The server's side of the QR call points: it is the QR device on the protocol.
 
 One ``CallPoint`` (``broker/callpoint.py``: SQLite outbox, resend after reconnect) per
-QR device, so a call made from a phone reaches the hub even if Mosquitto restarts.
+QR device, so a call made from a phone reaches the hub even if Mosquitto restarts.  All
+of them share one MQTT connection (the web server's ``phones`` login) and one outbox
+file (``CallPointGroup``): a store with hundreds of QR signs costs a handful of file
+descriptors, not several per sign.
 The protocol allows one open call per device, and the hub turns a second call from
 the same device into a *repeat press* on the open one.  So:
 
@@ -28,8 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from broker import protocol as p
-from broker.callpoint import CallPoint, new_call_id
-from broker.clock import iso
+from broker.callpoint import CallPoint, CallPointGroup, Outbox, new_call_id
 from broker.config import Config
 from kiosk.progress import CallProgress
 from phones.customer import customer_view, texts
@@ -38,6 +40,38 @@ from phones.keys import call_token
 log = logging.getLogger(__name__)
 KEEP_CLOSED = 2000
 """Closed calls remembered for late page loads (the outbox files keep them across restarts)."""
+
+
+def import_old_outbox(path: Path, into: Outbox, device: str) -> None:
+    """Move a QR device's own outbox file (before they shared one) into the shared file, once.
+
+    What it still holds (an open call, an unconfirmed cancel) goes out from the shared file as
+    before; the old file is renamed ``*.imported`` so a restart does not import it twice.
+    """
+    if not path.exists():
+        return
+    old = Outbox(str(path))
+    with old._lock:
+        calls = old.conn.execute("select call_id, created_at, status, state from calls").fetchall()
+        rows = old.conn.execute(
+            "select call_id, action, topic, payload, created_at, sent from outbox where confirmed = 0 order by seq"
+        ).fetchall()
+    old.close()
+    with into._lock:
+        into.conn.executemany(
+            "insert or ignore into calls (call_id, created_at, status, state, device) values (?, ?, ?, ?, ?)",
+            [(*row, device) for row in calls],
+        )
+        into.conn.executemany(
+            "insert into outbox (call_id, action, topic, payload, created_at, sent, device)"
+            " values (?, ?, ?, ?, ?, ?, ?)",
+            [(*row, device) for row in rows],
+        )
+    for suffix in ("", "-wal", "-shm"):
+        extra = Path(f"{path}{suffix}")
+        if extra.exists():
+            extra.rename(f"{extra}.imported")
+    log.info("QR device %s: imported %d unsent actions from %s", device, len(rows), path.name)
 
 
 class CallRefused(Exception):
@@ -54,17 +88,19 @@ class QrDesk:
         self.clock = clock
         self.secret = cfg.web.qr_secret or ""
         folder = Path(cfg.web.outbox_dir or Path(cfg.database.path).parent)
-        self.points: dict[str, CallPoint] = {}
-        for dev in cfg.devices:
-            if dev.kind == "qr":
-                self.points[dev.id] = CallPoint(
-                    cfg,
-                    dev.id,
-                    str(folder / f"qr-{dev.id}.outbox.db"),
-                    on_state=self._on_state,
-                    on_connection=lambda _up: self._changed(),
-                    client_id=f"staffcall-qr-{cfg.store.id}-{dev.id}",
-                )
+        devices = [dev.id for dev in cfg.devices if dev.kind == "qr"]
+        self.group = CallPointGroup(
+            cfg,
+            devices,
+            str(folder / "qr.outbox.db"),
+            identity="phones",
+            client_id=f"staffcall-qr-{cfg.store.id}",
+            on_state=self._on_state,
+            on_connection=lambda _up: self._changed(),
+        )
+        self.points: dict[str, CallPoint] = self.group.points
+        for device in devices:
+            import_old_outbox(folder / f"qr-{device}.outbox.db", self.group.file, device)
         self.progress: OrderedDict[str, CallProgress] = OrderedDict()
         self.feedback_given: set[str] = set()
         self._lock = threading.Lock()
@@ -72,15 +108,13 @@ class QrDesk:
         self.version = 0
 
     def start(self) -> None:
-        for point in self.points.values():
-            point.start()
+        self.group.start()
 
     def stop(self) -> None:
-        for point in self.points.values():
-            point.stop()
+        self.group.stop()
 
     def ready(self) -> bool:
-        return all(point.connected for point in self.points.values())
+        return self.group.connected
 
     # --- listeners -------------------------------------------------------------------
 
@@ -119,8 +153,7 @@ class QrDesk:
         if current is not None:
             if token and token == call_token(self.secret, current, phone):
                 return current, token, False
-            press = p.CallMsg(id=new_call_id(device), reason=reason, lang=lang, at=iso(time.time()))
-            point.client.publish(point.topics.call(device), p.encode(press), qos=p.QOS)
+            point.press_again(reason)  # kept in the call point's outbox until the hub has counted it
             return current, None, True
         call_id = new_call_id(device)
         with self._lock:  # before the call goes out: its first state may arrive before point.call returns

@@ -2,8 +2,8 @@
 
 A real private Mosquitto, the hub and the web server run in this process; Debian's
 headless Chromium (Playwright, never a downloaded browser) plays the customer and the
-colleague, and an MQTT client plays the rest of the store (Anna's "on my way" from her
-pager, and so on).  Tests never write to ``docs/screens``: this command does.
+colleague, each step a tap on a visible button, and an MQTT client watches the calls'
+states.  Tests never write to ``docs/screens``: this command does.
 """
 
 from __future__ import annotations
@@ -87,6 +87,11 @@ kind = "qr"
 zone = "paint"
 label = "Paint, aisle 7"
 
+[[zones]]
+id = "paint"
+name = "Paint & wallpaper"
+names = {{ sv = "Färg & tapet" }}
+
 [kiosk]
 reasons = ["product", "fitting_room", "pickup", "checkout"]
 
@@ -106,7 +111,7 @@ def free_port() -> int:
 
 
 class Store:
-    """Mosquitto, hub and web server for one run, and an MQTT client that watches and acts."""
+    """Mosquitto, hub and web server for one run, and an MQTT client that watches the calls' states."""
 
     def __init__(self, tmp: Path, lang: str = "en") -> None:
         import paho.mqtt.client as mqtt
@@ -163,9 +168,6 @@ class Store:
                 raise RuntimeError(f"no {what} for {call}: {self.states.get(call)}")
             return self.states[call]
 
-    def publish(self, topic: str, body: dict, retain: bool = False) -> None:
-        self.client.publish(f"staffcall/s1/{topic}", json.dumps(body), qos=1, retain=retain).wait_for_publish(5)
-
     def qr_url(self, lang: str = "en") -> str:
         from phones.keys import qr_key
 
@@ -215,15 +217,23 @@ def customer_screens(store: Store, browser, out: Path) -> list[Path]:
     page.wait_for_timeout(300)
     snap(page, "qr-escalated")
 
-    staff.click("[data-act=ack]")
+    staff.get_by_role("button", name="On my way").click()
     store.wait_state(call, lambda s: s["status"] == "acknowledged", "acknowledged state")
     page.wait_for_function("document.getElementById('w-who').textContent.includes('Anna')")
     snap(page, "qr-waiting-anna")
+    staff.locator("#my-calls button.next:not([disabled])").wait_for()
     snap(staff, "staff-open-calls")
 
-    store.publish("staff/anna/greet", {"id": call})
+    # Anna records each step on her phone: Greeted, then Resolved with an outcome.
+    mine = staff.locator(f"#my-calls li[data-call={json.dumps(call)}]")
+    mine.get_by_role("button", name="Greeted").click()
     store.wait_state(call, lambda s: s["status"] == "greeted", "greeted state")
-    store.publish("staff/anna/resolve", {"id": call, "outcome": "helped"})
+    page.wait_for_function("document.body.dataset.view === 'greeted'")
+    snap(page, "qr-greeted")
+    mine.get_by_role("button", name="Resolved").click()
+    mine.locator(".outcome-title").wait_for()
+    snap(staff, "staff-outcome")
+    mine.get_by_role("button", name="helped").click()
     store.wait_state(call, lambda s: s["status"] == "resolved", "resolved state")
     page.wait_for_function("document.body.dataset.view === 'feedback'")
     snap(page, "qr-feedback")

@@ -20,6 +20,7 @@ and payload (why, the address) in its ``rejected`` table.  At most
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import secrets
@@ -107,9 +108,14 @@ class PhonesServer:
         self.radio = RadioPagers.from_staff(cfg.staff)
         self.limiter = CallLimiter(cfg.web.call_every_s, cfg.web.calls_per_ip)
         self.reasons = (cfg.web.qr_reasons or cfg.kiosk.reasons)[:4]
+        self.outcomes = cfg.web.outcomes or cfg.pager.outcomes
+        """Offered at Resolved, as the pager app offers ``[pager] outcomes``."""
         self.lock = threading.Lock()
         self.rings: dict[str, int] = {}
         self._listeners: list[Callable[[], None]] = []
+        self._versions = itertools.count(1)
+        self.version = 0
+        """Bumped at every change: a phone keeps the newest view, whichever way it came (push or answer)."""
         self._rejects: deque[float] = deque()
         self._login_failures: dict[str, deque[float]] = {}
         self.client = make_client(f"staffcall-phones-{cfg.store.id}", cfg.broker, identity="phones")
@@ -226,6 +232,7 @@ class PhonesServer:
         return unlisten
 
     def _changed(self) -> None:
+        self.version = next(self._versions)
         for notify in list(self._listeners):
             notify()
 
@@ -238,7 +245,9 @@ class PhonesServer:
         if len(self._rejects) >= REJECT_RECORDS_PER_MIN:
             return
         self._rejects.append(now)
-        where = device if p.valid_id(device) else "invalid-device"
+        # The ACL lets this login write bad_key only for its own QR devices (and invalid-device): any
+        # other id would be dropped by the broker without a word, and the attempt never recorded.
+        where = device if device in self.qr.points else "invalid-device"
         body = {"why": why, "ip": ip[:64], "device": device[:64]}
         self.client.publish(self.topics.call_action(where, "bad_key"), json.dumps(body), qos=p.QOS)
 
@@ -262,13 +271,19 @@ class PhonesServer:
             q.popleft()
         return len(q) < LOGIN_FAILURES_PER_MIN
 
-    def staff_view(self, staff: str) -> dict[str, Any]:
+    def staff_view(self, staff: str, lang: str) -> dict[str, Any]:
+        """The staff app's JSON; zones by their names in ``lang`` (``[[zones]]``), the id when unnamed."""
+        version = self.version  # before the snapshot: a change after it comes with a higher one
         now = self.clock()
         with self.lock:
-            view = self.desk.view(staff, self.cfg.staff_by_id[staff].name, now, self.cfg.web.outcomes)
+            view = self.desk.view(staff, self.cfg.staff_by_id[staff].name, now, self.outcomes)
+            view["version"] = version
             view["ring"] = self.rings.get(staff, 0)
             view["radio_pagers"] = self.radio.view(staff, self.desk.presence)
         view["connected"] = self.client.is_connected()
+        for item in [view["alert"], *view["calls"], *view["my_calls"]]:
+            if item is not None:
+                item["zone_name"] = self.cfg.zone_name(item["zone"], lang)
         return view
 
     def run(self, cmds: list[Publish]) -> None:
@@ -295,11 +310,13 @@ async def read_body(request: Request) -> Body:
         raise CallRefused("bad_request", 400, detail=str(exc)[:200]) from None
 
 
-def refused(exc: CallRefused, lang: str = "en") -> JSONResponse:
-    key = f"qr_{exc.key}"
-    message = texts(lang)(key, **exc.values)
-    if message == key:  # no customer text for it: a developer's error, say what was wrong
-        message = str(exc.values.get("detail") or exc.key.replace("_", " "))
+def refused(exc: CallRefused, lang: str = "en", prefix: str = "qr_") -> JSONResponse:
+    """The refusal as JSON: ``message`` from the catalogs for the person; ``detail`` says more to a developer."""
+    t = texts(lang)
+    key = f"{prefix}{exc.key}"
+    message = t(key, **exc.values)
+    if message == key:  # no text of its own (a developer's error): the catalog's general one
+        message = t(f"{prefix}bad_request")
     return JSONResponse({"error": exc.key, "message": message, **exc.values}, status_code=exc.status)
 
 
@@ -384,6 +401,7 @@ def routes(server: PhonesServer) -> list[BaseRoute]:
             "store": cfg.store.name,
             "device": device,
             "label": dev.label or device,
+            "zone": cfg.zone_name(dev.zone, lang) if dev.zone in cfg.zones_by_id else "",
             "key": key,
             "reasons": [(r, t(f"reason.{r}")) for r in server.reasons],
             "free_text": cfg.web.free_text,
@@ -510,6 +528,7 @@ def routes(server: PhonesServer) -> list[BaseRoute]:
 
     async def staff_api(request: Request) -> Response:
         what = request.path_params["what"]
+        lang = staff_lang(request)
         try:
             body = await read_body(request)
             if what == "login":
@@ -534,8 +553,8 @@ def routes(server: PhonesServer) -> list[BaseRoute]:
                     body.call or ""
                 ):
                     raise CallRefused("bad_request", 400, detail="action: ack/greet/resolve/decline; call: an id")
-                if body.outcome is not None and body.outcome not in cfg.web.outcomes:
-                    raise CallRefused("bad_request", 400, detail=f"outcome: one of {cfg.web.outcomes}")
+                if body.outcome is not None and body.outcome not in server.outcomes:
+                    raise CallRefused("bad_request", 400, detail=f"outcome: one of {server.outcomes}")
                 with server.lock:
                     try:
                         cmds = server.desk.act(staff, body.action, body.call, now, body.outcome)
@@ -551,22 +570,23 @@ def routes(server: PhonesServer) -> list[BaseRoute]:
             else:
                 raise CallRefused("bad_request", 404, detail=f"no {what!r}")
             server.run(cmds)
-            return JSONResponse({"ok": True, "view": server.staff_view(staff)})
+            return JSONResponse({"ok": True, "view": server.staff_view(staff, lang)})
         except CallRefused as exc:
-            return JSONResponse({"error": exc.key, **exc.values}, status_code=exc.status)
+            return refused(exc, lang, prefix="staff_error_")
 
     async def login(request: Request, body: Body) -> Response:
         ip = client_ip(request)
         if not server.login_allowed(ip):
-            raise CallRefused("too_many_tries", 429, detail="wait a minute, then try again")
+            raise CallRefused("too_many_tries", 429)
         member = cfg.staff_by_id.get(body.staff or "")
         ok = bool(member and member.pin_hash and body.pin) and await run_in_threadpool(
             verify_pin, body.pin or "", member.pin_hash or ""
         )
         if not ok:
             server._login_failures.setdefault(ip, deque()).append(time.monotonic())
-            why = "no PIN is set for you: ask a manager (staffcall hash-pin)" if member and not member.pin_hash else ""
-            raise CallRefused("wrong_pin", 401, detail=why or "name or PIN is wrong")
+            if member and not member.pin_hash:
+                raise CallRefused("no_pin", 401)
+            raise CallRefused("wrong_pin", 401)
         resp = JSONResponse({"ok": True})
         resp.set_cookie(
             STAFF_COOKIE,
@@ -580,13 +600,14 @@ def routes(server: PhonesServer) -> list[BaseRoute]:
     async def staff_json(request: Request) -> Response:
         staff = server.staff_of(request)
         if staff is None:
-            return JSONResponse({"error": "signed_out"}, status_code=401)
-        return JSONResponse(server.staff_view(staff))
+            return refused(CallRefused("signed_out", 401), staff_lang(request), prefix="staff_error_")
+        return JSONResponse(server.staff_view(staff, staff_lang(request)))
 
     async def staff_events(request: Request) -> Response:
         staff = server.staff_of(request)
+        lang = staff_lang(request)
         if staff is None:
-            return JSONResponse({"error": "signed_out"}, status_code=401)
+            return refused(CallRefused("signed_out", 401), lang, prefix="staff_error_")
         with server.lock:
             cmds = server.desk.stream_opened(staff, server.clock())
         server.run(cmds)
@@ -595,13 +616,14 @@ def routes(server: PhonesServer) -> list[BaseRoute]:
             with server.lock:
                 server.desk.stream_closed(staff, server.clock())
 
-        return sse(request, server, lambda: server.staff_view(staff), on_close=closed)
+        return sse(request, server, lambda: server.staff_view(staff, lang), on_close=closed)
 
     async def manifest(request: Request) -> Response:
+        t = texts(staff_lang(request))
         return JSONResponse(
             {
-                "name": f"{cfg.store.name} staff",
-                "short_name": "Staff",
+                "name": t("staff_app_name", store=cfg.store.name),
+                "short_name": t("staff_app_short_name"),
                 "start_url": "/staff",
                 "scope": "/staff",
                 "display": "standalone",

@@ -33,6 +33,25 @@ from broker.protocol import CLOSED_STATUSES, PageMsg, StateMsg
 from staff_pager.core import PagerCore, mmss
 
 SHIFT_KEYS = ("calls", "greeted", "greeted_within_target", "median_greet_s", "declines")
+STEPS = ("ack", "greet", "resolve")
+"""A colleague's steps on their own call, in order: On my way -> Greeted -> Resolved."""
+
+
+def next_step(status: str, allowed: set[str], pending: set[str]) -> str | None:
+    """The one big button a colleague's own call shows: the next step the hub will accept.
+
+    None while a step is on its way (the hub's state confirms it, then the next one shows),
+    so a double tap cannot skip Greeted and leave time-to-greet unmeasured.
+
+    >>> next_step("acknowledged", {"greet", "resolve", "decline"}, set())
+    'greet'
+    >>> next_step("greeted", {"resolve"}, set()), next_step("acknowledged", {"resolve"}, {"greet"})
+    ('resolve', None)
+    """
+    if pending & set(STEPS):
+        return None
+    after = {"waiting": "ack", "acknowledged": "greet", "greeted": "resolve"}.get(status)
+    return after if after in allowed else None
 
 
 @dataclass
@@ -175,6 +194,13 @@ class StaffDesk:
 
     # --- what the phone shows ----------------------------------------------------------------
 
+    @staticmethod
+    def _is_mine(row: Any) -> bool:
+        """Taken by me (acknowledged or greeted), or my On my way is on its way to the hub."""
+        return (row.mine and row.status in ("acknowledged", "greeted")) or (
+            row.status == "waiting" and "ack" in row.pending
+        )
+
     def view(self, staff: str, name: str, now: float, outcomes: list[str]) -> dict[str, Any]:
         """The JSON twin of ``/staff``: the alert, open calls and my shift; waits tick in the page from here."""
         s = self.session(staff, now)
@@ -196,6 +222,7 @@ class StaffDesk:
                 "waited_s": core.waited(alert.id, now) or 0,
                 "allowed": sorted(core.allowed(alert.id)),
             }
+        rows = core.open_calls(now)
         calls = [
             {
                 "id": r.id,
@@ -211,7 +238,24 @@ class StaffDesk:
                 "pending": sorted(r.pending),
                 "allowed": sorted(r.allowed),
             }
-            for r in core.open_calls(now)
+            for r in rows
+            if not self._is_mine(r)
+        ]
+        # My calls stay on screen until closed, each with its next step (the alert is gone once answered).
+        my_calls = [
+            {
+                "id": r.id,
+                "where": r.where,
+                "zone": r.zone,
+                "reason": r.reason,
+                "status": r.status,
+                "waited_s": r.waited_s,
+                "ticking": r.status in ("waiting", "acknowledged"),
+                "pending": sorted(r.pending),
+                "next": next_step(r.status, r.allowed, r.pending),
+            }
+            for r in rows
+            if self._is_mine(r)
         ]
         shift = core.shift or {}
         return {
@@ -219,6 +263,7 @@ class StaffDesk:
             "name": name,
             "presence": s.chosen or self.presence.get(staff),
             "alert": alert_view,
+            "my_calls": my_calls,
             "calls": calls,
             # Recognition, not surveillance: today's counts and median; no customer's face for any one call.
             "shift": {k: shift.get(k) for k in SHIFT_KEYS},

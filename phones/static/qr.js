@@ -60,13 +60,17 @@
     source.onerror = () => banner(D.texts.reconnecting);  // EventSource retries by itself
   }
 
+  // Every message the customer reads is the server's, from the catalogs; no answer at all is qr_offline.
   async function post(action, body) {
-    const r = await fetch(`/c/${D.device}/${action}?lang=${D.lang}`, {
-      method: "POST", headers: { "Content-Type": "application/json" }, credentials: "same-origin",
-      body: JSON.stringify({ k: D.key, lang: D.lang, ...body }),
-    });
-    const data = await r.json().catch(() => ({ message: r.statusText }));
-    if (!r.ok) throw new Error(data.message || data.error);
+    let r;
+    try {
+      r = await fetch(`/c/${D.device}/${action}?lang=${D.lang}`, {
+        method: "POST", headers: { "Content-Type": "application/json" }, credentials: "same-origin",
+        body: JSON.stringify({ k: D.key, lang: D.lang, ...body }),
+      });
+    } catch { throw new Error(D.texts.qr_offline); }
+    const data = await r.json().catch(() => ({}));
+    if (!r.ok) throw new Error(data.message || D.texts.qr_offline);
     return data;
   }
 

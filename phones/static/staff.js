@@ -1,4 +1,5 @@
-// The staff web app: sign in, presence, the full-screen page, open calls with Take, my shift; live by SSE.
+// The staff web app: sign in, presence, the full-screen page, my calls with their next step (On my way ->
+// Greeted -> Resolved, with the store's outcomes), open calls with Take, my shift; live by SSE.
 (() => {
   const D = JSON.parse(document.getElementById("staff-data").textContent);
   const $ = (id) => document.getElementById(id);
@@ -11,14 +12,18 @@
 
   function banner(text, bad) { const b = $("banner"); b.textContent = text || ""; b.hidden = !text; b.classList.toggle("bad", !!bad); }
 
+  // Errors carry the server's message from the catalogs; a request that got no answer says so in our words.
   async function api(what, body) {
-    const r = await fetch(`/staff/api/${what}`, {
-      method: "POST", headers: { "Content-Type": "application/json" }, credentials: "same-origin",
-      body: JSON.stringify(body || {}),
-    });
+    let r;
+    try {
+      r = await fetch(`/staff/api/${what}`, {
+        method: "POST", headers: { "Content-Type": "application/json" }, credentials: "same-origin",
+        body: JSON.stringify(body || {}),
+      });
+    } catch { throw new Error(t("staff_error_network")); }
     const data = await r.json().catch(() => ({}));
     if (r.status === 401 && what !== "login") location.reload();
-    if (!r.ok) throw new Error(data.detail || data.error || r.statusText);
+    if (!r.ok) throw new Error(data.message || t("staff_error_network"));
     return data;
   }
 
@@ -26,7 +31,7 @@
     $("login").addEventListener("submit", async (e) => {
       e.preventDefault();
       try { await api("login", { staff: $("who").value, pin: $("pin").value }); location.reload(); }
-      catch (err) { $("login-error").textContent = err.message === "wrong_pin" || err.message === "name or PIN is wrong" ? t("staff_wrong_pin") : err.message; }
+      catch (err) { $("login-error").textContent = err.message; }
     });
     return;
   }
@@ -55,8 +60,14 @@
   }
 
   // --- rendering -------------------------------------------------------------------------------
-  let view = null, got = 0, lastRing = null, lastAlert = null, choosingOutcome = false;
+  let view = null, got = 0, lastRing = null, lastAlert = null;
+  let picking = null;  // the call whose outcome is on screen (Resolved was tapped and the store has outcomes)
   const waited = (s, ticking) => s + (ticking ? (performance.now() - got) / 1000 : 0);
+  // An action's answer may arrive after a newer push (the hub's state came first): keep the newer view.
+  function accept(v, pushed) {
+    if (!pushed && view && v.version < view.version) return;
+    view = v; got = performance.now(); render();
+  }
 
   function render() {
     if (!view) return;
@@ -67,7 +78,7 @@
     ul.replaceChildren(...view.calls.map((c) => {
       const li = document.createElement("li");
       li.dataset.call = c.id;
-      const top = document.createElement("div"); top.textContent = `${c.where} · ${c.zone}`;
+      const top = document.createElement("div"); top.textContent = `${c.where} · ${c.zone_name}`;
       const sub = document.createElement("div"); sub.className = "muted";
       sub.textContent = `${c.reason ? reasonText(c.reason) + " · " : ""}${statusText(c.status)}${c.staff_name ? " - " + c.staff_name : ""}`;
       const w = document.createElement("span"); w.className = "wait"; w.dataset.s = c.waited_s; w.dataset.ticking = c.ticking;
@@ -83,6 +94,7 @@
       return li;
     }));
     $("no-calls").hidden = view.calls.length > 0;
+    renderMine(view.my_calls || []);
     if (view.radio_pagers && $("radio-list")) renderRadio(view.radio_pagers);
     const sh = view.shift || {};
     $("shift").replaceChildren(...[[t("staff_calls"), sh.calls ?? 0], [t("staff_greeted"), sh.greeted ?? 0], [t("staff_median"), view.shift_median]].map(([k, v]) => {
@@ -93,18 +105,57 @@
     document.body.dataset.alert = a ? a.id : "";
     if (a) {
       $("alert").className = `alert tier-${Math.min(a.tier, 3)}`;
-      $("a-kind").textContent = a.kind === "call" ? t("staff_customer_needs_help") : a.kind.replace("_", " ").toUpperCase();
+      $("a-kind").textContent = a.kind === "call" ? t("staff_customer_needs_help") : t(`staff_kind_${a.kind}`);
       $("a-where").textContent = a.label;
-      $("a-zone").textContent = t("staff_zone", { zone: a.zone });
+      $("a-zone").textContent = t("staff_zone", { zone: a.zone_name });
       $("a-reason").textContent = a.reason ? reasonText(a.reason) : "";
       $("a-text").hidden = !a.customer_text; $("a-text").textContent = a.customer_text || "";  // plain text, never HTML
       $("a-tier").textContent = t(`staff_tier_${Math.max(1, Math.min(a.tier, 3))}`);
       for (const b of document.querySelectorAll("[data-act]")) b.disabled = !a.allowed.includes(b.dataset.act);
-      $("a-actions").hidden = choosingOutcome; $("a-outcomes").hidden = !choosingOutcome;
+      const picked = picking === a.id;
+      $("a-actions").hidden = picked; $("a-outcomes").hidden = !picked;
+      if (picked) $("a-outcomes").replaceChildren(outcomeBox(a.id));
       if (view.ring !== lastRing || a.id !== lastAlert) ring(a.tier);
-    } else choosingOutcome = false;
+    }
     lastRing = view.ring; lastAlert = a ? a.id : null;
     tick();
+  }
+  // My calls: each keeps one big button, its next step; a step on its way shows "Sending" until the hub has it.
+  function renderMine(mine) {
+    $("mine").hidden = mine.length === 0;
+    const open = mine.some((c) => c.id === picking) || (view.alert && view.alert.id === picking);
+    if (!open) picking = null;  // resolved or closed meanwhile: nothing left to pick an outcome for
+    $("my-calls").replaceChildren(...mine.map((c) => {
+      const li = document.createElement("li"); li.dataset.call = c.id;
+      const top = document.createElement("div"); top.className = "where"; top.textContent = `${c.where} · ${c.zone_name}`;
+      const w = document.createElement("span"); w.className = "wait"; w.dataset.s = c.waited_s; w.dataset.ticking = c.ticking;
+      w.textContent = mmss(waited(c.waited_s, c.ticking));
+      top.append(" ", w);
+      const sub = document.createElement("div"); sub.className = "muted";
+      sub.textContent = `${c.reason ? reasonText(c.reason) + " · " : ""}${statusText(c.status)}`;
+      li.append(top, sub);
+      if (picking === c.id) { li.append(outcomeBox(c.id)); return li; }
+      const b = document.createElement("button"); b.className = "next"; b.dataset.next = c.next || "";
+      b.disabled = !c.next; b.textContent = c.next ? t(`staff_${c.next}`) : t("staff_sending");
+      b.addEventListener("click", () => step(c.next, c.id));
+      li.append(b);
+      return li;
+    }));
+  }
+  function step(action, id) {
+    if (!action) return;
+    if (action === "resolve" && view.outcomes.length) { picking = id; render(); return; }
+    act(action, id);
+  }
+  // The store's outcomes, as the pager app offers them: a title, one button each, and Skip.
+  function outcomeBox(id) {
+    const box = document.createElement("div"); box.className = "outcomes"; box.dataset.outcomesFor = id;
+    const title = document.createElement("div"); title.className = "outcome-title"; title.textContent = t("staff_outcome_title");
+    box.append(title, ...[...view.outcomes, null].map((o) => {
+      const ob = document.createElement("button"); ob.textContent = o || t("staff_no_outcome"); ob.dataset.outcome = o || "";
+      ob.addEventListener("click", () => { picking = null; act("resolve", id, o); }); return ob;
+    }));
+    return box;
   }
   // Managers: colleagues who carry only a radio pager; a tap sets their presence (phones/radiopagers.py).
   function renderRadio(team) {
@@ -125,37 +176,28 @@
     $("no-radio").hidden = team.length > 0;
   }
   async function setRadio(staff, status) {
-    try { const r = await api("team", { staff, status }); view = r.view; got = performance.now(); render(); }
+    try { accept((await api("team", { staff, status })).view); }
     catch (e) { banner(t("staff_not_sent", { why: e.message }), true); }
   }
   function tick() {
     if (!view) return;
     if (view.alert) $("a-wait").textContent = mmss(waited(view.alert.waited_s, true));
-    for (const w of document.querySelectorAll(".calls .wait")) w.textContent = mmss(waited(Number(w.dataset.s), w.dataset.ticking === "true"));
+    for (const w of document.querySelectorAll(".calls .wait, .mine .wait")) w.textContent = mmss(waited(Number(w.dataset.s), w.dataset.ticking === "true"));
   }
   setInterval(tick, 1000);
 
   async function act(action, call, outcome) {
-    try { const r = await api("act", { action, call, outcome: outcome || null }); view = r.view; got = performance.now(); render(); }
+    try { accept((await api("act", { action, call, outcome: outcome || null })).view); }
     catch (e) { banner(t("staff_not_sent", { why: e.message }), true); }
   }
   for (const b of document.querySelectorAll("[data-act]")) b.addEventListener("click", () => {
     const id = view && view.alert && view.alert.id;
     if (!id) return;
-    if (b.dataset.act === "resolve" && view.outcomes.length) {
-      choosingOutcome = true;
-      $("a-outcomes").replaceChildren(...[...view.outcomes, null].map((o) => {
-        const ob = document.createElement("button"); ob.textContent = o || t("staff_just_resolve"); ob.dataset.outcome = o || "";
-        ob.addEventListener("click", () => { choosingOutcome = false; act("resolve", id, o); }); return ob;
-      }));
-      render();
-      return;
-    }
-    act(b.dataset.act, id);
+    if (b.dataset.act === "decline") act("decline", id); else step(b.dataset.act, id);
   });
   for (const b of document.querySelectorAll("[data-status]")) b.addEventListener("click", async () => {
     unlockAudio();
-    try { const r = await api("presence", { status: b.dataset.status }); view = r.view; got = performance.now(); render(); }
+    try { accept((await api("presence", { status: b.dataset.status })).view); }
     catch (e) { banner(t("staff_not_sent", { why: e.message }), true); }
   });
   $("logout").addEventListener("click", async () => { await api("logout").catch(() => {}); location.reload(); });
@@ -167,9 +209,9 @@
     source = new EventSource("/staff/events");
     source.onopen = () => banner("");
     source.onmessage = (e) => {
-      view = JSON.parse(e.data); got = performance.now();
-      banner(view.connected ? "" : t("staff_no_hub"), true);
-      render();
+      const v = JSON.parse(e.data);
+      banner(v.connected ? "" : t("staff_no_hub"), true);
+      accept(v, true);  // the stream is in order and restarts with the server: always the newest
     };
     source.onerror = () => banner(t("staff_unreachable"), true);
   }

@@ -54,3 +54,24 @@ def test_config_errors_name_the_key(tmp_path):
         parse_config('[store]\nid = "s1"\nname = "S"\n[web]\nqr_secret = "short"\n')
     with pytest.raises(ConfigError, match=r"\[web\] qr_reasons"):
         parse_config('[store]\nid = "s1"\nname = "S"\n[web]\nqr_reasons = ["a", "b", "c", "d", "e"]\n')
+
+
+def test_zone_names_fall_back_to_the_id_and_errors_name_the_key():
+    from broker.config import parse_config
+
+    head = '[store]\nid = "s1"\nname = "S"\n'
+    cfg = parse_config(head + '[[zones]]\nid = "paint"\nname = "Paint"\nnames = { sv = "Färg" }\n')
+    assert cfg.zone_name("paint", "sv") == "Färg"
+    assert cfg.zone_name("paint", "en") == "Paint"  # no English name of its own: the zone's name
+    assert cfg.zone_name("garden", "sv") == "garden"  # not named: the id
+    bad = {
+        '[[zones]]\nid = "a b"\n': r"\[\[zones\]\] #1 id",
+        '[[zones]]\nid = "paint"\n[[zones]]\nid = "paint"\n': r"\[\[zones\]\] #2 id: 'paint' is named twice",
+        '[[zones]]\nid = "paint"\nnames = { svenska = "Färg" }\n': r"\[\[zones\]\] #1 names: 'svenska'",
+        '[[zones]]\nid = "paint"\nnames = { sv = "" }\n': r"\[\[zones\]\] #1 names.sv",
+        '[[zones]]\nid = "paint"\nname = "x\\ty"\n': r"\[\[zones\]\] #1 name",
+        '[[zones]]\nid = "paint"\ncolour = "red"\n': r"\[\[zones\]\] #1: .*`colour`; remove it",
+    }
+    for text, match in bad.items():
+        with pytest.raises(ConfigError, match=match):
+            parse_config(head + text)

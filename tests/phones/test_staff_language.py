@@ -2,37 +2,28 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from playwright.sync_api import expect
 
-from tests.phones.conftest import PIN, WebServer, free_port, phones_config
+from tests.phones.conftest import PIN, SecurePhones
+from tests.phones.test_staff_app import ZONES, on_shift
+from tests.security.conftest import peer
 
 T = "staffcall/s1"
 
 
 @pytest.fixture
-def sv_web(broker, tmp_path, phub):
-    cfg = phones_config(broker.port, str(tmp_path / "staffcall.db"), str(tmp_path), web_port=free_port(), language="sv")
-    w = WebServer(cfg).start()
-    yield w
-    w.stop()
+def sv_store(tmp_path):
+    s = SecurePhones(tmp_path, language="sv", extra=ZONES)
+    yield s
+    s.stop()
 
 
-@pytest.fixture
-def phub(broker, tmp_path):
-    from broker.hub import Hub
-
-    cfg = phones_config(broker.port, str(tmp_path / "staffcall.db"), str(tmp_path), web_port=free_port(), language="sv")
-    h = Hub(cfg)
-    h.start()
-    assert h.ready.wait(10)
-    yield h
-    h.stop()
-
-
-def test_swedish_by_default_then_english(sv_web, listener, new_phone):
+def test_swedish_by_default_then_english(sv_store, new_phone):
     page = new_phone()
-    page.goto(f"{sv_web.url}/staff")
+    page.goto(f"{sv_store.web.url}/staff")
     expect(page.locator("button[type=submit]")).to_have_text("Logga in")
     page.select_option("#who", "anna")
     page.fill("#pin", "0000")
@@ -42,16 +33,42 @@ def test_swedish_by_default_then_english(sv_web, listener, new_phone):
     page.click("button[type=submit]")
     expect(page.locator("[data-status=on_shift]")).to_have_text("I tjänst")
     page.click("[data-status=on_shift]")
-    listener.wait_for(lambda m: m.topic == f"{T}/staff/anna/presence" and m.json == {"status": "on_shift"})
-    listener.publish(f"{T}/call/kiosk-1", {"id": "c-sv-1", "reason": "product"})
-    listener.page("anna", "c-sv-1")
-    expect(page.locator("#a-kind")).to_have_text("Kund behöver hjälp")
+    on_shift(sv_store, "anna")
+    kiosk = peer(sv_store.cfg, "device:kiosk-1")
+    try:
+        kiosk.publish(f"{T}/call/kiosk-1", json.dumps({"id": "c-sv-1", "reason": "product"}))
+        expect(page.locator("#a-kind")).to_have_text("Kund behöver hjälp", timeout=10_000)
+    finally:
+        kiosk.close()
     expect(page.locator("#a-reason")).to_have_text("Hjälp att hitta en vara")  # the kiosk's catalog
-    expect(page.locator("[data-act=ack]")).to_have_text("Jag kommer")
-    page.click("[data-act=ack]")
-    listener.state("c-sv-1", "acknowledged")
-    expect(page.locator("#calls li")).to_contain_text("på väg - Anna")
+    expect(page.locator("#a-zone")).to_have_text("Zon: Elektronik")  # [[zones]] names.sv
+    page.get_by_role("button", name="Jag kommer").click()
+    sv_store.state("c-sv-1", "acknowledged")
+    mine = page.locator("#my-calls li[data-call='c-sv-1']")
+    expect(mine).to_contain_text("på väg")
+    expect(mine.locator("button.next")).to_have_text("Hälsat")
+    expect(page.locator("#mine h2")).to_have_text("Mina anrop")
     page.click("#lang")  # English, remembered for this phone
-    expect(page.locator("#calls li")).to_contain_text("on the way - Anna")
-    page.goto(f"{sv_web.url}/staff")
-    expect(page.locator("h2").first).to_have_text("Open calls")
+    expect(mine).to_contain_text("on the way")
+    expect(mine).to_contain_text("Electronics")  # [[zones]] name: no English one of its own
+    page.goto(f"{sv_store.web.url}/staff")
+    expect(page.locator("#mine h2")).to_have_text("My calls")
+
+
+def test_sign_in_refusals_in_swedish(sv_store, new_phone):
+    """Dave has no PIN; then wrong PINs until the lockout: each said in the store's language."""
+    page = new_phone()
+    page.goto(f"{sv_store.web.url}/staff")
+    page.select_option("#who", "dave")
+    page.fill("#pin", "1234")
+    page.click("button[type=submit]")
+    expect(page.locator("#login-error")).to_have_text("Du har ingen PIN-kod än. Be en chef att lägga in en.")
+    page.select_option("#who", "anna")
+    for n in range(4):  # five failures a minute from one address are allowed
+        page.fill("#pin", f"000{n}")
+        with page.expect_response("**/staff/api/login"):  # each answer arrives before the next try
+            page.click("button[type=submit]")
+        expect(page.locator("#login-error")).to_have_text("Fel namn eller PIN-kod")
+    page.fill("#pin", PIN)  # even the right PIN waits now
+    page.click("button[type=submit]")
+    expect(page.locator("#login-error")).to_have_text("För många försök. Vänta en minut och försök sedan igen.")
