@@ -57,7 +57,9 @@ class LiveState:
     def topics(self) -> list[str]:
         """What to subscribe to."""
         r = self.root
-        return [f"{r}{t}" for t in ("state/+", "staff/+/presence", "device/+/status", "summary", "hub/status", "hub/health")]
+        return [
+            f"{r}{t}" for t in ("state/+", "staff/+/presence", "device/+/status", "summary", "hub/status", "hub/health")
+        ]
 
     # --- updates (any thread) ----------------------------------------------------------
 

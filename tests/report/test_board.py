@@ -85,7 +85,12 @@ def test_json_twin_and_password():
         assert data["hub_health"]["status"] == "ok"
         live.apply(f"{T}/hub/health", b'{"status": "fault", "problem": "the disk is full", "held_records": 12}')
         data = client.get("/board.json").json()
-        assert data["hub_health"] == {"status": "fault", "problem": "the disk is full", "held_records": 12, "free_mb": None}
+        assert data["hub_health"] == {
+            "status": "fault",
+            "problem": "the disk is full",
+            "held_records": 12,
+            "free_mb": None,
+        }
         page = client.get("/board")
         assert page.status_code == 200 and "/static/board.js" in page.text and "Test Store" in page.text
         assert client.get("/static/board.js").status_code == 200
