@@ -89,8 +89,10 @@ def test_overdue_and_escalated_is_said_honestly(kiosk, klistener, khub):
     only_anna(klistener, khub)
     call_id, _ = tap_call(kiosk, klistener)
     state = klistener.state(call_id, "waiting")
-    # The hub's own escalation is minutes away; publish what it would say (tier 3, estimate used up).
-    klistener.publish(f"staffcall/s1/state/{call_id}", {**state, "tier": 3, "eta_s": 0, "waited_s": 200})
+    # The hub's own escalation is minutes away; publish what it would say at tier 3 (everyone paged, so
+    # nobody named), with the estimate used up.
+    tier3 = {"tier": 3, "staff": None, "staff_name": None, "staff_role": None, "eta_s": 0, "waited_s": 200}
+    klistener.publish(f"staffcall/s1/state/{call_id}", {**state, **tier3})
     view = kiosk.wait_text("taking longer than we thought")
     assert any("All colleagues on shift have been alerted" in t for t in view["texts"])
     assert any("Waiting 3:2" in t for t in view["texts"]), view["texts"]
