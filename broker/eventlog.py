@@ -28,6 +28,8 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import logging
 import os
@@ -344,7 +346,7 @@ class EventLog:
                 if not self.degraded:
                     log.error("event log: cannot write (%s); paging goes on, records wait in memory", exc)
                     self._degrade(batch)
-                self._set_health(Health("fault", _describe(exc), self._held(batch)))
+                self._set_health(Health("fault", _describe(exc, self.path), self._held(batch)))
                 if self._stopping.is_set() and attempt > 3:
                     log.error("event log: stopping with %d records unwritten", self._held(batch))
                     return
@@ -528,8 +530,12 @@ def _drop_received(batch: Batch, count: int) -> int:
     return dropped
 
 
-def _describe(exc: Exception) -> str:
+def _describe(exc: Exception, path: str = ":memory:") -> str:
+    """Say what is wrong in words a manager can act on.  SQLite reports a filesystem the kernel turned
+    read-only (an SD card failing, ``errors=remount-ro``) as a plain "disk I/O error": ask the filesystem."""
     text = str(exc)
+    if path != ":memory:" and _read_only_fs(path):
+        return f"the database cannot be written: its filesystem is read-only ({text})"
     if "locked" in text:
         return f"the database is locked by another process ({text})"
     if "full" in text:
@@ -537,6 +543,19 @@ def _describe(exc: Exception) -> str:
     if "readonly" in text or "read-only" in text:
         return f"the database cannot be written: read-only ({text})"
     return f"the database cannot be written ({text})"
+
+
+def _read_only_fs(path: str) -> bool:
+    """Whether the database's folder refuses new files as read-only.  A probe file, not ``statvfs``: ext4
+    turned read-only by an error keeps its mount flags "rw" and refuses writes itself."""
+    probe = os.path.join(os.path.dirname(os.path.abspath(path)), f".staffcall-probe-{os.getpid()}")
+    try:
+        os.close(os.open(probe, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600))
+    except OSError as exc:
+        return exc.errno == errno.EROFS
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
+    return False
 
 
 def event_row(
