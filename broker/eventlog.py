@@ -475,6 +475,8 @@ class EventLog:
             self.db = connect(self.path, timeout=WRITE_LOCK_WAIT_S)
             self._identity = self._file_identity()
             log.warning("event log: %s restored with its whole history", self.path)
+            if not self.degraded:  # (a degraded log says "ok" once its held records are on disk)
+                self._set_health(Health("ok"))
         except (sqlite3.Error, OSError) as exc:
             self.fatal = f"{self.path} was deleted and could not be restored: {exc}"
             log.error("event log: %s", self.fatal)
