@@ -92,6 +92,7 @@ def stop(proc: subprocess.Popen) -> None:
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait(10)
 
 
 def wait(pred, timeout: float = 20.0) -> bool:
