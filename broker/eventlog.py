@@ -338,6 +338,8 @@ class EventLog:
         attempt = 0
         while True:
             self._check_file()
+            if self.fatal:
+                return  # unacknowledged: the broker resends it to the restarted hub
             try:
                 self._commit(batch)
                 break
@@ -453,7 +455,23 @@ class EventLog:
         if (st.st_dev, st.st_ino) != self._identity:
             self.fatal = f"{self.path} was replaced by another file while the hub had it open"
             log.error("event log: %s; exiting so the service manager restarts the hub", self.fatal)
+            self._let_go()
             self._set_health(Health("fault", self.fatal))
+
+    def _let_go(self) -> None:
+        """Let go of the replaced file now.  Its write-ahead log is found by name and SQLite leaves it behind
+        for a file renamed over: the next hub would apply it to the new file and silently overwrite that
+        file's pages with the old one's.  A truncating checkpoint folds it into the old file and leaves it
+        empty.  Nothing more is written or acknowledged: the broker hands what is pending to the next hub."""
+        with self._read_lock:
+            try:
+                if self._read_conn is not None:
+                    self._read_conn.close()
+                self.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                self.db.conn.close()
+            except sqlite3.Error as exc:
+                log.error("event log: letting go of the replaced file failed (%s)", exc)
+            self._read_conn = None
 
     def _rebuild(self) -> None:
         log.error("event log: %s was deleted while open; writing it back from the open connection", self.path)
