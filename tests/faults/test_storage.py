@@ -303,6 +303,12 @@ def test_database_replaced_by_another_file(tmp_path):
             with dst:
                 src.backup(dst)
             src.close()
+            # ... not the same file: rows the live one never had (an older or another store's backup).
+            with dst:
+                dst.executemany(
+                    "insert into rejected (ts, topic, payload, reason) values ('', 'x', ?, 'other')",
+                    [("o" * 3000,) for _ in range(300)],
+                )
             dst.close()
             os.replace(copy, store.db)
 
@@ -313,10 +319,14 @@ def test_database_replaced_by_another_file(tmp_path):
         run.fault(replace, then=restart)
         run.after()
         recovered = rows(store.db, "select count(*) as n from events where kind = 'recovered'")[0]["n"]
+        assert rows(store.db, "pragma integrity_check")[0]["integrity_check"] == "ok"
+        others = rows(store.db, "select count(*) as n from rejected where reason = 'other'")[0]["n"]
+        assert others == 300, "the new file's own rows are gone"
         run.finish(
             "database file replaced by another file",
             "a copy renamed over the open staffcall.db; the hub exits 3 and is started again",
-            f"exit status 3; {recovered} calls written only to the replaced file adopted from their retained states; "
+            f"exit status 3; {recovered} calls paged but not written adopted from their retained states; the new "
+            "file's own rows kept, integrity_check ok; "
             "time deaf includes the restart",
             presses_kept=False,
         )
