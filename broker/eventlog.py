@@ -28,6 +28,8 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import logging
 import os
@@ -336,6 +338,8 @@ class EventLog:
         attempt = 0
         while True:
             self._check_file()
+            if self.fatal:
+                return  # unacknowledged: the broker resends it to the restarted hub
             try:
                 self._commit(batch)
                 break
@@ -344,7 +348,7 @@ class EventLog:
                 if not self.degraded:
                     log.error("event log: cannot write (%s); paging goes on, records wait in memory", exc)
                     self._degrade(batch)
-                self._set_health(Health("fault", _describe(exc), self._held(batch)))
+                self._set_health(Health("fault", _describe(exc, self.path), self._held(batch)))
                 if self._stopping.is_set() and attempt > 3:
                     log.error("event log: stopping with %d records unwritten", self._held(batch))
                     return
@@ -451,7 +455,23 @@ class EventLog:
         if (st.st_dev, st.st_ino) != self._identity:
             self.fatal = f"{self.path} was replaced by another file while the hub had it open"
             log.error("event log: %s; exiting so the service manager restarts the hub", self.fatal)
+            self._let_go()
             self._set_health(Health("fault", self.fatal))
+
+    def _let_go(self) -> None:
+        """Let go of the replaced file now.  Its write-ahead log is found by name and SQLite leaves it behind
+        for a file renamed over: the next hub would apply it to the new file and silently overwrite that
+        file's pages with the old one's.  A truncating checkpoint folds it into the old file and leaves it
+        empty.  Nothing more is written or acknowledged: the broker hands what is pending to the next hub."""
+        with self._read_lock:
+            try:
+                if self._read_conn is not None:
+                    self._read_conn.close()
+                self.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                self.db.conn.close()
+            except sqlite3.Error as exc:
+                log.error("event log: letting go of the replaced file failed (%s)", exc)
+            self._read_conn = None
 
     def _rebuild(self) -> None:
         log.error("event log: %s was deleted while open; writing it back from the open connection", self.path)
@@ -473,6 +493,8 @@ class EventLog:
             self.db = connect(self.path, timeout=WRITE_LOCK_WAIT_S)
             self._identity = self._file_identity()
             log.warning("event log: %s restored with its whole history", self.path)
+            if not self.degraded:  # (a degraded log says "ok" once its held records are on disk)
+                self._set_health(Health("ok"))
         except (sqlite3.Error, OSError) as exc:
             self.fatal = f"{self.path} was deleted and could not be restored: {exc}"
             log.error("event log: %s", self.fatal)
@@ -528,8 +550,12 @@ def _drop_received(batch: Batch, count: int) -> int:
     return dropped
 
 
-def _describe(exc: Exception) -> str:
+def _describe(exc: Exception, path: str = ":memory:") -> str:
+    """Say what is wrong in words a manager can act on.  SQLite reports a filesystem the kernel turned
+    read-only (an SD card failing, ``errors=remount-ro``) as a plain "disk I/O error": ask the filesystem."""
     text = str(exc)
+    if path != ":memory:" and _read_only_fs(path):
+        return f"the database cannot be written: its filesystem is read-only ({text})"
     if "locked" in text:
         return f"the database is locked by another process ({text})"
     if "full" in text:
@@ -537,6 +563,19 @@ def _describe(exc: Exception) -> str:
     if "readonly" in text or "read-only" in text:
         return f"the database cannot be written: read-only ({text})"
     return f"the database cannot be written ({text})"
+
+
+def _read_only_fs(path: str) -> bool:
+    """Whether the database's folder refuses new files as read-only.  A probe file, not ``statvfs``: ext4
+    turned read-only by an error keeps its mount flags "rw" and refuses writes itself."""
+    probe = os.path.join(os.path.dirname(os.path.abspath(path)), f".staffcall-probe-{os.getpid()}")
+    try:
+        os.close(os.open(probe, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600))
+    except OSError as exc:
+        return exc.errno == errno.EROFS
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
+    return False
 
 
 def event_row(

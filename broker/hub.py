@@ -231,7 +231,8 @@ class Hub:
         self.inbox.put(None)
         if getattr(self, "_thread", None) is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=10)
-        self.log.flush()
+        # A degraded log cannot write what it holds; waiting for it would only delay the restart.
+        self.log.flush(1.0 if self.log.degraded else 10.0)
         self.log.stop()
         # A clean stop still tells everyone the hub is gone (the Will covers a broker that is away).
         with contextlib.suppress(RuntimeError, ValueError):

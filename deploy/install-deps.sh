@@ -22,6 +22,8 @@ case "$what" in
     # the deploy tests: check the systemd units, find the kiosk's window, press keys like a keypad
     need systemd-analyze systemd
     need xwininfo x11-utils
+    # the fault suite moves the hub's wall clock (not its monotonic clock) across a restart
+    need faketime faketime
     ldconfig -p 2>/dev/null | grep -q libXtst.so.6 || pkgs+=(libxtst6)
     ;;
   hub) need mosquitto_pub mosquitto-clients ;;

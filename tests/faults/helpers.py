@@ -23,11 +23,28 @@ FIGURES_ENV = "STAFFCALL_FAULT_FIGURES"
 """When set, each fault test appends one JSON line of figures to this file (python -m tests.faults.report)."""
 
 
-def record(test: str, load: str, faults: str, inputs: int, lost: int, duplicates: int, note: str = "") -> None:
-    """Print what the test did and counted; keep it for docs/reliability.md when asked to."""
+def record(
+    test: str,
+    load: str,
+    faults: str,
+    inputs: int,
+    lost: int,
+    duplicates: int,
+    note: str = "",
+    phantom: int | str = "n/a",
+    deaf: float | str = "n/a",
+) -> None:
+    """Print what the test did and counted; keep it for docs/reliability.md when asked to.
+
+    ``phantom``: calls opened that no customer made.  ``deaf``: the longest time, in seconds, from a real
+    call's publish to its first page while the fault was on ("n/a" where the test cannot measure it)."""
+    deaf_text = f"{deaf:.2f} s" if isinstance(deaf, int | float) else deaf
     row = {"test": test, "load": load, "faults": faults, "inputs": inputs, "lost": lost, "duplicates": duplicates}
-    row["note"] = note
-    print(f"\n[fault] {test}: {load}; injected {faults}; {inputs} inputs; lost {lost}; duplicates {duplicates}. {note}")
+    row.update(phantom=phantom, deaf=deaf_text, note=note)
+    print(
+        f"\n[fault] {test}: {load}; injected {faults}; {inputs} inputs; lost {lost}; duplicates {duplicates}; "
+        f"phantom {phantom}; deaf {deaf_text}. {note}"
+    )
     out = os.environ.get(FIGURES_ENV)
     if out:
         with open(out, "a", encoding="utf-8") as f:
@@ -50,12 +67,22 @@ def write_store(path: Path, port: int, devices: list[tuple[str, str]], ack: floa
     return path
 
 
-def start_hub(config: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "broker.cli", "hub", "--config", str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def start_hub(
+    config: Path, log: Path | None = None, prefix: list[str] = (), env: dict | None = None
+) -> subprocess.Popen:
+    """The hub as the service manager runs it: its own process.  ``log`` keeps its output (appended, so a
+    restart adds to it); ``prefix`` runs it under another program (``faketime``)."""
+    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - the child keeps it
+    try:
+        return subprocess.Popen(
+            [*prefix, sys.executable, "-m", "broker.cli", "hub", "--config", str(config)],
+            stdout=out,
+            stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
+            env=env,
+        )
+    finally:
+        if log:
+            out.close()
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -65,6 +92,7 @@ def stop(proc: subprocess.Popen) -> None:
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait(10)
 
 
 def wait(pred, timeout: float = 20.0) -> bool:

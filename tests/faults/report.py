@@ -23,8 +23,10 @@ HEADER = """# Reliability figures
 
 Written by `python -m tests.faults.report`, which runs the fault suite (`tests/faults/`, also part of the
 normal `pytest` run) and tabulates what each test counted. Do not edit by hand: run the command again.
-"Inputs" are messages or presses sent; "lost" are inputs the hub never recorded; "duplicates" are inputs
-recorded more than once (as a call or as a repeat press).
+"Inputs" are messages or presses sent; "calls lost" are calls the hub never paged or recorded (or, where
+the test says so, inputs it never recorded); "duplicated" are calls paged twice or inputs recorded more than
+once; "phantom" are calls opened that no customer made; "time deaf" is the longest time from a real call's
+publish (by another device, during the fault) to its first page. "n/a": the test cannot measure it.
 
 ## What a broker crash can still lose
 
@@ -48,11 +50,12 @@ as soon as the hub has subscribed, and calls published while the hub is away wai
 
 def table(rows: list[dict]) -> str:
     lines = [
-        "| Test | Load | Faults injected | Inputs | Calls lost | Duplicates | Also checked |",
-        "|---|---|---|---:|---:|---:|---|",
+        "| Test | Load | Faults injected | Inputs | Calls lost | Duplicated | Phantom | Time deaf | Also checked |",
+        "|---|---|---|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
-        cells = [r["test"], r["load"], r["faults"], str(r["inputs"]), str(r["lost"]), str(r["duplicates"]), r["note"]]
+        cells = [r["test"], r["load"], r["faults"], str(r["inputs"]), str(r["lost"]), str(r["duplicates"])]
+        cells += [str(r.get("phantom", "n/a")), str(r.get("deaf", "n/a")), r["note"]]
         lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -58,6 +58,7 @@ def test_kill_9_mosquitto_during_a_burst(broker, listener, tmp_path):
             lost,
             dups,
             f"{resent} resends from outboxes, answered idempotently",
+            phantom=len(set(presses(db)[0]) - set(sent)),
         )
     finally:
         thread.join(30)
