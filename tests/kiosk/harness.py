@@ -3,6 +3,6 @@
 The driver lives in the product (``kiosk.remote_client``), shared with ``bench/kiosk.py``.
 """
 
-from kiosk.remote_client import KioskProcess, KioskRemoteError, Xvfb
+from kiosk.remote_client import ROOT, KioskProcess, KioskRemoteError, Xvfb
 
-__all__ = ["KioskProcess", "KioskRemoteError", "Xvfb"]
+__all__ = ["ROOT", "KioskProcess", "KioskRemoteError", "Xvfb"]
