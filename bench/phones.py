@@ -1,8 +1,11 @@
 """Phones figures: QR Call tap -> page shown on a staff page, and push latency with 200 phones connected.
 
-Everything runs on loopback in its own process: a private Mosquitto, ``staffcall hub``,
-``staffcall web`` (so the web server's RSS is its own) and, as the baseline, a bare
-Starlette SSE server fed by one paho subscription (``--baseline-server``).
+Everything runs on loopback in its own process: the store's Mosquitto (the config, logins
+and ACL that ``staffcall broker init`` writes), ``staffcall hub``, ``staffcall web`` (so the web
+server's RSS is its own) and, as the baseline, a bare Starlette SSE server fed by one paho
+subscription (``--baseline-server``).  Every MQTT client is logged in as the part it plays: the
+web server as "phones", Anna's actions as "staff:anna", the watcher as "monitor", the baseline's
+publisher as "hub" (the one login that may write outside the parts' own topics).
 
 - Tap -> page, HTTP/SSE level: the phone's ``POST /c/{device}/call`` -> the call on the
   wire -> the hub pages Anna -> her ``/staff/events`` stream carries the alert.  Baseline:
@@ -38,14 +41,35 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from broker.config import load_config  # noqa: E402
-from broker.mosquitto import Broker  # noqa: E402
-from broker.mqtt import make_client  # noqa: E402
+from bench._store import ROOT_TOPIC, close, connected, start_store  # noqa: E402
+from broker.config import Config, load_config  # noqa: E402
+from broker.mosquitto import free_port  # noqa: E402
 from phones.keys import qr_key  # noqa: E402
-from tests.phones.conftest import CHROMIUM_ARGS, PHONES_TOML, PIN, PIN_HASH, SECRET, free_port  # noqa: E402
+from staff_pager.pins import hash_pin  # noqa: E402
 
-T = "staffcall/s1"
+T = ROOT_TOPIC
 WAIT_S = 10.0
+SECRET = "bench-secret-0123456789abcdef"
+PIN = "4711"
+PUSH = f"{T}/bench/push"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking", "--no-first-run"]
+PHONES_TOML = """
+[[devices]]
+id = "qr-paint"
+kind = "qr"
+zone = "electronics"
+label = "Paint, aisle 7"
+
+[web]
+qr_secret = "{secret}"
+public_url = "http://127.0.0.1:{web_port}"
+port = {web_port}
+free_text = true
+staff_offline_after_s = 30
+outbox_dir = "{outbox}"
+call_every_s = 0.001
+calls_per_ip = 1000000
+"""
 
 
 class BenchError(Exception):
@@ -64,26 +88,15 @@ def pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
 
 
-def write_toml(path: Path, broker_port: int, web_port: int, tmp: Path) -> None:
-    from tests.conftest import STORE_TOML
-
-    base = STORE_TOML.format(port=broker_port, db=str(tmp / "staffcall.db"), ack=30, esc=90, greet=120, unatt=600)
-    base = base.replace('zones = ["electronics"]\n', f'zones = ["electronics"]\npin_hash = "{PIN_HASH}"\n', 1)
-    extra = PHONES_TOML.format(secret=SECRET, web_port=web_port, grace=30, outbox=str(tmp))
-    path.write_text(base + extra + "call_every_s = 0.001\ncalls_per_ip = 1000000\n")
-
-
 # --- the baseline: a bare Starlette SSE endpoint fed by one MQTT subscription ---------------------
 
 
-def baseline_server(port: int, broker_port: int) -> None:
+def baseline_server(port: int, config: str) -> None:
     """Run the bare SSE server (a child process): every message on ``bench/push`` goes to every stream."""
     import uvicorn
     from starlette.applications import Starlette
     from starlette.responses import StreamingResponse
     from starlette.routing import Route
-
-    from broker.config import BrokerCfg
 
     streams: set[asyncio.Queue] = set()
     loop_box: list[asyncio.AbstractEventLoop] = []
@@ -112,11 +125,8 @@ def baseline_server(port: int, broker_port: int) -> None:
 
         return StreamingResponse(gen(), media_type="text/event-stream")
 
-    client = make_client("bench-baseline-sse", BrokerCfg(host="127.0.0.1", port=broker_port))
+    client = connected(load_config(config), "bench-baseline-sse", "monitor", subscribe=[PUSH])
     client.on_message = on_message
-    client.on_connect = lambda c, *a: c.subscribe("bench/push", 1)
-    client.connect("127.0.0.1", broker_port)
-    client.loop_start()
     uvicorn.run(Starlette(routes=[Route("/events", events)]), host="127.0.0.1", port=port, log_level="warning")
 
 
@@ -126,20 +136,11 @@ def baseline_server(port: int, broker_port: int) -> None:
 class Mqtt:
     """A bench MQTT client (TCP_NODELAY via make_client) that records what arrives, with waits that say what hung."""
 
-    def __init__(self, broker_port: int, name: str, topics: list[str]) -> None:
-        from broker.config import BrokerCfg
-
+    def __init__(self, cfg: Config, name: str, identity: str, topics: list[str] = ()) -> None:
         self.got: list[tuple[float, str, bytes]] = []
         self.cond = threading.Condition()
-        self.client = make_client(name, BrokerCfg(host="127.0.0.1", port=broker_port))
-        subscribed = threading.Event()
-        self.client.on_subscribe = lambda *a: subscribed.set()
-        self.client.on_connect = lambda c, *a: c.subscribe([(t, 1) for t in topics or ["bench/none"]])
+        self.client = connected(cfg, name, identity, subscribe=list(topics))
         self.client.on_message = self._on_message
-        self.client.connect("127.0.0.1", broker_port)
-        self.client.loop_start()
-        if not subscribed.wait(5):
-            raise BenchError(f"{name}: no SUBACK from the broker")
 
     def _on_message(self, client, userdata, msg) -> None:
         with self.cond:
@@ -161,18 +162,17 @@ class Mqtt:
                     raise BenchError(f"waited {WAIT_S:.0f} s for {what}")
 
     def close(self) -> None:
-        self.client.loop_stop()
-        self.client.disconnect()
+        close(self.client)
 
 
-def raw_hop(broker_port: int, n: int) -> list[float]:
-    sub = Mqtt(broker_port, "bench-hop-sub", ["bench/hop"])
-    pub = Mqtt(broker_port, "bench-hop-pub", [])
+def raw_hop(cfg: Config, n: int) -> list[float]:
+    sub = Mqtt(cfg, "bench-hop-sub", "monitor", [f"{T}/bench/hop"])
+    pub = Mqtt(cfg, "bench-hop-pub", "hub")
     out = []
     for i in range(n):
         start = len(sub.got)
         t0 = time.perf_counter()
-        pub.publish("bench/hop", str(i))
+        pub.publish(f"{T}/bench/hop", str(i))
         t, _, _ = sub.wait(lambda m, i=i: m[2] == str(i).encode(), f"raw hop {i}", start)
         out.append((t - t0) * 1000)
     sub.close()
@@ -303,9 +303,13 @@ def browser_tap_to_page(web: str, taps: int) -> list[float]:
     return out
 
 
-async def push_rounds(web: str, phones: int, cycles: int, mqtt: Mqtt, baseline: str | None = None) -> list[float]:
+async def push_rounds(
+    web: str, phones: int, cycles: int, mqtt: Mqtt, actor: Mqtt, baseline: str | None = None
+) -> list[float]:
     """``phones`` SSE streams; each round one MQTT publish, timed to each stream's next event.
 
+    ``actor`` publishes the round: Anna's own login (her pager's ack, greet, resolve), or for
+    the baseline the hub's.
     With ``baseline`` the streams are the bare server's and the publish is on ``bench/push``.
     Returns the latencies in ms; a stream that misses a round fails the run (``BenchError``).
     """
@@ -349,9 +353,9 @@ async def push_rounds(web: str, phones: int, cycles: int, mqtt: Mqtt, baseline: 
                     q.get_nowait()
                 t0 = time.perf_counter()
                 if baseline is None:
-                    mqtt.publish(f"{T}/staff/anna/{action}", {"id": call})
+                    actor.publish(f"{T}/staff/anna/{action}", {"id": call})
                 else:
-                    mqtt.publish("bench/push", json.dumps({"round": action, "cycle": cycle}))
+                    actor.publish(PUSH, json.dumps({"round": action, "cycle": cycle}))
                 seen: set[str] = set()
                 while len(seen) < phones:
                     tag, t, _ = await qget(q, f"{phones - len(seen)} of {phones} streams after {action}")
@@ -373,51 +377,50 @@ def main() -> int:
     ap.add_argument("--browser-taps", type=int, default=10)
     ap.add_argument("--phones", type=int, default=200)
     ap.add_argument("--cycles", type=int, default=3, help="calls in the 200-phone phase (3 push rounds each)")
-    ap.add_argument("--baseline-server", nargs=2, type=int, metavar=("PORT", "BROKER_PORT"), help=argparse.SUPPRESS)
+    ap.add_argument("--baseline-server", nargs=2, metavar=("PORT", "CONFIG"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.baseline_server:
-        baseline_server(*args.baseline_server)
+        baseline_server(int(args.baseline_server[0]), args.baseline_server[1])
         return 0
     faulthandler.dump_traceback_later(300, exit=True)  # a hung run says where
     tmp = Path(tempfile.mkdtemp(prefix="phones-bench-"))
-    broker = Broker().start(allow_embedded=False)
     web_port, base_port = free_port(), free_port()
-    toml = tmp / "staffcall.toml"
-    write_toml(toml, broker.port, web_port, tmp)
-    load_config(toml)
+    extra = PHONES_TOML.format(secret=SECRET, web_port=web_port, outbox=tmp)
+    store = start_store(tmp, extra=extra, anna_pin_hash=hash_pin(PIN))
+    toml, cfg = store.config_path, store.cfg
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
     procs = []
     web = f"http://127.0.0.1:{web_port}"
     base = f"http://127.0.0.1:{base_port}"
-    mqtt = None
+    mqtt = anna = hub_login = None
     try:
-        mqtt = Mqtt(broker.port, "bench-watch", [f"{T}/page/+", f"{T}/state/+", f"{T}/hub/status"])
+        mqtt = Mqtt(cfg, "bench-watch", "monitor", [f"{T}/page/+", f"{T}/state/+", f"{T}/hub/status"])
+        anna = Mqtt(cfg, "bench-anna", "staff:anna")
+        hub_login = Mqtt(cfg, "bench-push", "hub")
         hub = subprocess.Popen([sys.executable, "-m", "broker.cli", "hub", "--config", str(toml)], **quiet)
         procs.append(hub)
         mqtt.wait(lambda m: m[1] == f"{T}/hub/status" and b"online" in m[2], "the hub to come online")
         server = subprocess.Popen([sys.executable, "-m", "broker.cli", "web", "--config", str(toml)], **quiet)
         procs.append(server)
-        bare = subprocess.Popen(
-            [sys.executable, __file__, "--baseline-server", str(base_port), str(broker.port)], **quiet
-        )
+        bare = subprocess.Popen([sys.executable, __file__, "--baseline-server", str(base_port), str(toml)], **quiet)
         procs.append(bare)
         wait_until(f"{web}/staff", "staffcall web", server)
         wait_until(f"{base}/nothing", "the baseline SSE server", bare)
         time.sleep(1.0)  # the web server's call points connect
         print("raw MQTT hop ...", flush=True)
-        hop = raw_hop(broker.port, 50)
+        hop = raw_hop(cfg, 50)
         print("tap -> page (HTTP/SSE) ...", flush=True)
         tap = asyncio.run(tap_to_page(web, args.taps, mqtt))
         print("tap -> page (Chromium) ...", flush=True)
         btap = browser_tap_to_page(web, args.browser_taps) if args.browser_taps else []
         rss_idle = rss_mb(server.pid)
         print(f"{args.phones} phones ...", flush=True)
-        push = asyncio.run(push_rounds(web, args.phones, args.cycles, mqtt))
+        push = asyncio.run(push_rounds(web, args.phones, args.cycles, mqtt, anna))
         rss = rss_mb(server.pid)
         hwm = rss_mb(server.pid, "VmHWM")
         print(f"{args.phones} streams on the bare SSE server ...", flush=True)
-        bpush = asyncio.run(push_rounds(web, args.phones, args.cycles, mqtt, baseline=base))
+        bpush = asyncio.run(push_rounds(web, args.phones, args.cycles, mqtt, hub_login, baseline=base))
         brss = rss_mb(bare.pid)
     except BenchError as exc:
         print(f"bench failed: {exc}")
@@ -426,13 +429,15 @@ def main() -> int:
         for proc in reversed(procs):
             proc.terminate()
             proc.wait(10)
-        if mqtt:
-            mqtt.close()
-        broker.stop()
+        for client in (mqtt, anna, hub_login):
+            if client:
+                client.close()
+        store.stop()
     h50 = statistics.median(hop)
     t50, b50 = statistics.median(tap), statistics.median(bpush)
     p99, bp99 = pct(push, 0.99), pct(bpush, 0.99)
     print()
+    print("store broker: the config `staffcall broker init` writes; every client logged in as itself (ACL on)")
     print(
         f"raw MQTT hop (baseline)                     n={len(hop):4}  p50 {h50:7.2f} ms  p99 {pct(hop, 0.99):7.2f} ms"
     )

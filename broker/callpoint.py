@@ -21,6 +21,12 @@ once when the hub announces itself ``online``, since a hub that was away may hav
 missed what the broker could not queue for it.  The hub is idempotent on
 call ids, so a resend never opens a second call.
 
+A press goes out as a PUBLISH alone: the state topic of the id it will carry was subscribed
+beforehand (``_spare``, with the connect's subscriptions or after the previous press).  The store's
+Mosquitto saves its whole database on every subscription change (``autosave_on_changes``, issue
+#13) inside its one event loop, so a SUBSCRIBE sent just before the call made every press wait for a
+save and its fsync (press -> broker p50 14-15 ms where an fsync costs ~5 ms; docs/performance.md).
+
 Callbacks (``on_state``, ``on_connection``) run on paho's network thread; a Kivy app
 hands them on with ``Clock.schedule_once``.
 
@@ -279,6 +285,7 @@ class CallPoint:
         self._watching: set[str] = set()
         self._open_here: set[str] = set()  # calls the hub said are waiting/acknowledged on this connection
         self._presses_sent: set[int] = set()  # presses sent on this connection (the timer resends the rest)
+        self._spare: str | None = None  # the next press's id, its state topic subscribed ahead (module docstring)
         self.connected = False
 
     # --- lifecycle -----------------------------------------------------------------
@@ -314,10 +321,11 @@ class CallPoint:
         if current is not None and call_id is None and not self._greeted(current):
             self.press_again(reason)
             return current[0]
-        call_id = call_id or new_call_id(self.device)
+        call_id = call_id or self._take_id()
         self._watch(call_id)
         msg = p.CallMsg(id=call_id, reason=reason, lang=lang, at=iso(time.time()), text=text)
         self._send(call_id, "call", self.topics.call(self.device), p.encode(msg))
+        self._prepare_spare()
         return call_id
 
     def press_again(self, reason: str | None = None) -> str | None:
@@ -334,13 +342,14 @@ class CallPoint:
         if self._greeted(current):
             return self.call(reason)
         call_id = current[0]
-        press_id = new_call_id(self.device)
+        press_id = self._take_id()
         msg = p.CallMsg(id=press_id, reason=reason, at=iso(time.time()))
         self._watch(press_id)  # the hub makes it a call if the call was greeted by the time it arrives
         seq = self.outbox.add_press(call_id, press_id, self.topics.call(self.device), p.encode(msg))
         if self.connected and call_id in self._open_here:
             self._send_press(seq)
         self._arm_resend()
+        self._prepare_spare()
         return press_id
 
     def cancel(self, call_id: str) -> None:
@@ -361,6 +370,22 @@ class CallPoint:
     def _greeted(self, current: tuple[str, p.StateMsg | None]) -> bool:
         call_id, state = current
         return (state is not None and state.status == "greeted") or "greet" in self.outbox.pending_actions(call_id)
+
+    def _take_id(self) -> str:
+        """A fresh id for a call or a press: the spare (its state topic already subscribed) if there is one."""
+        with self._lock:
+            spare, self._spare = self._spare, None
+        return spare or new_call_id(self.device)
+
+    def _prepare_spare(self) -> None:
+        """Subscribe the next press's state topic now, after this press went out, not in front of the next."""
+        with self._lock:
+            if self._spare is not None:
+                return
+            self._spare = new_call_id(self.device)
+            self._watching.add(self._spare)
+            if self.connected:
+                self.client.subscribe(self.topics.state(self._spare), qos=p.QOS)
 
     def _watch(self, call_id: str) -> None:
         """Subscribe to a call's state before the call goes out, so its first state is not missed."""
@@ -458,6 +483,8 @@ class CallPoint:
             self._watching = {row[1] for row in self.outbox.unconfirmed() if row[2] in ("call", "press")}
             if current:
                 self._watching.add(current[0])
+            self._spare = self._spare or new_call_id(self.device)
+            self._watching.add(self._spare)  # one SUBSCRIBE for all: the first press needs none of its own
             # A shared connection subscribes to the hub's status once for all its call points.
             hub = [] if self.shared else [(self.topics.hub_status(), p.QOS)]
             topics = hub + [(self.topics.state(c), p.QOS) for c in self._watching]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import bisect
 import json
+from collections import Counter
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from broker.clock import FakeClock
 from broker.commands import (
@@ -395,3 +399,66 @@ def test_a_call_row_has_exactly_the_event_log_columns(core):
 
     rows = [c.row for c in press(core) if isinstance(c, RecordCall)]
     assert set(rows[-1]) == set(CALL_COLUMNS)
+
+
+# --- the incremental indexes cannot drift from the open calls ------------------------------------------
+
+DEVICES = ["kiosk-1", "kiosk-2", "button-1"]
+STAFF = ["anna", "ben", "chloe", "maria"]
+target = st.integers(0, 9)  # an open call (by position), else one of a few known or unknown ids
+step = st.one_of(
+    st.tuples(st.just("press"), st.sampled_from(DEVICES), st.sampled_from(["c1", "c2", "c3", "new"])),
+    st.tuples(
+        st.just("staff"), st.sampled_from(STAFF), st.sampled_from(["ack", "greet", "resolve", "decline"]), target
+    ),
+    st.tuples(st.just("device"), st.sampled_from(DEVICES), st.sampled_from(["cancel", "greet"]), target),
+    st.tuples(st.just("presence"), st.sampled_from(STAFF), st.sampled_from(["on_shift", "break", "off", "offline"])),
+    # 0 s: calls opened at the same instant; 601 s: past unattended_after_s
+    st.tuples(st.just("tick"), st.sampled_from([0.0, 1.0, 29.0, 31.0, 61.0, 91.0, 121.0, 250.0, 601.0])),
+)
+
+
+def check_indexes(core: Dispatcher) -> None:
+    """load() and the waiting queues against a full recomputation from the open calls."""
+    assert core.load() == dict(Counter(c.staff for c in core.open.values() if c.staff))
+    assert all(n >= 0 for n in core._load.values()), core._load
+    for zone in {d.zone for d in core.cfg.devices} | set(core._waiting):
+        scan = sorted((c.opened_mono, c.id) for c in core.open.values() if c.zone == zone and c.status == "waiting")
+        assert core._waiting.get(zone, []) == scan, zone
+    for call in core.open.values():
+        ahead = bisect.bisect_left(core._waiting.get(call.zone, []), (call.opened_mono, ""))
+        scan = sum(
+            1
+            for c in core.open.values()
+            if c.zone == call.zone and c.status == "waiting" and c.opened_mono < call.opened_mono
+        )
+        assert ahead == scan, call.id
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(step, max_size=80), st.sets(st.sampled_from(STAFF)))
+def test_load_and_waiting_queues_always_equal_a_full_scan(steps, on_shift_at_start):
+    """The dispatcher keeps per-colleague load and per-zone waiting queues as calls change (so a new
+    call never scans the open calls); after any sequence of events they equal the scan they replace."""
+    clock = FakeClock()
+    core = Dispatcher(store_config(), clock)
+    for s in on_shift_at_start:
+        core.handle(PresenceChanged(s, "on_shift"))
+    for n, (kind, *args) in enumerate(steps):
+        ids = [*core.open, "c1", "c2", "c3", "zz"]
+        if kind == "press":
+            device, call_id = args
+            # a known id (a resend, another device's call) or a fresh one (a new call or a repeat press)
+            core.handle(Pressed(device, CallMsg(id=f"p{n}" if call_id == "new" else call_id)))
+        elif kind == "staff":
+            who, action, i = args
+            core.handle(StaffAction(who, action, CallRef(id=ids[i % len(ids)])))
+        elif kind == "device":
+            device, action, i = args
+            core.handle(DeviceAction(device, action, CallRef(id=ids[i % len(ids)])))
+        elif kind == "presence":
+            core.handle(PresenceChanged(*args))
+        else:
+            clock.advance(args[0])
+            core.tick()
+        check_indexes(core)

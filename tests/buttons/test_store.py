@@ -146,3 +146,36 @@ def test_contact_chatter_in_a_held_press_is_one_press(store, pins):
     assert sent == [CALL] * 3, "one call and two repeat presses, nothing from the chatter"
     repeats = [b for t, b in store.monitor.messages[mark:] if t == "staffcall/s1/page/ben" and b"repeat" in b]
     assert len(repeats) == 1  # the hub reminds at most every 15 s, however often the customer presses
+
+
+def test_a_press_sends_its_call_with_no_subscribe_in_front(store, pins):
+    """The store's Mosquitto saves its database on every subscription change, in its event loop: a
+    SUBSCRIBE just before the call made each press wait for a save (docs/performance.md, issue #14).
+    The state topics of a press's id are subscribed ahead, so the press is one PUBLISH and its states
+    still reach the station and the press is counted on the open call."""
+    station = store.station("fit-1", pins)
+    sent: list[tuple[str, str]] = []
+    client = station.point.client
+    subscribe, publish = client.subscribe, client.publish
+
+    def spy_subscribe(topic, *a, **k):
+        sent.append(("subscribe", topic if isinstance(topic, str) else str(topic)))
+        return subscribe(topic, *a, **k)
+
+    def spy_publish(topic, *a, **k):
+        sent.append(("publish", topic))
+        return publish(topic, *a, **k)
+
+    client.subscribe, client.publish = spy_subscribe, spy_publish
+    tap(station)
+    first = station.call_id
+    store.state(first, "waiting")
+    wait_until(lambda: station.status == "waiting", what="the station saw its call waiting")
+    assert sent[0] == ("publish", CALL), f"the press did not go out first: {sent}"
+
+    sent.clear()
+    tap(station)  # a repeat press, once the station knows the call is waiting
+    body = store.message(lambda t, b: t == CALL and b["id"] != first)
+    assert sent[0] == ("publish", CALL), f"the repeat press did not go out first: {sent}"
+    wait_until(lambda: calls(store)[first]["repeat_presses"] == 1, timeout=10, what="the hub counting the press")
+    assert station.call_id == first and body["id"] not in calls(store)
