@@ -45,6 +45,22 @@ as soon as the hub has subscribed, and calls published while the hub is away wai
   made synchronous: Mosquitto acknowledges before it writes.
 - Test: "Mosquitto kill -9 before its first save" below (the old 10 s autosave lost all 90 of its calls).
 
+## What a storage fault can still lose
+
+Paging comes first. When the event log cannot be written (disk full, a read-only filesystem, another
+program holding the write lock for more than 0.5 s, the file deleted), the hub says so on `hub/health`
+(the board shows it) and pages the managers, keeps paging, acknowledges each message once handled (so the
+broker never stops delivering), and holds the records in memory until a retry commits them.
+
+- The fault mended while the hub runs (space freed, lock released, a deleted file written back from the
+  open connection): nothing is lost, nothing is paged twice.
+- The hub killed or restarted during the fault (or a filesystem that stays read-only until fsck): the
+  records held in memory are lost, so the history of that time has gaps (repeat presses, events). Every
+  open call comes back from the state the broker keeps retained for it, and its presses, redelivered or
+  resent by outboxes, page nobody a second time.
+- The database file replaced by another one under the running hub: it writes nothing more into either
+  file, exits with status 3, and the service manager starts it on the new file.
+
 """
 
 
