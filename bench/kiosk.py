@@ -38,10 +38,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from broker.config import load_config  # noqa: E402
-from broker.hub import Hub  # noqa: E402
-from broker.mosquitto import Broker  # noqa: E402
-from broker.mqtt import make_client, wait_connected  # noqa: E402
+from broker.contract.config import load_config  # noqa: E402
+from broker.contract.mqtt import make_client, wait_connected  # noqa: E402
+from broker.hub.shell import Hub  # noqa: E402
+from broker.mosquitto.runner import Broker  # noqa: E402
 from tests.kiosk.conftest import kiosk_toml  # noqa: E402
 from tests.kiosk.harness import KioskProcess, Xvfb  # noqa: E402
 

@@ -38,11 +38,11 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from broker.config import load_config  # noqa: E402
-from broker.mosquitto import Broker  # noqa: E402
-from broker.mqtt import make_client  # noqa: E402
-from phones.keys import qr_key  # noqa: E402
-from tests.phones.conftest import CHROMIUM_ARGS, PHONES_TOML, PIN, PIN_HASH, SECRET, free_port  # noqa: E402
+from broker.contract.config import load_config  # noqa: E402
+from broker.contract.mqtt import make_client  # noqa: E402
+from broker.mosquitto.runner import Broker  # noqa: E402
+from broker.web.keys import qr_key  # noqa: E402
+from tests.broker.web.conftest import CHROMIUM_ARGS, PHONES_TOML, PIN, PIN_HASH, SECRET, free_port  # noqa: E402
 
 T = "staffcall/s1"
 WAIT_S = 10.0
@@ -83,7 +83,7 @@ def baseline_server(port: int, broker_port: int) -> None:
     from starlette.responses import StreamingResponse
     from starlette.routing import Route
 
-    from broker.config import BrokerCfg
+    from broker.contract.config import BrokerCfg
 
     streams: set[asyncio.Queue] = set()
     loop_box: list[asyncio.AbstractEventLoop] = []
@@ -127,7 +127,7 @@ class Mqtt:
     """A bench MQTT client (TCP_NODELAY via make_client) that records what arrives, with waits that say what hung."""
 
     def __init__(self, broker_port: int, name: str, topics: list[str]) -> None:
-        from broker.config import BrokerCfg
+        from broker.contract.config import BrokerCfg
 
         self.got: list[tuple[float, str, bytes]] = []
         self.cond = threading.Condition()

@@ -18,18 +18,18 @@ import logging
 import signal
 import sys
 
-from broker.config import ConfigError, load_config
+from broker.contract.config import ConfigError, load_config
 
 PARTS = [
     "broker.cli",
-    "broker.broker_cli",
-    "broker.report",
+    "broker.mosquitto.cli",
+    "broker.reports.report",
     "broker.web.cli",
     "staff_pager.gateway_cli",
     "staff_pager.pager_cli",
     "kiosk.cli",
     "hardware.cli",
-    "phones.cli",
+    "broker.web.phones_cli",
 ]
 """Modules with a ``register(subparsers)`` function, in the order of ``staffcall --help``."""
 
@@ -64,7 +64,7 @@ def add_config(parser: argparse.ArgumentParser) -> None:
 
 
 def run_hub(args: argparse.Namespace) -> int:
-    from broker.hub import Hub
+    from broker.hub.shell import Hub
 
     cfg = load_config(args.config)
     hub = Hub(cfg)
@@ -74,7 +74,7 @@ def run_hub(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from broker.demo import run
+    from broker.demo.run import run
 
     return run(speed=args.speed, background_calls=args.calls, seed=args.seed, db=args.db, plain=args.plain)
 

@@ -125,7 +125,7 @@ def default_outbox(config_path: str, device: str) -> str:
 
 
 def run_kiosk(args: argparse.Namespace) -> int:
-    from broker.config import ConfigError, load_config
+    from broker.contract.config import ConfigError, load_config
 
     cfg = load_config(args.config)
     device = cfg.devices_by_id.get(args.device)

@@ -323,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     from kiosk.cli import configure_kivy
 
     configure_kivy(size=args.size, fullscreen=False)
-    from broker.config import load_config
+    from broker.contract.config import load_config
     from kiosk.app import KioskApp
 
     app = KioskApp(load_config(args.config), args.device, args.outbox, online=not args.offline)

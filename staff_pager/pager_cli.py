@@ -7,7 +7,7 @@ import getpass
 import sys
 
 from broker.cli import add_config
-from broker.config import load_config
+from broker.contract.config import load_config
 
 
 def register(sub: argparse._SubParsersAction) -> None:

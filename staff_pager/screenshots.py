@@ -20,9 +20,9 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from broker.config import load_config
-from broker.hub import Hub
-from broker.mosquitto import start_broker
+from broker.contract.config import load_config
+from broker.hub.shell import Hub
+from broker.mosquitto.runner import start_broker
 from staff_pager.texts import catalog
 from staff_pager.uidriver import Remote, Xvfb
 

@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def today_figures(cfg):
     """Today's figures from the event log, for when the hub's retained summary is not there yet."""
-    from broker.metrics import open_metrics, period
+    from broker.reports.metrics import open_metrics, period
 
     if not os.path.exists(cfg.database.path):
         return lambda: {}
@@ -68,7 +68,7 @@ def today_figures(cfg):
 
 def web_config(args: argparse.Namespace):
     """The config with ``--host``/``--port`` applied, refused when exposed without a password."""
-    from broker.config import load_config
+    from broker.contract.config import load_config
     from broker.web.app import check_exposure
 
     cfg = load_config(args.config)
