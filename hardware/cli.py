@@ -8,7 +8,7 @@ import logging
 import signal
 import threading
 
-from broker.cli import add_config
+from broker.contract.config import add_config
 
 log = logging.getLogger(__name__)
 

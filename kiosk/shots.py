@@ -136,14 +136,14 @@ def scenes(app):
 
 
 def main(out: str, size: str, lang: str) -> None:
-    from kiosk.cli import configure_kivy
+    from kiosk.kivyenv import configure_kivy
 
     configure_kivy(size)
     from kivy.clock import Clock
 
     from broker.contract.config import parse_config
     from kiosk.app import KioskApp
-    from kiosk.remote import save_window
+    from kiosk.kivyenv import save_window
 
     tmp = tempfile.mkdtemp(prefix="staffcall-shots-")
     app = KioskApp(parse_config(SAMPLE.format(lang=lang)), "kiosk-1", str(Path(tmp) / "outbox.db"), online=False)

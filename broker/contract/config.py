@@ -24,6 +24,7 @@ Example::
 
 from __future__ import annotations
 
+import argparse
 import re
 import tomllib
 from functools import cached_property
@@ -549,3 +550,8 @@ def load_config(path: str | Path) -> Config:
             f"{p}: no such file; copy staffcall.example.toml to {p} and edit it, or run 'staffcall demo'"
         ) from None
     return parse_config(text, str(p)).with_base(p.resolve().parent)
+
+
+def add_config(parser: argparse.ArgumentParser) -> None:
+    """The ``--config`` option every part's command shares; here so no part imports another's CLI."""
+    parser.add_argument("--config", "-c", default="staffcall.toml", help="the store's TOML config")

@@ -16,8 +16,8 @@ from html import escape
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from broker.reports.format import fmt_face, fmt_s, fmt_share
 from broker.reports.metrics import WEEKDAYS, Report
-from broker.reports.report import fmt_face, fmt_s, fmt_share
 
 _env = Environment(loader=PackageLoader("broker.web", "templates"), autoescape=select_autoescape(["html"]))
 _env.filters.update(secs=fmt_s, share=fmt_share)

@@ -21,6 +21,7 @@ from dataclasses import asdict, fields
 from datetime import date
 from typing import TYPE_CHECKING
 
+from broker.reports.format import fmt_face, fmt_s, fmt_share
 from broker.reports.metrics import GROUPINGS, WEEKDAYS, Figures, Report
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ def heat_grid(calls: list[list[int]], width: int) -> Text:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from broker.cli import add_config
+    from broker.contract.config import add_config
 
     rep = sub.add_parser(
         "report",
@@ -161,24 +162,6 @@ def to_csv(report: Report) -> str:
         d = asdict(f)
         writer.writerow([report.period.label, report.by or "", *("" if d[c] is None else d[c] for c in FIGURE_COLUMNS)])
     return buf.getvalue()
-
-
-def fmt_s(seconds: float | None) -> str:
-    """42s, 2m05s; an em dash when there is nothing to show."""
-    if seconds is None:
-        return "—"
-    if seconds < 90:
-        return f"{seconds:.0f}s"
-    m, s = divmod(round(seconds), 60)
-    return f"{m}m{s:02d}s"
-
-
-def fmt_share(share: float | None) -> str:
-    return "—" if share is None else f"{share * 100:.0f}%"
-
-
-def fmt_face(avg: float | None, n: int) -> str:
-    return "—" if avg is None else f"{avg:.1f} ({n})"
 
 
 def print_table(report: Report, console=None) -> None:

@@ -30,7 +30,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from broker.callpoint.callpoint import CallPoint, CallPointGroup, Outbox, new_call_id
+from broker.callpoint.callpoint import CallPoint, CallPointGroup, new_call_id
+from broker.callpoint.outbox import Outbox
 from broker.contract import protocol as p
 from broker.contract.config import Config
 from broker.web.customer import customer_view, texts

@@ -106,7 +106,7 @@ def test_a_qr_call_made_while_offline_is_kept_and_sent_once_connected(tmp_path):
 
 
 def test_an_outbox_of_the_one_file_per_sign_layout_is_imported_once(tmp_path):
-    from broker.callpoint.callpoint import Outbox
+    from broker.callpoint.outbox import Outbox
     from broker.web.qrdesk import import_old_outbox
 
     old_path = tmp_path / "qr-paint.outbox.db"

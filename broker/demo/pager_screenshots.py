@@ -2,7 +2,7 @@
 
 Run from the repository root (needs mosquitto and Xvfb)::
 
-    python -m staff_pager.screenshots docs/screens
+    python -m broker.demo.pager_screenshots docs/screens
 
 It signs Anna in, goes on shift, makes two calls, and saves ``pager-page.png`` (a page
 flashing), ``pager-calls.png`` (the open calls) and ``pager-shift.png`` (my shift).
