@@ -20,11 +20,13 @@ demo:
 
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 test:
 	@deploy/install-deps.sh test
 	@$(MAKE) -s setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q
 
 clean:

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
-from broker.broker_setup import start_store_broker
-from broker.config import Config, load_config
-from broker.mosquitto import Broker, free_port
-from broker.mqtt import connect_async, make_client, wait_connected
+from broker.contract.config import Config, load_config
+from broker.contract.mqtt import connect_async, make_client, wait_connected
+from broker.mosquitto.runner import Broker, free_port
+from broker.mosquitto.setup import start_store_broker
 
 STORE_ID = "s1"
 ROOT_TOPIC = f"staffcall/{STORE_ID}"

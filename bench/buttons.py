@@ -29,12 +29,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gpiozero.pins.mock import MockFactory  # noqa: E402
 
-from broker.broker_setup import start_store_broker  # noqa: E402
-from broker.callpoint import CallPoint  # noqa: E402
-from broker.config import Config, load_config  # noqa: E402
-from broker.hub import Hub  # noqa: E402
-from broker.mosquitto import free_port  # noqa: E402
-from broker.mqtt import connect_async, make_client, wait_connected  # noqa: E402
+from broker.callpoint.callpoint import CallPoint  # noqa: E402
+from broker.contract.config import Config, load_config  # noqa: E402
+from broker.contract.mqtt import connect_async, make_client, wait_connected  # noqa: E402
+from broker.hub.shell import Hub  # noqa: E402
+from broker.mosquitto.runner import free_port  # noqa: E402
+from broker.mosquitto.setup import start_store_broker  # noqa: E402
 from hardware.station import ButtonStation  # noqa: E402
 
 CONFIG = """

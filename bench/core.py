@@ -26,11 +26,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from broker.clock import FakeClock  # noqa: E402
-from broker.commands import DeviceAction, Page, PresenceChanged, Pressed, StaffAction  # noqa: E402
-from broker.config import Config, parse_config  # noqa: E402
-from broker.dispatcher import Dispatcher  # noqa: E402
-from broker.protocol import CallMsg, CallRef  # noqa: E402
+from broker.contract.clock import FakeClock  # noqa: E402
+from broker.contract.config import Config, parse_config  # noqa: E402
+from broker.contract.protocol import CallMsg, CallRef  # noqa: E402
+from broker.core.commands import DeviceAction, Page, PresenceChanged, Pressed, StaffAction  # noqa: E402
+from broker.core.dispatcher import Dispatcher  # noqa: E402
 
 SIZES = (10, 1_000, 10_000)
 STAFF, ZONES, MEASURED_DEVICES = 20, 5, 50

@@ -31,10 +31,10 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from broker.broker_setup import start_store_broker  # noqa: E402
-from broker.config import Config, load_config  # noqa: E402
-from broker.mosquitto import free_port  # noqa: E402
-from broker.mqtt import connect_async, make_client, wait_connected  # noqa: E402
+from broker.contract.config import Config, load_config  # noqa: E402
+from broker.contract.mqtt import connect_async, make_client, wait_connected  # noqa: E402
+from broker.mosquitto.runner import free_port  # noqa: E402
+from broker.mosquitto.setup import start_store_broker  # noqa: E402
 
 STAFF = 20
 KIOSKS = 50

@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def main() -> int:
-    from kiosk.cli import configure_kivy
+    from kiosk.kivyenv import configure_kivy
 
     configure_kivy(size=sys.argv[1] if len(sys.argv) > 1 else "800x480")
     from kivy.app import App

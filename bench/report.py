@@ -29,9 +29,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from broker.clock import iso  # noqa: E402
-from broker.eventlog import CALL_COLUMNS, connect, create_schema  # noqa: E402
-from broker.metrics import Metrics, Period, period  # noqa: E402
+from broker.contract.clock import iso  # noqa: E402
+from broker.hub.eventlog import CALL_COLUMNS, connect, create_schema  # noqa: E402
+from broker.reports.metrics import Metrics, Period, period  # noqa: E402
 
 TZ = "Europe/Stockholm"
 YEAR_START = datetime(2026, 1, 1, tzinfo=UTC).timestamp()

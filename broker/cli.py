@@ -1,8 +1,9 @@
 """The ``staffcall`` command: one entry point, one subcommand per part of the system.
 
 Each part registers its own subcommands (a ``register(subparsers)`` function in its
-``cli`` module) and imports its heavy libraries only when run, so the hub starts on a
-Pi that has no Kivy.
+``cli`` module).  ``staffcall <sub>`` imports only the module that registers ``<sub>``,
+so the hub starts on a Pi that has no Kivy, and no part's command pulls in another part;
+``staffcall --help`` (or an unknown word) imports them all to list every subcommand.
 
 Example::
 
@@ -15,81 +16,47 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
-import signal
 import sys
 
-from broker.config import ConfigError, load_config
+from broker.contract.config import ConfigError
 
-PARTS = [
-    "broker.cli",
-    "broker.broker_cli",
-    "broker.report",
-    "broker.web.cli",
-    "staff_pager.gateway_cli",
-    "staff_pager.pager_cli",
-    "kiosk.cli",
-    "hardware.cli",
-    "phones.cli",
-]
-"""Modules with a ``register(subparsers)`` function, in the order of ``staffcall --help``."""
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    hub = sub.add_parser(
-        "hub",
-        help="run the store hub (long-running service)",
-        description="Run the store hub: routes calls to staff, escalates, records everything.\n\n"
-        "Example: staffcall hub --config /etc/staffcall/staffcall.toml",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_config(hub)
-    hub.set_defaults(func=run_hub)
-
-    demo = sub.add_parser(
-        "demo",
-        help="a simulated store on this computer, with nothing configured",
-        description="Start a private broker, the hub and a simulated store (time sped up); show the calls "
-        "live and end with a response-time summary.\n\nExample: staffcall demo --speed 30",
-    )
-    demo.add_argument("--speed", type=float, default=30.0, help="how much faster than real time (default 30)")
-    demo.add_argument("--calls", type=int, default=8, help="background calls besides the scripted story")
-    demo.add_argument("--seed", type=int, default=7, help="random seed for the simulated staff")
-    demo.add_argument("--db", default=None, help="keep the event log in this file (default: a temporary file)")
-    demo.add_argument("--plain", action="store_true", help="print one line per change instead of a live table")
-    demo.set_defaults(func=run_demo)
+COMMANDS = {
+    "hub": "broker.hub.cli",
+    "demo": "broker.demo.cli",
+    "broker": "broker.mosquitto.cli",
+    "report": "broker.reports.report",
+    "board": "broker.web.cli",
+    "qr": "broker.web.cli",
+    "web": "broker.web.cli",
+    "pager-gateway": "staff_pager.gateway_cli",
+    "pager": "staff_pager.pager_cli",
+    "hash-pin": "staff_pager.pager_cli",
+    "kiosk": "kiosk.cli",
+    "kiosk-screens": "kiosk.cli",
+    "buttons": "hardware.cli",
+}
+"""Subcommand -> the module whose ``register(subparsers)`` adds it; ``staffcall --help`` lists them in this order."""
 
 
-def add_config(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", "-c", default="staffcall.toml", help="the store's TOML config")
-
-
-def run_hub(args: argparse.Namespace) -> int:
-    from broker.hub import Hub
-
-    cfg = load_config(args.config)
-    hub = Hub(cfg)
-    signal.signal(signal.SIGTERM, lambda *_: hub.stopping.set() or hub.inbox.put(None))
-    logging.getLogger(__name__).info("hub for store %r, event log %s", cfg.store.id, cfg.database.path)
-    return hub.run()
-
-
-def run_demo(args: argparse.Namespace) -> int:
-    from broker.demo import run
-
-    return run(speed=args.speed, background_calls=args.calls, seed=args.seed, db=args.db, plain=args.plain)
-
-
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser for ``command`` alone (importing one part), or for every subcommand when None or unknown."""
     parser = argparse.ArgumentParser(prog="staffcall", description="staffcall: in-store kiosk and staff-call system")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in PARTS:
+    modules = [COMMANDS[command]] if command in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
+    for name in modules:
         importlib.import_module(name).register(sub)
     return parser
 
 
+def command_word(argv: list[str]) -> str | None:
+    """The subcommand named in ``argv``: its first word that is not an option."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(command_word(argv))
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,

@@ -8,7 +8,7 @@ import logging
 import signal
 import threading
 
-from broker.cli import add_config
+from broker.contract.config import add_config
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_buttons(args: argparse.Namespace) -> int:
-    from broker.config import load_config
+    from broker.contract.config import load_config
     from hardware.stations import ButtonStations
 
     cfg = load_config(args.config)

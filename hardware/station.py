@@ -28,9 +28,9 @@ from collections.abc import Callable
 from gpiozero import LED, RGBLED, Button, Buzzer
 from gpiozero.pins import Factory
 
-from broker import protocol as p
-from broker.callpoint import CallPoint
-from broker.config import Device
+from broker.callpoint.callpoint import CallPoint
+from broker.contract import protocol as p
+from broker.contract.config import Device
 from hardware.lights import OFF, Light, light_for
 from hardware.presses import Action, PressLogic
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from gpiozero.pins import Factory
 
-from broker.callpoint import CallPoint
-from broker.config import Config, ConfigError, Device
+from broker.callpoint.callpoint import CallPoint
+from broker.contract.config import Config, ConfigError, Device
 from hardware.station import ButtonStation
 
 log = logging.getLogger(__name__)

@@ -24,10 +24,10 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.screenmanager import NoTransition, Screen
 
-from broker.callpoint import CallPoint
-from broker.config import Config
-from broker.i18n import Catalog
-from broker.protocol import StateMsg
+from broker.callpoint.callpoint import CallPoint
+from broker.contract.config import Config
+from broker.contract.i18n import Catalog
+from broker.contract.protocol import StateMsg
 from kiosk import memory
 from kiosk.progress import CallProgress
 

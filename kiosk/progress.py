@@ -9,7 +9,7 @@ the two machines' clocks may disagree, and a customer must not see a wrong count
 
 Example::
 
-    >>> from broker.protocol import StateMsg
+    >>> from broker.contract.protocol import StateMsg
     >>> s = StateMsg(id="c1", device="kiosk-1", zone="z", reason=None, status="acknowledged", tier=1,
     ...     staff="anna", staff_name="Anna", staff_role="Substitute", eta_s=50, opened_at="", updated_at="")
     >>> p = CallProgress("c1", pressed_mono=0.0)
@@ -27,7 +27,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from broker.protocol import StateMsg
+from broker.contract.protocol import StateMsg
 
 Translate = Callable[..., str]
 

@@ -29,19 +29,9 @@ import threading
 import time
 from typing import Any
 
+from kiosk.kivyenv import save_window
+
 KEYCODES = {"enter": 13, "spacebar": 32, "tab": 9}
-
-
-def save_window(path: str) -> None:
-    """A PNG of the whole window (popups included), as the customer sees it."""
-    import os
-    from pathlib import Path
-
-    from kivy.core.window import Window
-
-    target = Path(path).resolve()
-    written = Window.screenshot(name=str(target.with_name(target.stem + "-tmp.png")))
-    os.replace(written, target)
 
 
 def rss_mb(pid: int | str = "self") -> float:
@@ -320,10 +310,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--offline", action="store_true", help="no broker connection (layout tests, screenshots)")
     args = parser.parse_args(argv)
 
-    from kiosk.cli import configure_kivy
+    from kiosk.kivyenv import configure_kivy
 
     configure_kivy(size=args.size, fullscreen=False)
-    from broker.config import load_config
+    from broker.contract.config import load_config
     from kiosk.app import KioskApp
 
     app = KioskApp(load_config(args.config), args.device, args.outbox, online=not args.offline)

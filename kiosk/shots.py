@@ -70,7 +70,7 @@ def render(out: Path, sizes: list[tuple[int, int]], lang: str = "en") -> list[Pa
 
 def sample_state(call_id: str, **kw):
     """A state as the hub sends it for the sample store's kiosk: Anna paged at tier 1, unless ``kw`` says otherwise."""
-    from broker.protocol import StateMsg
+    from broker.contract.protocol import StateMsg
 
     base = dict(
         id=call_id,
@@ -91,9 +91,9 @@ def sample_state(call_id: str, **kw):
 
 NOBODY_NAMED = dict(staff=None, staff_name=None, staff_role=None)
 """At tier 3 the hub pages everyone on shift and the managers, so a waiting call names nobody
-(broker/dispatcher.py ``_send_pages``); a call closed as unattended names nobody either."""
+(broker/core/dispatcher.py ``_send_pages``); a call closed as unattended names nobody either."""
 OVERDUE = dict(NOBODY_NAMED, tier=3, eta_s=15, waited_s=185)
-"""Escalated to everyone: the hub's estimate is never below 15 s (broker/eta.py) and it repeats the page
+"""Escalated to everyone: the hub's estimate is never below 15 s (broker/core/eta.py) and it repeats the page
 every ``ack_timeout_s``, so the kiosk sees an overdue call when that estimate has run out since."""
 OVERDUE_AGE_S = 20.0
 """How long before the shot the overdue state arrived: longer than its ``eta_s``."""
@@ -136,14 +136,14 @@ def scenes(app):
 
 
 def main(out: str, size: str, lang: str) -> None:
-    from kiosk.cli import configure_kivy
+    from kiosk.kivyenv import configure_kivy
 
     configure_kivy(size)
     from kivy.clock import Clock
 
-    from broker.config import parse_config
+    from broker.contract.config import parse_config
     from kiosk.app import KioskApp
-    from kiosk.remote import save_window
+    from kiosk.kivyenv import save_window
 
     tmp = tempfile.mkdtemp(prefix="staffcall-shots-")
     app = KioskApp(parse_config(SAMPLE.format(lang=lang)), "kiosk-1", str(Path(tmp) / "outbox.db"), online=False)

@@ -17,7 +17,7 @@ import os
 import tempfile
 from typing import Any
 
-from broker.config import Config
+from broker.contract.config import Config
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ state shows it has them.  Time is always passed in (``now``, monotonic seconds).
 
 Example::
 
-    >>> from broker.protocol import PageMsg
+    >>> from broker.contract.protocol import PageMsg
     >>> core = PagerCore("anna")
     >>> page = PageMsg(id="c1", device="kiosk-1", zone="toys", reason=None, tier=1,
     ...                opened_at="2026-01-01T10:00:00.000Z", text="kiosk-1 (toys)")
@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from broker.protocol import CLOSED_STATUSES, OPEN_STATUSES, PageMsg, StateMsg
+from broker.contract.protocol import CLOSED_STATUSES, OPEN_STATUSES, PageMsg, StateMsg
 
 RESEND_AFTER_S = 10.0
 """Unconfirmed while connected for this long: send again (the broker may have lost it)."""

@@ -25,9 +25,9 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from broker import protocol as p
-from broker.config import Config, GatewayCfg
-from broker.mqtt import connect_async, make_client
+from broker.contract import protocol as p
+from broker.contract.config import Config, GatewayCfg
+from broker.contract.mqtt import connect_async, make_client
 from hardware.espa import EspaCall, EspaLink
 from hardware.paging import PageFailed, TransmitterTimeout, fit_text
 from hardware.serialport import open_port

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import signal
 
-from broker.cli import add_config
-from broker.config import load_config
+from broker.contract.config import add_config, load_config
 
 
 def register(sub: argparse._SubParsersAction) -> None:

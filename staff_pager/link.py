@@ -36,9 +36,9 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from broker import protocol as p
-from broker.config import Config
-from broker.mqtt import connect_async, make_client
+from broker.contract import protocol as p
+from broker.contract.config import Config
+from broker.contract.mqtt import connect_async, make_client
 from staff_pager.core import PagerCore, Pending, StaffOutbox
 
 log = logging.getLogger(__name__)
@@ -133,7 +133,7 @@ class PagerLink:
 
     def _end_session(self) -> None:
         """Signing out: a clean connect with our client id drops what the broker kept for us."""
-        from broker.mqtt import wait_connected
+        from broker.contract.mqtt import wait_connected
 
         ender = make_client(self.client_id, self.cfg.broker, clean_session=True, identity=f"staff:{self.staff}")
         try:

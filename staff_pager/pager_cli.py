@@ -6,8 +6,7 @@ import argparse
 import getpass
 import sys
 
-from broker.cli import add_config
-from broker.config import load_config
+from broker.contract.config import add_config, load_config
 
 
 def register(sub: argparse._SubParsersAction) -> None:

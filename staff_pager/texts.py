@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from broker.i18n import Catalog
+from broker.contract.i18n import Catalog
 from staff_pager.core import CallRow, mmss
 
 LOCALES = Path(__file__).parent / "locales"

@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from broker.config import load_config
+from broker.contract.config import load_config
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from broker.config import Config, parse_config
-from broker.hub import Hub
-from broker.mosquitto import Broker
+from broker.contract.config import Config, parse_config
+from broker.hub.shell import Hub
+from broker.mosquitto.runner import Broker
 from tests.mqtt_helpers import Listener
 
 STORE_TOML = """\

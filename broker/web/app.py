@@ -36,7 +36,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from broker.config import Config, ConfigError
+from broker.contract.config import Config, ConfigError
 from broker.web.live import LiveState
 
 HERE = Path(__file__).parent

@@ -27,8 +27,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from broker import protocol as p
-from broker.clock import iso
+from broker.contract import protocol as p
+from broker.contract.clock import iso
 
 log = logging.getLogger(__name__)
 
@@ -199,7 +199,7 @@ class LiveFeed:
     """The web server's own MQTT subscription, feeding a ``LiveState``."""
 
     def __init__(self, cfg, live: LiveState) -> None:
-        from broker.mqtt import make_client
+        from broker.contract.mqtt import make_client
 
         self.cfg, self.live = cfg, live
         self.client = make_client(f"staffcall-web-{cfg.store.id}", cfg.broker, identity="board")
@@ -215,7 +215,7 @@ class LiveFeed:
         self.connected.set()
 
     def start(self) -> LiveFeed:
-        from broker.mqtt import connect_async
+        from broker.contract.mqtt import connect_async
 
         connect_async(self.client, self.cfg.broker)
         self.client.loop_start()

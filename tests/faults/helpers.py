@@ -17,7 +17,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from broker.mosquitto import free_port
+from broker.mosquitto.runner import free_port
 
 FIGURES_ENV = "STAFFCALL_FAULT_FIGURES"
 """When set, each fault test appends one JSON line of figures to this file (python -m tests.faults.report)."""

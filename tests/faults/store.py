@@ -26,9 +26,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from broker.broker_setup import start_store_broker
-from broker.config import load_config
-from broker.mqtt import connect_async, make_client
+from broker.contract.config import load_config
+from broker.contract.mqtt import connect_async, make_client
+from broker.mosquitto.setup import start_store_broker
 from tests.faults.helpers import rows, start_hub, stop, wait
 from tests.security.conftest import Peer, peer, write_secure_config
 

@@ -15,9 +15,9 @@ import time
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from broker.broker_setup import start_store_broker
-from broker.config import load_config
-from broker.credentials import login
+from broker.contract.config import load_config
+from broker.contract.credentials import login
+from broker.mosquitto.setup import start_store_broker
 from tests.faults.helpers import CuttableLink, lost_and_duplicates, presses, record, start_hub, stop, wait
 from tests.security.conftest import peer, write_secure_config
 

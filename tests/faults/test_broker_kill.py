@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 import time
 
-from broker.callpoint import CallPoint
-from broker.config import load_config
-from broker.hub import Hub
+from broker.callpoint.callpoint import CallPoint
+from broker.contract.config import load_config
+from broker.hub.shell import Hub
 from tests.faults.helpers import lost_and_duplicates, presses, record, wait, write_store
 
 DEVICES = 100

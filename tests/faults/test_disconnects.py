@@ -8,9 +8,9 @@ import time
 
 import msgspec
 
-from broker.callpoint import CallPoint
-from broker.config import load_config
-from broker.hub import Hub
+from broker.callpoint.callpoint import CallPoint
+from broker.contract.config import load_config
+from broker.hub.shell import Hub
 from staff_pager.link import PagerLink
 from tests.faults.helpers import CuttableLink, lost_and_duplicates, record, rows, wait, write_store
 

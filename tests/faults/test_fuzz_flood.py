@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from paho.mqtt.enums import CallbackAPIVersion
 
+from tests.broker.core.test_fuzz import payload, topic
 from tests.faults.helpers import record
-from tests.test_fuzz import payload, topic
 
 EXAMPLES, PER_EXAMPLE = 50, 200
 sent = {"messages": 0, "good": 0, "examples": 0}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 
-from broker.dispatcher import REPEAT_PAGE_EVERY_S
+from broker.core.dispatcher import REPEAT_PAGE_EVERY_S
 from tests.faults.helpers import record, rows, wait
 from tests.faults.store import FaultStore, T
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from broker.config import load_config
-from broker.hub import Hub
-from broker.mosquitto import Broker
+from broker.contract.config import load_config
+from broker.hub.shell import Hub
+from broker.mosquitto.runner import Broker
 from tests.conftest import STORE_TOML
 from tests.kiosk.harness import KioskProcess, Xvfb
 from tests.mqtt_helpers import Listener

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from broker.i18n import Catalog
-from broker.protocol import StateMsg
+from broker.contract.i18n import Catalog
+from broker.contract.protocol import StateMsg
 from kiosk.progress import CallProgress, describe
 
 LOCALES = Path(__file__).resolve().parents[2] / "kiosk" / "locales"
@@ -87,7 +87,7 @@ def test_a_hub_that_counts_more_than_the_kiosk_wins():
 
 
 def test_a_state_without_the_optional_fields_reads_as_not_known():
-    from broker.protocol import decode
+    from broker.contract.protocol import decode
 
     s = decode(
         StateMsg,

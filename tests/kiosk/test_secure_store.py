@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from broker.hub import Hub
+from broker.hub.shell import Hub
 from tests.kiosk.conftest import KIOSK_SECTION
 from tests.kiosk.harness import KioskProcess
 from tests.security.conftest import SecureStore, peer, start_secure_store

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from broker.clock import FakeClock
-from broker.commands import PresenceChanged, Pressed, PublishState
-from broker.dispatcher import Dispatcher
-from broker.protocol import CallMsg, StateMsg
+from broker.contract.clock import FakeClock
+from broker.contract.protocol import CallMsg, StateMsg
+from broker.core.commands import PresenceChanged, Pressed, PublishState
+from broker.core.dispatcher import Dispatcher
 from kiosk.progress import CallProgress, describe
 from kiosk.shots import OVERDUE, OVERDUE_AGE_S, sample_state
 from tests.conftest import store_config

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from broker.hub import Hub
+from broker.hub.shell import Hub
 from tests.kiosk.conftest import on_shift
 from tests.kiosk.harness import KioskProcess
 from tests.kiosk.test_app import CALL_TOPIC, tap_call

@@ -12,12 +12,12 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
-from broker.broker_setup import start_store_broker
-from broker.config import Config, load_config
-from broker.hub import Hub
-from broker.mosquitto import Broker, free_port
-from broker.mqtt import connect_async, make_client
-from broker.store_ca import make_store_ca
+from broker.contract.config import Config, load_config
+from broker.contract.mqtt import connect_async, make_client
+from broker.hub.shell import Hub
+from broker.mosquitto.ca import make_store_ca
+from broker.mosquitto.runner import Broker, free_port
+from broker.mosquitto.setup import start_store_broker
 from tests.conftest import STORE_TOML
 
 EXTRA_STAFF = """

@@ -8,7 +8,7 @@ import stat
 import msgspec
 import sqlite_utils
 
-from broker.config import Config
+from broker.contract.config import Config
 from tests.security.conftest import peer
 
 T = "staffcall/s1"

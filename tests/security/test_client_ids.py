@@ -7,7 +7,7 @@ import threading
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from broker.credentials import login
+from broker.contract.credentials import login
 from tests.security.conftest import peer
 
 T = "staffcall/s1"

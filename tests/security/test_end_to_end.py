@@ -8,9 +8,9 @@ import time
 import msgspec
 import pytest
 
-from broker.callpoint import CallPoint
-from broker.config import ConfigError
-from broker.hub import Hub
+from broker.callpoint.callpoint import CallPoint
+from broker.contract.config import ConfigError
+from broker.hub.shell import Hub
 from broker.web.live import LiveFeed, LiveState
 from staff_pager.link import PagerLink
 from tests.security.conftest import peer
@@ -60,7 +60,7 @@ def test_call_page_ack_greet_over_tls_with_one_login_per_part(secure_tls, tmp_pa
 
 
 def test_tls_refuses_a_broker_signed_by_another_ca(secure_tls, tmp_path):
-    from broker.store_ca import make_store_ca
+    from broker.mosquitto.ca import make_store_ca
 
     other = make_store_ca(tmp_path / "other", ["127.0.0.1"])
     cfg = msgspec.structs.replace(

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from broker.broker_setup import render_acl, render_conf
 from broker.cli import main
-from broker.config import ConfigError, parse_config
-from broker.credentials import load, username
+from broker.contract.config import ConfigError, parse_config
+from broker.contract.credentials import load, username
+from broker.mosquitto.setup import render_acl, render_conf
 from tests.conftest import STORE_TOML, store_config, write_config
 
 

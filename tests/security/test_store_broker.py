@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from broker.broker_setup import MAX_PACKET_BYTES, render_conf, start_store_broker
-from broker.config import load_config
-from broker.protocol import MAX_PAYLOAD_BYTES
+from broker.contract.config import load_config
+from broker.contract.protocol import MAX_PAYLOAD_BYTES
+from broker.mosquitto.setup import MAX_PACKET_BYTES, render_conf, start_store_broker
 from tests.conftest import store_config
 from tests.security.conftest import peer, write_secure_config
 

@@ -1,0 +1,568 @@
+"""Response-time figures from the hub's event log, computed in SQLite.
+
+Everything here reads the ``calls`` and ``events`` tables written by
+``broker.hub.eventlog`` and returns plain dataclasses; ``staffcall report``, the live
+board and the tests all call this module.  Nothing reads a clock: the caller
+passes ``now``, so "today" is testable.
+
+Why SQL and not Python: a busy store logs a million calls a year.  Every figure is
+an aggregate or a window-function query, so SQLite streams the rows (sorting on
+disk if it must) and Python only ever holds one row per group: memory stays flat
+in the number of calls (see ``bench/report.py``).
+
+Local time: periods and groupings (hour, day, weekday) use the store's time zone
+(``[store] timezone``).  SQLite knows no time zones, so for each period we list the
+zone's UTC-offset changes (DST) inside it and add the right offset with a ``CASE``
+expression: exact, and still one pass over the rows.
+
+Percentiles (median, p90) use linear interpolation between the closest ranks,
+Hyndman & Fan type 7: the same as numpy's default, Excel's ``PERCENTILE.INC`` and
+``statistics.quantiles(method="inclusive")``.  For sorted values x[0..n-1] the
+p-quantile is ``x[k] + f * (x[k+1] - x[k])`` with ``h = (n-1) * p``, ``k = floor(h)``,
+``f = h - k``; so the median of 10 s and 20 s is 15 s, and one call's median is its
+own wait.  Groups with no values give ``None``, never 0.
+
+Example::
+
+    >>> import sqlite3
+    >>> from broker.hub.eventlog import connect, create_schema
+    >>> db = connect(":memory:"); create_schema(db)
+    >>> _ = db["calls"].insert({"id": "c1", "device": "k1", "zone": "toys", "status": "resolved",
+    ...     "opened_at": "2026-03-02T09:00:00.000Z", "opened_ts": 1772442000.0, "time_to_greet_s": 42.0})
+    >>> m = Metrics(db.conn, timezone="Europe/Stockholm", target_greet_s=60)
+    >>> p = period("today", "Europe/Stockholm", now=1772445600.0)
+    >>> m.figures(p).greet_median, m.figures(p).within_target_share
+    (42.0, 1.0)
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from broker.contract.clock import iso
+from broker.hub.eventlog import REPORT_INDEXES
+
+log = logging.getLogger(__name__)
+
+GROUPINGS = ("hour", "day", "weekday", "zone", "device", "staff", "reason", "outcome")
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+OPEN = ("waiting", "acknowledged", "greeted")
+DISTRIBUTION_EDGES = (0, 30, 60, 90, 120, 180, 300, 600)
+"""Greeting-time buckets in seconds: 0-30, 30-60, ..., 600+."""
+SHOUTOUT_MIN_CALLS = 3
+"""Greetings a colleague needs in the period to be ranked (one lucky call proves little)."""
+SHOUTOUT_MIN_FACES = 2
+
+
+# --- periods -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """A half-open span [start_ts, end_ts) of unix time, named in the store's local time."""
+
+    label: str
+    start_ts: float
+    end_ts: float
+    timezone: str
+
+    @property
+    def start_iso(self) -> str:
+        return iso(self.start_ts)
+
+    @property
+    def end_iso(self) -> str:
+        return iso(self.end_ts)
+
+
+def _midnight(day: date, tz: ZoneInfo) -> float:
+    return datetime(day.year, day.month, day.day, tzinfo=tz).timestamp()
+
+
+def period(
+    kind: str = "today", timezone: str = "UTC", now: float = 0.0, since: date | None = None, until: date | None = None
+) -> Period:
+    """The period a report covers, in local days of ``timezone``.
+
+    ``today``, ``yesterday``, ``week`` (Monday to Sunday of this week), ``month`` (this
+    calendar month) or ``range`` (``since`` to ``until``, both local dates, inclusive;
+    ``until`` defaults to today).
+    """
+    tz = ZoneInfo(timezone)
+    today = datetime.fromtimestamp(now, tz).date()
+    if kind == "today":
+        first, last, label = today, today, f"today {today.isoformat()}"
+    elif kind == "yesterday":
+        first = last = today - timedelta(days=1)
+        label = f"yesterday {first.isoformat()}"
+    elif kind == "week":
+        first = today - timedelta(days=today.weekday())
+        last = first + timedelta(days=6)
+        label = f"week {today.isocalendar().year}-W{today.isocalendar().week:02d}"
+    elif kind == "month":
+        first = today.replace(day=1)
+        last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+        label = f"month {first:%Y-%m}"
+    elif kind == "range":
+        if since is None:
+            raise ValueError("a range needs a start date (--since YYYY-MM-DD)")
+        first, last = since, until or today
+        if last < first:
+            raise ValueError(f"--until {last} is before --since {first}; swap them")
+        label = f"{first.isoformat()} to {last.isoformat()}"
+    else:
+        raise ValueError(f"unknown period {kind!r}; use today, yesterday, week, month or range")
+    return Period(label, _midnight(first, tz), _midnight(last + timedelta(days=1), tz), timezone)
+
+
+def offset_changes(timezone: str, start: float, end: float) -> tuple[int, list[tuple[float, int]]]:
+    """The UTC offset (seconds) at ``start`` and each (unix time, new offset) change before ``end``.
+
+    Scans day by day and bisects to the second: time zones change offset at most a few
+    times a year, always more than a day apart.
+    """
+    tz = ZoneInfo(timezone)
+
+    def off(t: float) -> int:
+        return int(datetime.fromtimestamp(t, tz).utcoffset().total_seconds())
+
+    first = off(start)
+    changes: list[tuple[float, int]] = []
+    t, current = start, first
+    while t < end:
+        nxt = min(t + 86400, end)
+        if off(nxt) != current:
+            lo, hi = t, nxt  # off(lo) == current, off(hi) != current
+            while hi - lo > 1:
+                mid = math.floor((lo + hi) / 2)
+                if off(mid) == current:
+                    lo = mid
+                else:
+                    hi = mid
+            current = off(hi)
+            changes.append((hi, current))
+        t = nxt
+    return first, changes
+
+
+def local_ts_sql(p: Period, column: str = "opened_ts") -> str:
+    """A SQL expression turning unix ``column`` into local 'unix' seconds for strftime()."""
+    first, changes = offset_changes(p.timezone, p.start_ts, p.end_ts)
+    if not changes:
+        return f"({column} + {first})"
+    whens = []
+    current = first
+    for at, new in changes:
+        whens.append(f"WHEN {column} < {at!r} THEN {current}")
+        current = new
+    return f"({column} + CASE {' '.join(whens)} ELSE {current} END)"
+
+
+# --- results -------------------------------------------------------------------------
+
+
+@dataclass
+class Figures:
+    """The figures of one group of calls (all calls, one hour, one colleague...)."""
+
+    key: str
+    calls: int = 0
+    open: int = 0
+    greeted: int = 0
+    ack_median: float | None = None
+    ack_p90: float | None = None
+    ack_max: float | None = None
+    greet_median: float | None = None
+    greet_p90: float | None = None
+    greet_max: float | None = None
+    within_target: int = 0
+    within_target_share: float | None = None
+    """Greeted within ``target_greet_s`` / calls that are closed or already past the target."""
+    unattended: int = 0
+    cancelled: int = 0
+    """Cancelled before anyone greeted them: the customer gave up."""
+    cancelled_wait_median: float | None = None
+    cancelled_wait_max: float | None = None
+    repeat_presses: int = 0
+    escalations: int = 0
+    feedback_avg: float | None = None
+    feedback_count: int = 0
+    declines: int = 0
+
+
+@dataclass
+class Heatmap:
+    """Calls and median greeting time by local weekday (rows, Monday first) and hour (columns)."""
+
+    calls: list[list[int]] = field(default_factory=lambda: [[0] * 24 for _ in range(7)])
+    greet_median: list[list[float | None]] = field(default_factory=lambda: [[None] * 24 for _ in range(7)])
+
+
+@dataclass
+class ShoutOut:
+    staff: str
+    name: str
+    value: float
+    calls: int
+
+
+@dataclass
+class Report:
+    period: Period
+    by: str | None
+    target_greet_s: float
+    total: Figures
+    groups: list[Figures]
+    staff: list[Figures]
+    fastest: list[ShoutOut]
+    happiest: list[ShoutOut]
+    heatmap: Heatmap
+    distribution: list[tuple[str, int]]
+    trend: list[Figures]
+    staff_names: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# --- the queries ---------------------------------------------------------------------
+
+
+def ensure_indexes(conn: sqlite3.Connection) -> None:
+    """Create the report indexes missing from an older event log (the hub creates them in new ones).
+
+    Only when missing: the hub is the event log's one writer, so a report normally writes nothing.
+    A read-only or busy database only costs speed.
+    """
+    have = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    for name, target in REPORT_INDEXES.items():
+        if name in have:
+            continue
+        try:
+            conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {target}")
+            conn.commit()
+        except sqlite3.OperationalError as exc:
+            log.warning("could not create index %s (%s); reports will be slower", name, exc)
+
+
+def _taker() -> str:
+    """Who took a call: who greeted it, else who acknowledged it (never a colleague only paged)."""
+    return "coalesce(greeted_by, CASE WHEN time_to_ack_s IS NOT NULL THEN staff END, '(nobody)')"
+
+
+def _label(by: str | None, g: Any) -> str:
+    if by == "weekday":
+        return WEEKDAYS[g]
+    if by == "hour":
+        return f"{g:02d}:00"
+    if by == "day":
+        return (date(1970, 1, 1) + timedelta(days=g)).isoformat()
+    return str(g)
+
+
+def _r(x: float | None, digits: int = 1) -> float | None:
+    return None if x is None else round(x, digits)
+
+
+class Metrics:
+    """Figures over one event log.
+
+    ``conn`` is any sqlite3 connection to the hub's database (reads only, apart from
+    creating missing indexes once).
+    """
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        timezone: str = "UTC",
+        target_greet_s: float = 60.0,
+        staff_names: dict[str, str] | None = None,
+        create_indexes: bool = True,
+    ) -> None:
+        self.conn = conn
+        self.timezone = timezone
+        self.target = float(target_greet_s)
+        self.names = staff_names or {}
+        if create_indexes:
+            ensure_indexes(conn)
+
+    # --- building blocks -----------------------------------------------------------
+
+    def _key(self, by: str | None, p: Period) -> str:
+        if by is None:
+            return "'all'"
+        local = local_ts_sql(p)
+        # Integer arithmetic on local seconds: several times faster than strftime() per row.
+        return {
+            "hour": f"(cast({local} / 3600 AS int) % 24)",
+            "day": f"cast({local} / 86400 AS int)",
+            "weekday": f"((cast({local} / 86400 AS int) + 3) % 7)",  # 1970-01-01 was a Thursday; Monday = 0
+            "zone": "coalesce(zone, '(none)')",
+            "device": "coalesce(device, '(none)')",
+            "staff": _taker(),
+            "reason": "coalesce(reason, '(none)')",
+            "outcome": "coalesce(outcome, '(none)')",  # what staff picked at Resolved ([web] outcomes)
+        }[by]
+
+    def quantiles(
+        self,
+        key: str,
+        value: str,
+        p: Period,
+        ps: Iterable[float],
+        where: str = "",
+        counts: dict[Any, int] | None = None,
+    ) -> dict[Any, list[float | None]]:
+        """Type-7 quantiles ``ps`` of ``value`` per ``key`` group, by ordered streaming.
+
+        With each group's count known, the ranks each quantile needs are known; one
+        ``ORDER BY key, value`` pass then keeps only those values, so Python holds two
+        numbers per quantile per group whatever the number of calls.  (Faster than
+        ``row_number() OVER (PARTITION BY ...)`` in SQLite, which makes two window passes.)
+        """
+        ps = list(ps)
+        base = f"FROM calls WHERE opened_ts >= ? AND opened_ts < ? AND {value} IS NOT NULL {where}"
+        args = (p.start_ts, p.end_ts)
+        if counts is None:
+            counts = dict(self.conn.execute(f"SELECT {key} AS g, count(*) {base} GROUP BY g", args).fetchall())
+        # For each group: the ranks to keep, and for each quantile (k, fraction).
+        plans: dict[Any, list[tuple[int, float]]] = {}
+        wanted: dict[Any, set[int]] = {}
+        for g, n in counts.items():
+            if not n:
+                continue
+            plan = []
+            for q in ps:
+                h = (n - 1) * q
+                k = math.floor(h + 1e-9)  # guard against (n-1)*q landing a hair below an integer
+                frac = max(0.0, h - k)
+                plan.append((k, frac))
+            plans[g] = plan
+            wanted[g] = {k for k, f in plan} | {k + 1 for k, f in plan if f > 0}
+        kept: dict[Any, dict[int, float]] = {g: {} for g in plans}
+        current, i, need, store = object(), 0, set(), {}
+        for g, v in self.conn.execute(f"SELECT {key} AS g, {value} AS v {base} ORDER BY g, v", args):
+            if g != current:
+                current, i = g, 0
+                need, store = wanted.get(g, set()), kept.setdefault(g, {})
+            if i in need:
+                store[i] = v
+            i += 1
+        out: dict[Any, list[float | None]] = {}
+        for g, plan in plans.items():
+            vals = kept[g]
+            res: list[float | None] = []
+            for k, frac in plan:
+                lo = vals.get(k)
+                if lo is None:  # the log changed between the two queries: rank k no longer exists
+                    res.append(None)
+                    continue
+                hi = vals.get(k + 1, lo)
+                res.append(_r(lo + frac * (hi - lo), 3))
+            out[g] = res
+        return out
+
+    def _declines_by_staff(self, p: Period) -> dict[str, int]:
+        """Calls of the period each colleague declined (the ``declined`` JSON list of each call).
+
+        Read from ``calls`` rather than the ``declined`` events so it stays on the covering
+        index; an index on events(kind, ts) would cost ~40 bytes for every event logged.
+        """
+        sql = (
+            "SELECT j.value, count(*) FROM calls, json_each(calls.declined) AS j "
+            "WHERE opened_ts >= ? AND opened_ts < ? AND declines > 0 GROUP BY j.value"
+        )
+        return dict(self.conn.execute(sql, (p.start_ts, p.end_ts)).fetchall())
+
+    # --- figures ---------------------------------------------------------------------
+
+    def groups(self, p: Period, by: str | None = None, now: float | None = None) -> list[Figures]:
+        """Figures per group of ``by`` (one group "all" when None), ordered by key.
+
+        ``now`` (unix time) lets calls still open count against the promise once they
+        have waited past it; without it open calls are left out of the share.
+        """
+        if by is not None and by not in GROUPINGS:
+            raise ValueError(f"unknown grouping {by!r}; use one of {', '.join(GROUPINGS)}")
+        key = self._key(by, p)
+        now_ts = -1.0 if now is None else float(now)
+        sql = f"""
+            SELECT {key} AS g, count(*), sum(status IN ('waiting','acknowledged','greeted')),
+                   count(time_to_greet_s), max(time_to_ack_s), max(time_to_greet_s),
+                   sum(time_to_greet_s <= :target),
+                   sum(status NOT IN ('waiting','acknowledged','greeted')
+                       OR (time_to_greet_s IS NULL AND :now - opened_ts > :target)
+                       OR time_to_greet_s IS NOT NULL),
+                   sum(status = 'unattended'),
+                   sum(status = 'cancelled' AND time_to_greet_s IS NULL),
+                   max(CASE WHEN status = 'cancelled' AND time_to_greet_s IS NULL THEN time_to_close_s END),
+                   total(repeat_presses), total(escalated), avg(feedback_score), count(feedback_score),
+                   total(declines)
+            FROM calls WHERE opened_ts >= :start AND opened_ts < :end
+            GROUP BY g ORDER BY g
+        """
+        params = {"target": self.target, "now": now_ts, "start": p.start_ts, "end": p.end_ts}
+        rows = self.conn.execute(sql, params).fetchall()
+        ack = self.quantiles(key, "time_to_ack_s", p, (0.5, 0.9))
+        greet = self.quantiles(key, "time_to_greet_s", p, (0.5, 0.9))
+        gave_up = self.quantiles(
+            key,
+            "time_to_close_s",
+            p,
+            (0.5,),
+            where="AND +status = 'cancelled' AND time_to_greet_s IS NULL",  # +: keep to the covering index
+        )
+        declines = self._declines_by_staff(p) if by == "staff" else None
+        out = []
+        for (
+            g,
+            calls,
+            open_,
+            greeted,
+            ack_max,
+            greet_max,
+            within,
+            judged,
+            unatt,
+            canc,
+            canc_max,
+            rep,
+            esc,
+            fb,
+            fbn,
+            dec,
+        ) in rows:
+            label = _label(by, g)
+            out.append(
+                Figures(
+                    key=label,
+                    calls=calls,
+                    open=open_ or 0,
+                    greeted=greeted,
+                    ack_median=ack.get(g, [None, None])[0],
+                    ack_p90=ack.get(g, [None, None])[1],
+                    ack_max=_r(ack_max, 3),
+                    greet_median=greet.get(g, [None, None])[0],
+                    greet_p90=greet.get(g, [None, None])[1],
+                    greet_max=_r(greet_max, 3),
+                    within_target=within or 0,
+                    within_target_share=_r((within or 0) / judged, 4) if judged else None,
+                    unattended=unatt or 0,
+                    cancelled=canc or 0,
+                    cancelled_wait_median=gave_up.get(g, [None])[0],
+                    cancelled_wait_max=_r(canc_max, 3),
+                    repeat_presses=int(rep),
+                    escalations=int(esc),
+                    feedback_avg=_r(fb, 2),
+                    feedback_count=fbn,
+                    declines=declines.get(g, 0) if declines is not None else int(dec),
+                )
+            )
+        if by == "staff":
+            # Colleagues who only declined in this period still show, with their declines.
+            seen = {f.key for f in out}
+            out.extend(Figures(key=s, declines=n) for s, n in sorted(declines.items()) if s not in seen)
+        return out
+
+    def figures(self, p: Period, now: float | None = None) -> Figures:
+        """All calls of the period as one group (zeros and Nones when there were none)."""
+        rows = self.groups(p, None, now)
+        return rows[0] if rows else Figures(key="all")
+
+    def heatmap(self, p: Period) -> Heatmap:
+        """Calls and median greeting time by weekday x hour: where the customers are."""
+        local = local_ts_sql(p)
+        key = f"(((cast({local} / 86400 AS int) + 3) % 7) * 24 + cast({local} / 3600 AS int) % 24)"
+        hm = Heatmap()
+        sql = f"SELECT {key} AS g, count(*) FROM calls WHERE opened_ts >= ? AND opened_ts < ? GROUP BY g"
+        for g, n in self.conn.execute(sql, (p.start_ts, p.end_ts)):
+            hm.calls[g // 24][g % 24] = n
+        for g, (med,) in self.quantiles(key, "time_to_greet_s", p, (0.5,)).items():
+            hm.greet_median[g // 24][g % 24] = med
+        return hm
+
+    def distribution(self, p: Period) -> list[tuple[str, int]]:
+        """How long greeted customers waited (buckets of DISTRIBUTION_EDGES), then those who gave up or were left."""
+        edges = DISTRIBUTION_EDGES
+        labels = [f"{a}-{b}s" for a, b in zip(edges, edges[1:], strict=False)] + [f"{edges[-1]}s+"]
+        whens = " ".join(f"WHEN time_to_greet_s < {b} THEN {i}" for i, b in enumerate(edges[1:]))
+        sql = f"""
+            SELECT CASE WHEN time_to_greet_s IS NOT NULL THEN CASE {whens} ELSE {len(edges) - 1} END
+                        WHEN status = 'cancelled' THEN {len(edges)}
+                        WHEN status = 'unattended' THEN {len(edges) + 1} END AS b, count(*)
+            FROM calls WHERE opened_ts >= ? AND opened_ts < ? GROUP BY b
+        """
+        counts = dict(self.conn.execute(sql, (p.start_ts, p.end_ts)).fetchall())
+        names = [*labels, "gave up", "unattended"]
+        return [(name, counts.get(i, 0)) for i, name in enumerate(names)]
+
+    def shoutouts(self, staff: list[Figures], top: int = 3) -> tuple[list[ShoutOut], list[ShoutOut]]:
+        """The fastest greeters (median) and the happiest faces (average) among colleagues with enough calls.
+
+        Only what is worth celebrating: a median greeting within the promise, faces on the happy side (>= 3).
+        """
+        people = [f for f in staff if f.key != "(nobody)"]
+        fast = sorted(
+            (
+                f
+                for f in people
+                if f.greeted >= SHOUTOUT_MIN_CALLS and f.greet_median is not None and f.greet_median <= self.target
+            ),
+            key=lambda f: (f.greet_median, -f.greeted, f.key),
+        )
+        happy = sorted(
+            (f for f in people if f.feedback_count >= SHOUTOUT_MIN_FACES and (f.feedback_avg or 0) >= 3),
+            key=lambda f: (-f.feedback_avg, -f.feedback_count, f.key),
+        )
+
+        def shout(f: Figures, value: float, n: int) -> ShoutOut:
+            return ShoutOut(f.key, self.names.get(f.key, f.key), value, n)
+
+        return (
+            [shout(f, f.greet_median, f.greeted) for f in fast[:top]],
+            [shout(f, f.feedback_avg, f.feedback_count) for f in happy[:top]],
+        )
+
+    def report(self, p: Period, by: str | None = None, now: float | None = None) -> Report:
+        """Everything ``staffcall report`` shows for one period."""
+        staff = self.groups(p, "staff", now)
+        fastest, happiest = self.shoutouts(staff)
+        return Report(
+            period=p,
+            by=by,
+            target_greet_s=self.target,
+            total=self.figures(p, now),
+            groups=self.groups(p, by, now) if by else [],
+            staff=staff,
+            fastest=fastest,
+            happiest=happiest,
+            heatmap=self.heatmap(p),
+            distribution=self.distribution(p),
+            trend=self.groups(p, "day", now),
+            staff_names=dict(self.names),
+        )
+
+
+def open_metrics(
+    path: str,
+    timezone: str,
+    target_greet_s: float,
+    staff_names: dict[str, str] | None = None,
+    create_indexes: bool = True,
+) -> Metrics:
+    """Open the hub's database file for reports; raise FileNotFoundError with the fix when it is missing."""
+    import os
+
+    if path != ":memory:" and not os.path.exists(path):
+        raise FileNotFoundError(
+            f"no event log at {path}; check [database] path in the config, or run the hub once to create it"
+        )
+    conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
+    return Metrics(conn, timezone, target_greet_s, staff_names, create_indexes)

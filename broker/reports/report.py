@@ -1,0 +1,226 @@
+"""``staffcall report``: response-time summaries for managers, a thin shell over ``broker.reports.metrics``.
+
+Formats: a terminal table (rich, the default), ``--csv`` and ``--json`` on stdout,
+and ``--html FILE`` (one self-contained page with charts, see ``broker.reports.html``).
+
+Example::
+
+    staffcall report --config staffcall.toml --week --by staff
+    staffcall report --since 2026-03-01 --until 2026-03-31 --by weekday --csv > march.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+import time
+from dataclasses import asdict, fields
+from datetime import date
+from typing import TYPE_CHECKING
+
+from broker.reports.format import fmt_face, fmt_s, fmt_share
+from broker.reports.metrics import GROUPINGS, WEEKDAYS, Figures, Report
+
+if TYPE_CHECKING:
+    from rich.text import Text
+
+FIGURE_COLUMNS = [f.name for f in fields(Figures)]
+
+
+SHADES = " ░▒▓█"
+"""Shades for counts too wide for the grid: none, a few, ..., the busiest hour."""
+
+
+def heat_grid(calls: list[list[int]], width: int) -> Text:
+    """Calls by weekday (rows) x hour (columns), as a grid that fits ``width`` terminal columns.
+
+    All 24 hours when they fit (in 80 columns they do, with counts up to 99), else the hours from
+    the first to the last with calls; counts become shades when the numbers do not fit.  A grid of
+    only the hours with calls would read as a list, and a table title wraps at the table's width,
+    so the title is a line of its own.
+
+    Example::
+
+        >>> calls = [[0] * 24 for _ in range(7)]
+        >>> calls[3][16] = 9
+        >>> heat_grid(calls, 80).plain.splitlines()[5][46:61]  # Thursday, 15:00 to 19:00
+        '  ·  ·  9  ·  ·'
+    """
+    from rich.text import Text
+
+    top = max(max(row) for row in calls)
+    busy = [h for h in range(24) if any(row[h] for row in calls)] or [0]
+    label = 4  # "Mon "
+    digits = max(2, len(str(top)))
+    options = [(range(24), digits, False), (range(24), 2, True)]
+    options += [(range(busy[0], busy[-1] + 1), digits, False), (range(busy[0], busy[-1] + 1), 2, True)]
+    fitting = [o for o in options if label + len(o[0]) * (o[1] + 1) <= width]
+    hours, cell, shade = fitting[0] if fitting else options[-1]
+    title = "Calls by weekday x hour" + (f" (█ = {top} calls)" if shade else "")
+    grid = Text(title + "\n", style="bold")
+    grid.append(" " * label + "".join(" " + f"{h:02d}".rjust(cell) for h in hours))
+    for d, name in enumerate(WEEKDAYS):
+        grid.append(f"\n{name:<{label}}")
+        for h in hours:
+            n = calls[d][h]
+            style = "bold red" if n and n >= 0.75 * top else ("yellow" if n and n >= 0.4 * top else "")
+            text = "·" if not n else SHADES[-(-4 * n // top)] * cell if shade else str(n)
+            grid.append(" " + text.rjust(cell), style=style)
+    return grid
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from broker.contract.config import add_config
+
+    rep = sub.add_parser(
+        "report",
+        help="response-time summary for a period (terminal, CSV, JSON or an HTML page)",
+        description="Response-time figures from the event log, in the store's local time: calls, time to "
+        "acknowledge and to greet (median, p90, max), the promise kept, customers who gave up, unattended calls, "
+        "escalations, feedback, per colleague, shout-outs and a weekday x hour heatmap.\n\n"
+        "Example: staffcall report --config staffcall.toml --week --by staff --html week.html",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_config(rep)
+    when = rep.add_mutually_exclusive_group()
+    when.add_argument("--today", dest="period", action="store_const", const="today", help="today (default)")
+    when.add_argument("--yesterday", dest="period", action="store_const", const="yesterday", help="yesterday")
+    when.add_argument("--week", dest="period", action="store_const", const="week", help="this week, Monday first")
+    when.add_argument("--month", dest="period", action="store_const", const="month", help="this calendar month")
+    when.add_argument("--since", type=date.fromisoformat, metavar="YYYY-MM-DD", help="from this local date")
+    rep.add_argument("--until", type=date.fromisoformat, metavar="YYYY-MM-DD", help="to this date, inclusive")
+    rep.add_argument(
+        "--by", choices=GROUPINGS, help="figures per hour, day, weekday, zone, device, staff, reason, outcome"
+    )
+    out = rep.add_mutually_exclusive_group()
+    out.add_argument("--csv", action="store_true", help="CSV on stdout: one row per group")
+    out.add_argument("--json", action="store_true", help="the whole report as JSON on stdout")
+    out.add_argument("--html", metavar="FILE", help="write a self-contained HTML page with charts (A4-printable)")
+    rep.add_argument("--db", help="read this SQLite file instead of [database] path")
+    rep.set_defaults(func=run_report, period=None)
+
+
+def build(args: argparse.Namespace, now: float | None = None) -> Report:
+    """Load the config, open the log and compute the report the arguments ask for."""
+    from broker.contract.config import load_config
+    from broker.reports.metrics import open_metrics, period
+
+    cfg = load_config(args.config)
+    now = time.time() if now is None else now
+    if args.until and not args.since:
+        raise SystemExit("staffcall report: --until needs --since (e.g. --since 2026-03-01 --until 2026-03-31)")
+    kind = "range" if args.since else (args.period or "today")
+    try:
+        p = period(kind, cfg.store.timezone, now, since=args.since, until=args.until)
+    except ValueError as exc:
+        raise SystemExit(f"staffcall report: {exc}") from None
+    names = {s.id: s.name for s in cfg.staff}
+    try:
+        m = open_metrics(args.db or cfg.database.path, cfg.store.timezone, cfg.store.target_greet_s, names)
+    except FileNotFoundError as exc:
+        raise SystemExit(f"staffcall report: {exc}") from None
+    return m.report(p, args.by, now)
+
+
+def run_report(args: argparse.Namespace) -> int:
+    report = build(args)
+    if args.json:
+        sys.stdout.write(to_json(report) + "\n")
+    elif args.csv:
+        sys.stdout.write(to_csv(report))
+    elif args.html:
+        from broker.reports.html import render
+
+        with open(args.html, "w", encoding="utf-8") as fh:
+            fh.write(render(report))
+        print(f"wrote {args.html}: {report.total.calls} calls, {report.period.label}", file=sys.stderr)
+    else:
+        print_table(report)
+    return 0
+
+
+# --- formats -----------------------------------------------------------------------------
+
+
+def to_json(report: Report) -> str:
+    data = asdict(report)
+    data["period"].update(start=report.period.start_iso, end=report.period.end_iso)
+    data["heatmap"]["weekdays"] = list(WEEKDAYS)
+    return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+def to_csv(report: Report) -> str:
+    """One row per group (or one "all" row), figures as plain numbers for a spreadsheet."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["period", "group_by", *FIGURE_COLUMNS])
+    rows = report.groups if report.by else [report.total]
+    for f in rows:
+        d = asdict(f)
+        writer.writerow([report.period.label, report.by or "", *("" if d[c] is None else d[c] for c in FIGURE_COLUMNS)])
+    return buf.getvalue()
+
+
+def print_table(report: Report, console=None) -> None:
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    if console is None:
+        console = Console()
+        if not console.is_terminal:  # piped or redirected: do not squeeze to 80 columns
+            console = Console(width=120)
+    p, t = report.period, report.total
+    console.print(
+        f"[bold]Staff calls, {p.label}[/bold] ({p.timezone}); promise: greeted within {fmt_s(report.target_greet_s)}"
+    )
+    if t.calls == 0:
+        console.print("No calls in this period.")
+        return
+
+    def figures_table(title: str, rows: list[Figures], staff: bool = False) -> Table:
+        table = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, padding=(0, 1))
+        table.add_column("colleague" if staff else (report.by or ""), no_wrap=True, max_width=18)
+        heads = ["calls", "ack½", "greet½", "p90", "max", "promise"]
+        heads += ["declines"] if staff else ["gave up", "unatt.", "esc.", "again"]
+        for name in [*heads, "face"]:
+            table.add_column(name, justify="right", no_wrap=True)
+        for f in rows:
+            cells = [
+                report.staff_names.get(f.key, f.key) if staff else f.key,
+                str(f.calls),
+                fmt_s(f.ack_median),
+                fmt_s(f.greet_median),
+                fmt_s(f.greet_p90),
+                fmt_s(f.greet_max),
+                fmt_share(f.within_target_share),
+            ]
+            if staff:
+                cells.append(str(f.declines))
+            else:
+                cells += [str(f.cancelled), str(f.unattended), str(f.escalations), str(f.repeat_presses)]
+            cells.append("—" if f.feedback_avg is None else f"{f.feedback_avg:.1f}")
+            table.add_row(*cells)
+        return table
+
+    console.print(figures_table("All calls", [t]))
+    console.print(
+        f"  ½ = median, p90/max of the greeting; promise = greeted within {fmt_s(report.target_greet_s)}; "
+        f"{t.cancelled} gave up after a median {fmt_s(t.cancelled_wait_median)}; "
+        f"feedback {fmt_face(t.feedback_avg, t.feedback_count)} faces of 4"
+    )
+    if report.by:
+        console.print(figures_table(f"By {report.by}", report.groups))
+    if report.staff:
+        console.print(figures_table("Colleagues (calls taken)", report.staff, staff=True))
+    if report.fastest or report.happiest:
+        console.print("[bold]Shout-outs[/bold]")
+        for s in report.fastest:
+            console.print(f"  fastest greeting: {s.name}, median {fmt_s(s.value)} over {s.calls} calls")
+        for s in report.happiest:
+            console.print(f"  happiest faces: {s.name}, {s.value:.1f} of 4 from {s.calls} customers")
+    if any(map(any, report.heatmap.calls)):
+        console.print(heat_grid(report.heatmap.calls, console.width))
