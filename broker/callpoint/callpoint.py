@@ -414,7 +414,9 @@ class CallPointGroup:
 
     Example::
 
-        group = CallPointGroup(cfg, ["qr-paint", "qr-toys"], "qr.outbox.db", identity="phones")
+        group = CallPointGroup(
+            cfg, ["qr-paint", "qr-toys"], "qr.outbox.db", identity="phones", client_id="staffcall-qr-demo"
+        )
         group.start()
         group.points["qr-paint"].call(reason="product")
     """

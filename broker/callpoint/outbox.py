@@ -13,10 +13,18 @@ resolves by the state too, its declines by the broker (``StaffOutbox`` in
 - ``ActionStore``: the journal of a ``PendingActions`` queue (the staff pager's), one file per
   colleague and folder, with one writer at a time.
 
-Example::
+Example (a call kept until the hub's state confirms it):
 
-    box = Outbox("kiosk-1.outbox.db")
-    store = ActionStore("pager-state", "anna")
+>>> box = Outbox(":memory:", device="kiosk-1")
+>>> box.add("kiosk-1-a1", "call", "staffcall/demo/call/kiosk-1", b'{"id": "kiosk-1-a1"}')
+1
+>>> box.pending_count(), box.open_call()
+(1, ('kiosk-1-a1', None))
+>>> box.confirm("kiosk-1-a1", ("call",))
+>>> box.pending_count()
+0
+
+On disk, ``Outbox("kiosk-1.outbox.db")``; a pager's journal is ``ActionStore("pager-state", "anna")``.
 """
 
 from __future__ import annotations
