@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench._store import ROOT_TOPIC, close, connected, start_store  # noqa: E402
 from broker.hub.shell import Hub  # noqa: E402
-from kiosk.remote_client import KioskProcess, Xvfb  # noqa: E402
+from kiosk.uiclient import KioskProcess, Xvfb  # noqa: E402
 
 FRAME_MS = 1000 / 60
 T = ROOT_TOPIC

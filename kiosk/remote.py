@@ -1,37 +1,26 @@
-"""Drive the real kiosk app from another process: JSON lines on stdin, answers on stdout.
+"""The kiosk's driver: the real kiosk app, driven from another process through ``kiosk.kivyui``.
 
 Tests, the benchmark and anyone debugging a kiosk use it the same way: start
 ``python -m kiosk.remote --config staffcall.toml --device kiosk-1 --outbox x.db``
-under a display, then send commands.  Taps go through Kivy's real input path (a
-motion event at the widget's centre), keys through the window's key events, so what
-is tested is what a customer's finger or keypad does.
+under a display (``kiosk.uiclient.KioskProcess`` does), then send the verbs every app
+serves (``kiosk/kivyui.py``: view, tap, hold, key, type, shot, quit) and the kiosk's own::
 
-Commands (one JSON object per line), each answered by one line starting with ``@@ ``::
-
-    {"op": "tap", "id": "call_button"}       # a widget id of the shown screen or the open PIN pad
-    {"op": "hold", "id": "staff_button"}     # press, keep pressed past the hold time ("s": or this long), release
-    {"op": "key", "key": "enter"}            # enter | spacebar | tab
     {"op": "view"}                           # screen, texts, connection, call id, language, frames drawn
-    {"op": "shot", "path": "x.png"}          # a PNG of the window as it is now
     {"op": "layout"}                         # window size, assumed DPI, every id'd widget's box on screen
     {"op": "show", "scene": "pin"}           # put the app into a situation without a network (shots.SCENES)
     {"op": "reset"}                          # back to Welcome, no call
     {"op": "mem", "top": 10}                 # RSS, live widgets/textures; Python heap if tracemalloc runs
-    {"op": "quit"}
+
+A tap names a widget id of the shown screen or the open PIN pad (``{"op": "tap", "id": "call_button"}``).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import threading
-import time
 from typing import Any
 
-from kiosk.kivyenv import save_window
-
-KEYCODES = {"enter": 13, "spacebar": 32, "tab": 9}
+from kiosk.kivyui import UIDriver
 
 
 def rss_mb(pid: int | str = "self") -> float:
@@ -66,135 +55,13 @@ def see_through_lines(roots: list) -> list[str]:
     return found
 
 
-def make_touch(x: float, y: float):
-    """A finger at window position (x, y), fed through Kivy's input path like a real touch.
+class KioskDriver(UIDriver):
+    """The kiosk's screens and its PIN pad (a popup over them)."""
 
-    Like ``kivy.tests.common.UnitTestTouch``, without importing it: that module pulls in
-    pytest, pygments and unittest (~10 MB), which would blur the bench's memory figures.
-    """
-    from kivy.base import EventLoop
-    from kivy.input.motionevent import MotionEvent
-
-    class Touch(MotionEvent):
-        def depack(self, args) -> None:
-            self.sx, self.sy = args["x"], args["y"]
-            super().depack(args)
-
-    win = EventLoop.window
-    touch = Touch(
-        "remote", 99, {"x": x / (win.width - 1.0), "y": y / (win.height - 1.0)}, is_touch=True, type_id="touch"
-    )
-    touch.profile = ["pos"]
-    return touch
-
-
-def press(touch, phase: str) -> None:
-    """``phase`` is "begin" (finger down) or "end" (finger up)."""
-    from kivy.base import EventLoop
-
-    EventLoop.post_dispatch_input(phase, touch)
-
-
-class Remote:
-    def __init__(self, app, out=sys.stdout) -> None:
-        self.app = app
-        self.out = out
-        self.lock = threading.Lock()
-        self.frames = 0
-        """Frames drawn since start: an idle kiosk draws none (Kivy only draws when a canvas changed)."""
-
-    def _count_frame(self, *_a) -> None:
-        self.frames += 1
-
-    def listen(self, stream=sys.stdin) -> None:
-        from kivy.clock import Clock
-        from kivy.core.window import Window
-
-        Window.bind(on_flip=self._count_frame)
-
-        def read() -> None:
-            for line in stream:
-                if line.strip():
-                    Clock.schedule_once(lambda _dt, line=line: self.handle(line))
-            Clock.schedule_once(lambda _dt: self.app.stop())
-
-        threading.Thread(target=read, name="kiosk-remote", daemon=True).start()
-
-    def reply(self, **values: Any) -> None:
-        with self.lock:
-            self.out.write("@@ " + json.dumps(values) + "\n")
-            self.out.flush()
-
-    def handle(self, line: str) -> None:
-        try:
-            cmd = json.loads(line)
-            result = getattr(self, f"op_{cmd.pop('op')}")(**cmd)
-            if result is not None:
-                self.reply(ok=True, **result)
-        except Exception as exc:  # a bad command must not kill the app under test
-            self.reply(ok=False, error=f"{type(exc).__name__}: {exc}")
-
-    # --- finding widgets -------------------------------------------------------------------
-
-    def widget(self, wid: str):
+    def roots(self) -> list:
         pinpad = self.app.pinpad
-        if pinpad is not None and pinpad.parent is not None and wid in pinpad.ids:
-            return pinpad.ids[wid]
-        screen = self.app.sm.current_screen
-        if wid in screen.ids:
-            return screen.ids[wid]
-        raise KeyError(f"no widget {wid!r} on screen {screen.name!r}; ids: {sorted(screen.ids)}")
-
-    def texts(self) -> list[str]:
-        from kivy.uix.label import Label
-
-        roots = [self.app.sm.current_screen]
-        if self.app.pinpad is not None and self.app.pinpad.parent is not None:
-            roots.append(self.app.pinpad)
-        return [w.text for r in roots for w in r.walk() if isinstance(w, Label) and w.text]
-
-    # --- commands ----------------------------------------------------------------------------
-
-    def op_tap(self, id: str) -> dict:
-        from kivy.core.window import Window
-
-        w = self.widget(id)
-        x, y = w.to_window(*w.center)
-        flip: dict[str, float] = {}
-
-        def on_flip(*_a) -> None:
-            flip["t"] = time.time()
-            Window.unbind(on_flip=on_flip)
-            self.reply(ok=True, event="flip", visual_ms=(flip["t"] - t0) * 1000)
-
-        t0 = time.time()
-        touch = make_touch(x, y)
-        press(touch, "begin")
-        press(touch, "end")
-        Window.bind(on_flip=on_flip)
-        return {"tapped": id, "at": t0, "screen": self.app.sm.current}
-
-    def op_hold(self, id: str, s: float | None = None) -> None:
-        """Press, keep pressed ``s`` seconds (default: just past the widget's ``hold_s``), release."""
-        from kivy.clock import Clock
-
-        w = self.widget(id)
-        touch = make_touch(*w.to_window(*w.center))
-        press(touch, "begin")
-
-        def release(_dt) -> None:
-            press(touch, "end")
-            self.reply(ok=True, held=id, screen=self.app.sm.current)
-
-        Clock.schedule_once(release, s if s is not None else getattr(w, "hold_s", 0.1) + 0.2)
-
-    def op_key(self, key: str) -> dict:
-        from kivy.core.window import Window
-
-        code = KEYCODES[key]
-        Window.dispatch("on_key_down", code, 0, None, [])
-        Window.dispatch("on_key_up", code, 0)
-        return {"key": key, "screen": self.app.sm.current}
+        shown = pinpad is not None and pinpad.parent is not None
+        return [self.app.sm.current_screen] + ([pinpad] if shown else [])
 
     def op_view(self) -> dict:
         app = self.app
@@ -210,10 +77,6 @@ class Remote:
             "transition": app.sm.transition.is_active,
             "frames": self.frames,
         }
-
-    def op_shot(self, path: str) -> dict:
-        save_window(path)
-        return {"path": path}
 
     def op_layout(self) -> dict:
         """Where the shown widgets are, in window pixels, for layout tests on every screen size.
@@ -296,10 +159,6 @@ class Remote:
             result["top"] = [(str(s.traceback[0].filename), round(s.size / 2**20, 2)) for s in stats]
         return result
 
-    def op_quit(self) -> None:
-        self.reply(ok=True, bye=True)
-        self.app.stop()
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kiosk.remote", description=__doc__.split("\n\n")[0])
@@ -317,10 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     from kiosk.app import KioskApp
 
     app = KioskApp(load_config(args.config), args.device, args.outbox, online=not args.offline)
-    remote = Remote(app)
-    from kivy.clock import Clock
-
-    Clock.schedule_once(lambda _dt: (remote.listen(), remote.reply(ok=True, ready=True)), 0)
+    KioskDriver(app).serve()
     app.run()
     return 0
 

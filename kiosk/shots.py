@@ -8,12 +8,13 @@ Without a display it starts a private Xvfb.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from kiosk.xvfb import Xvfb
 
 SAMPLE = """
 [store]
@@ -42,17 +43,11 @@ def render(out: Path, sizes: list[tuple[int, int]], lang: str = "en") -> list[Pa
     env = dict(os.environ)
     xvfb = None
     if not env.get("DISPLAY"):
-        if not shutil.which("Xvfb"):
-            raise SystemExit("staffcall: no display and no Xvfb; install xvfb or run under a desktop")
-        r, w = os.pipe()
-        xvfb = subprocess.Popen(
-            ["Xvfb", "-displayfd", str(w), "-screen", "0", "1920x1920x24", "-nolisten", "tcp"],
-            pass_fds=(w,),
-            stderr=subprocess.DEVNULL,
-        )
-        os.close(w)
-        with os.fdopen(r) as f:
-            env["DISPLAY"] = ":" + f.readline().strip()
+        try:
+            xvfb = Xvfb("1920x1920")
+        except RuntimeError as exc:
+            raise SystemExit(f"staffcall: no display and {exc}") from None
+        env["DISPLAY"] = xvfb.display
     paths: list[Path] = []
     try:
         for width, height in sizes:
@@ -63,8 +58,7 @@ def render(out: Path, sizes: list[tuple[int, int]], lang: str = "en") -> list[Pa
             paths += sorted(out.glob(f"*-{width}x{height}.png"))
     finally:
         if xvfb:
-            xvfb.terminate()
-            xvfb.wait()
+            xvfb.stop()
     return paths
 
 

@@ -77,7 +77,7 @@ def make_app(cfg: Config, staff: str | None = None, lang: str | None = None, ful
         # --- session ------------------------------------------------------------------
 
         def sign_in(self, staff_id: str) -> None:
-            from staff_pager.outbox_store import OutboxLocked
+            from broker.callpoint.outbox import OutboxLocked
 
             if self.link is not None:
                 self.link.stop()

@@ -26,126 +26,45 @@ Example::
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
+from broker.callpoint.pending import OutboxJournal, Pending, PendingActions
 from broker.contract.protocol import CLOSED_STATUSES, OPEN_STATUSES, PageMsg, StateMsg
 
-RESEND_AFTER_S = 10.0
-"""Unconfirmed while connected for this long: send again (the broker may have lost it)."""
-GIVE_UP_AFTER_S = 600.0
-"""An action the hub never confirms (an unknown call, a rejected ack) is dropped after this."""
 TICKING = frozenset({"waiting", "acknowledged"})
 """The customer's wait keeps counting until someone greets them."""
 
 
-@dataclass
-class Pending:
-    """One staff action on its way to the hub."""
-
-    seq: int
-    action: str
-    call_id: str
-    body: dict[str, Any]
-    created: float
-    sent_at: float | None = None
-    sends: int = 0
-
-
-class OutboxJournal(Protocol):
-    """Where an outbox writes its entries down so they survive a restart (``staff_pager.outbox_store``)."""
-
-    def added(self, item: Pending) -> None: ...
-
-    def removed(self, seq: int) -> None: ...
-
-
-class StaffOutbox:
-    """Staff actions kept until the hub's state reflects them (the call points' outbox idea).
+class StaffOutbox(PendingActions):
+    """Staff actions kept until the hub's state reflects them (the devices' one outbox library).
 
     Confirmation rules, from what the hub publishes:
       ack      the call is acknowledged by me, or by anyone below tier 3 (mine was then refused), or greeted
       greet    the call is greeted
       resolve  the call is closed
       decline  the broker acknowledged it (the hub publishes no state for a tier-3 decline)
-    A closed call makes every action on it moot.
-
-    A ``journal`` (optional) is told of every entry added and removed, so the entries can
-    outlive the process; ``restore`` puts them back after a restart.
+    A closed call makes every action on it moot.  Resending and giving up follow
+    ``broker.callpoint.pending``; the ``journal`` (``broker.callpoint.outbox.ActionStore``)
+    is injected, so this stays pure.
     """
 
+    CONFIRMED_BY_BROKER = frozenset({"decline"})
+
     def __init__(self, staff: str, journal: OutboxJournal | None = None) -> None:
+        super().__init__(journal)
         self.staff = staff
-        self.items: dict[int, Pending] = {}
-        self.journal = journal
-        self._seq = 0
 
-    def restore(self, items: list[Pending]) -> None:
-        """Entries written down by an earlier run: unsent as far as this run knows, so they go at once."""
-        for item in items:
-            item.sent_at = None
-            self.items[item.seq] = item
-            self._seq = max(self._seq, item.seq)
-
-    def add(self, action: str, call_id: str, body: dict[str, Any], now: float) -> Pending:
-        self._seq += 1
-        item = Pending(self._seq, action, call_id, body, now)
-        self.items[item.seq] = item
-        if self.journal is not None:
-            self.journal.added(item)
-        return item
-
-    def _drop(self, seq: int) -> None:
-        if self.items.pop(seq, None) is not None and self.journal is not None:
-            self.journal.removed(seq)
-
-    def to_send(self, now: float) -> list[Pending]:
-        """Never sent, or sent more than RESEND_AFTER_S ago without confirmation; drops the hopeless."""
-        for seq in [s for s, i in self.items.items() if now - i.created > GIVE_UP_AFTER_S]:
-            self._drop(seq)
-        return [i for i in self.items.values() if i.sent_at is None or now - i.sent_at >= RESEND_AFTER_S]
-
-    def mark_sent(self, seq: int, now: float) -> None:
-        item = self.items.get(seq)
-        if item is not None:
-            item.sent_at = now
-            item.sends += 1
-
-    def reconnected(self) -> None:
-        """After a reconnect everything unconfirmed goes again at once."""
-        for item in self.items.values():
-            item.sent_at = None
-
-    def confirm_seq(self, seq: int) -> None:
-        """The broker acknowledged the publish (used for declines)."""
-        item = self.items.get(seq)
-        if item is not None and item.action == "decline":
-            self._drop(seq)
-
-    def on_state(self, state: StateMsg) -> None:
-        for seq, item in list(self.items.items()):
-            if item.call_id == state.id and self._confirmed(item.action, state):
-                self._drop(seq)
-
-    def on_closed(self, call_id: str) -> None:
-        for seq in [s for s, i in self.items.items() if i.call_id == call_id]:
-            self._drop(seq)
-
-    def _confirmed(self, action: str, s: StateMsg) -> bool:
+    def confirmed(self, item: Pending, state: StateMsg) -> bool:
+        s = state
         if s.status in CLOSED_STATUSES:
             return True
-        if action == "ack":
+        if item.action == "ack":
             return s.status == "greeted" or (s.status == "acknowledged" and (s.staff == self.staff or s.tier < 3))
-        if action == "greet":
+        if item.action == "greet":
             return s.status == "greeted"
-        if action == "decline":
+        if item.action == "decline":
             return s.staff is not None and s.staff != self.staff
         return False
-
-    def pending(self, call_id: str) -> set[str]:
-        return {i.action for i in self.items.values() if i.call_id == call_id}
-
-    def __len__(self) -> int:
-        return len(self.items)
 
 
 @dataclass

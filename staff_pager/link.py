@@ -6,7 +6,7 @@ and re-sends them after every reconnect (and every ``RESEND_AFTER_S`` while the 
 state does not show them), so a tap on "On my way" in a Wi-Fi dead spot is not lost.
 
 With ``state_dir`` the outbox is also written to a small SQLite file
-(``staff_pager.outbox_store``), so an action tapped offline survives a restart.  With
+(``broker.callpoint.outbox.ActionStore``), so an action tapped offline survives a restart.  With
 ``[pager] persistent_session`` the broker keeps this colleague's session (a fixed client id,
 ``clean_session = false``) and queues pages while the pager is briefly away; a resumed session
 replays them with the states that followed, and the core holds every alert until the replay
@@ -36,10 +36,11 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from broker.callpoint.pending import Pending
 from broker.contract import protocol as p
 from broker.contract.config import Config
 from broker.contract.mqtt import connect_async, make_client
-from staff_pager.core import PagerCore, Pending, StaffOutbox
+from staff_pager.core import PagerCore, StaffOutbox
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +77,9 @@ class PagerLink:
         self.store = None
         outbox = StaffOutbox(staff)
         if state_dir is not None:
-            from staff_pager.outbox_store import OutboxStore
+            from broker.callpoint.outbox import ActionStore
 
-            self.store = OutboxStore(state_dir, staff)
+            self.store = ActionStore(state_dir, staff)
             outbox = StaffOutbox(staff, journal=self.store)
             outbox.restore(self.store.load(now=clock()))
         self.core = PagerCore(staff, outbox=outbox)

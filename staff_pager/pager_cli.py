@@ -53,7 +53,7 @@ def run_pager(args: argparse.Namespace) -> int:
                 "staffcall pager: --text needs --staff ID (one of: " + ", ".join(cfg.staff_by_id) + ")", file=sys.stderr
             )
             return 2
-        from staff_pager.outbox_store import OutboxLocked
+        from broker.callpoint.outbox import OutboxLocked
 
         try:
             pager = TextPager(cfg, args.staff, lang=args.lang)

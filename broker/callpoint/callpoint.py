@@ -50,15 +50,13 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from broker.callpoint.outbox import Outbox
+from broker.callpoint.pending import RESEND_AFTER_S
 from broker.contract import protocol as p
 from broker.contract.clock import iso
 from broker.contract.config import Config
 from broker.contract.mqtt import connect_async, make_client
 
 log = logging.getLogger(__name__)
-
-RESEND_AFTER_S = 10.0
-"""Unconfirmed while connected for this long: send again (the broker may have lost it)."""
 
 StateCallback = Callable[[str, "p.StateMsg | None"], None]
 
@@ -416,7 +414,9 @@ class CallPointGroup:
 
     Example::
 
-        group = CallPointGroup(cfg, ["qr-paint", "qr-toys"], "qr.outbox.db", identity="phones")
+        group = CallPointGroup(
+            cfg, ["qr-paint", "qr-toys"], "qr.outbox.db", identity="phones", client_id="staffcall-qr-demo"
+        )
         group.start()
         group.points["qr-paint"].call(reason="product")
     """

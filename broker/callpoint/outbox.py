@@ -1,22 +1,65 @@
-"""The call point's outbox: every action kept in SQLite until the hub shows it has it.
+"""The outbox library of every device: the resend policy and the SQLite files that survive a restart.
 
 Why a file and not memory: Mosquitto can lose queued QoS 1 messages when it is killed, and
-a kiosk that restarts must still resend its open call; the rules of what confirms what are
-``CallPoint``'s (``broker/callpoint/callpoint.py``), the rows and their locking are here.
+a kiosk (or a staff pager) that restarts must still resend what the hub has not confirmed.
+What confirms what is each device's own rule: a call point's actions are confirmed by the
+hub's state (``CallPoint`` in ``broker/callpoint/callpoint.py``), a pager's acks, greets and
+resolves by the state too, its declines by the broker (``StaffOutbox`` in
+``staff_pager/core.py`` over ``broker/callpoint/pending.py``).  The policy both follow is in
+``pending.py`` (``RESEND_AFTER_S``, ``GIVE_UP_AFTER_S``), the files and their locking are here:
 
-Example::
+- ``Outbox``: the call points' outbox (kiosks, button stations, QR pages); one file may hold
+  many devices' rows.
+- ``ActionStore``: the journal of a ``PendingActions`` queue (the staff pager's), one file per
+  colleague and folder, with one writer at a time.
 
-    box = Outbox("kiosk-1.outbox.db")
+Example (a call kept until the hub's state confirms it):
+
+>>> box = Outbox(":memory:", device="kiosk-1")
+>>> box.add("kiosk-1-a1", "call", "staffcall/demo/call/kiosk-1", b'{"id": "kiosk-1-a1"}')
+1
+>>> box.pending_count(), box.open_call()
+(1, ('kiosk-1-a1', None))
+>>> box.confirm("kiosk-1-a1", ("call",))
+>>> box.pending_count()
+0
+
+On disk, ``Outbox("kiosk-1.outbox.db")``; a pager's journal is ``ActionStore("pager-state", "anna")``.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
+from pathlib import Path
 
+from broker.callpoint.pending import GIVE_UP_AFTER_S, RESEND_AFTER_S, Pending
 from broker.contract import protocol as p
 from broker.contract.clock import iso
+
+__all__ = ["GIVE_UP_AFTER_S", "RESEND_AFTER_S", "ActionStore", "Outbox", "OutboxLocked", "connect"]
+
+try:
+    import fcntl
+except ImportError:  # not on POSIX (the staff app on Windows for a demo): no lock, one pager per folder by habit
+    fcntl = None  # type: ignore[assignment]
+
+
+def connect(path: str | Path, synchronous: str = "NORMAL") -> sqlite3.Connection:
+    """An outbox file opened the one way: autocommit, any thread (callers lock), WAL on disk.
+
+    ``synchronous``: NORMAL (no fsync per write: 27 ms on a test machine, more on an SD card;
+    WAL stays consistent and survives a process crash, a power cut may lose the last few
+    writes) or FULL (the pager's taps are few, each worth its fsync).
+    """
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    if str(path) != ":memory:":
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={synchronous}")
+    return conn
 
 
 class Outbox:
@@ -35,12 +78,7 @@ class Outbox:
             self._lock, self.conn = share._lock, share.conn
             return
         self._lock = threading.Lock()
-        self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        if path != ":memory:":
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            # NORMAL: no fsync per press (27 ms on a test machine, more on an SD card); WAL stays
-            # consistent and survives a process crash, a power cut may lose the last few presses.
-            self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn = connect(path)
         self.conn.execute(
             "create table if not exists outbox (seq integer primary key, call_id text not null, action text not null,"
             " topic text not null, payload blob not null, created_at text not null, sent integer not null default 0,"
@@ -174,3 +212,73 @@ class Outbox:
         if self._owner:
             with self._lock:
                 self.conn.close()
+
+
+class OutboxLocked(RuntimeError):
+    """Another process already uses this outbox file (a second pager for the same colleague)."""
+
+
+class ActionStore:
+    """The journal of a ``PendingActions`` queue on disk; methods may be called from any thread.
+
+    "On my way" tapped in a Wi-Fi dead spot, then the app closed (a phone kills apps it does
+    not show, a Pi loses power): the next start for the same colleague finds the action here
+    and sends it once the broker is back.  The queue tells the store of every entry added and
+    removed (``OutboxJournal``); nothing else writes the file.
+
+    One writer per file: an exclusive lock (``flock``) on ``pager-{staff}.lock`` beside it, so a
+    second pager for the same colleague in the same folder stops with a clear error instead of
+    sending the first one's actions twice.
+
+    Entry ages are kept in wall-clock seconds (the monotonic clock restarts with the device) and
+    only compared with this device's own clock, to drop entries older than ``GIVE_UP_AFTER_S``.
+    """
+
+    def __init__(self, folder: str | Path, staff: str, wall: Callable[[], float] = time.time) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.path = self.folder / f"pager-{staff}.db"
+        self.wall = wall
+        self._lock = threading.Lock()
+        self._lockfile = open(self.folder / f"pager-{staff}.lock", "w")  # noqa: SIM115 (held for our lifetime)
+        if fcntl is not None:
+            try:
+                fcntl.flock(self._lockfile, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                self._lockfile.close()
+                raise OutboxLocked(
+                    f"another pager for {staff!r} is running with the state folder {self.folder}; "
+                    "close it first (or give this one its own --state-dir)"
+                ) from None
+        self.conn = connect(self.path, synchronous="FULL")
+        self.conn.execute(
+            "create table if not exists actions (seq integer primary key, action text not null,"
+            " call_id text not null, body text not null, created_wall real not null)"
+        )
+
+    def load(self, now: float) -> list[Pending]:
+        """The entries of earlier runs, their ``created`` moved onto this run's monotonic clock ``now``."""
+        wall = self.wall()
+        with self._lock:
+            rows = self.conn.execute("select seq, action, call_id, body, created_wall from actions order by seq")
+            rows = rows.fetchall()
+        return [
+            Pending(seq, action, call_id, json.loads(body), now - max(0.0, wall - created))
+            for seq, action, call_id, body, created in rows
+        ]
+
+    def added(self, item: Pending) -> None:
+        with self._lock:
+            self.conn.execute(
+                "insert or replace into actions (seq, action, call_id, body, created_wall) values (?, ?, ?, ?, ?)",
+                (item.seq, item.action, item.call_id, json.dumps(item.body), self.wall()),
+            )
+
+    def removed(self, seq: int) -> None:
+        with self._lock:
+            self.conn.execute("delete from actions where seq = ?", (seq,))
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()
+        self._lockfile.close()  # releases the flock

@@ -23,8 +23,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from broker.contract.config import load_config
 from broker.hub.shell import Hub
 from broker.mosquitto.runner import start_broker
+from kiosk.xvfb import Xvfb
 from staff_pager.texts import catalog
-from staff_pager.uidriver import Remote, Xvfb
+from staff_pager.uidriver import PagerProcess
 
 STORE = """\
 [store]
@@ -93,40 +94,40 @@ def main(argv: list[str] | None = None) -> int:
         def publish(topic: str, body: dict, retain: bool = False) -> None:
             client.publish(f"staffcall/demo/{topic}", json.dumps(body), qos=1, retain=retain).wait_for_publish(5)
 
-        xvfb = Xvfb()
-        app = Remote(path, xvfb.display, Path(tmp) / "kivy", "--lang", args.lang, "--staff", "anna")
+        xvfb = Xvfb("480x800")
+        app = PagerProcess(path, xvfb.display, Path(tmp) / "kivy", "--lang", args.lang, "--staff", "anna")
         try:
-            app.wait(lambda i: i["screen"] == "home")
-            app.tap(t("on_shift"))
+            app.wait_view(lambda i: i["screen"] == "home")
+            app.tap(text=t("on_shift"))
             publish("staff/ben/presence", {"status": "on_shift"}, retain=True)
             hub.settle()
             publish("call/kiosk-2", {"id": "demo-1", "reason": "fitting_room"})
             time.sleep(0.3)
             publish("call/kiosk-1", {"id": "demo-2", "reason": "product", "text": "Which TV fits a small room?"})
-            app.wait(lambda i: i["screen"] == "page" and i["flashing"])
+            app.wait_view(lambda i: i["screen"] == "page" and i["flashing"])
             time.sleep(3.2)  # a few seconds of waiting on the clock
-            app.wait(lambda i: i["flashes"] % 2 == 1)
-            app.screenshot(out / "pager-page.png")
-            app.tap(t("ack"))
+            app.wait_view(lambda i: i["flashes"] % 2 == 1)
+            app.shot(out / "pager-page.png")
+            app.tap(text=t("ack"))
             publish("staff/ben/ack", {"id": "demo-1"})
-            app.wait(lambda i: not i["flashing"])
-            app.tap(t("back"))
-            app.wait(lambda i: i["screen"] == "home")
-            app.wait(lambda i: not any(t("sending") in x for x in i["texts"]) and t("take") not in i["texts"])
+            app.wait_view(lambda i: not i["flashing"])
+            app.tap(text=t("back"))
+            app.wait_view(lambda i: i["screen"] == "home")
+            app.wait_view(lambda i: not any(t("sending") in x for x in i["texts"]) and t("take") not in i["texts"])
             time.sleep(1.2)
-            app.screenshot(out / "pager-calls.png")
-            app.tap(t("open"))
-            app.wait(lambda i: i["screen"] == "page")
-            app.tap(t("resolve"))
-            app.wait(lambda i: t("outcome_title") in i["texts"])
-            app.screenshot(out / "pager-outcome.png")
-            app.tap("sale")
-            app.wait(lambda i: i["screen"] == "home")
+            app.shot(out / "pager-calls.png")
+            app.tap(text=t("open"))
+            app.wait_view(lambda i: i["screen"] == "page")
+            app.tap(text=t("resolve"))
+            app.wait_view(lambda i: t("outcome_title") in i["texts"])
+            app.shot(out / "pager-outcome.png")
+            app.tap(text="sale")
+            app.wait_view(lambda i: i["screen"] == "home")
             publish("call/kiosk-1/feedback", {"id": "demo-2", "score": 4})
             hub.settle()
-            app.tap(t("tab_shift"))
-            app.wait(lambda i: any(t("shift_calls", n=1) in x for x in i["texts"]))
-            app.screenshot(out / "pager-shift.png")
+            app.tap(text=t("tab_shift"))
+            app.wait_view(lambda i: any(t("shift_calls", n=1) in x for x in i["texts"]))
+            app.shot(out / "pager-shift.png")
         finally:
             app.close()
             xvfb.stop()

@@ -1,8 +1,9 @@
 """Run the real kiosk app in a child process under a private Xvfb and talk to it (kiosk.remote).
 
-The driver lives in the product (``kiosk.remote_client``), shared with ``bench/kiosk.py``.
+The driver lives in the product (``kiosk.uiclient``, the other end of ``kiosk.kivyui``), shared
+with the staff app's tests and ``bench/kiosk.py``.
 """
 
-from kiosk.remote_client import ROOT, KioskProcess, KioskRemoteError, Xvfb
+from kiosk.uiclient import ROOT, KioskProcess, KioskRemoteError, Xvfb
 
 __all__ = ["ROOT", "KioskProcess", "KioskRemoteError", "Xvfb"]

@@ -106,9 +106,9 @@ def spawn():
 
 @pytest.fixture(scope="session")
 def xvfb():
-    from staff_pager.uidriver import Xvfb
+    from kiosk.xvfb import Xvfb
 
-    server = Xvfb()
+    server = Xvfb("480x800")
     yield server
     server.stop()
 
@@ -116,8 +116,8 @@ def xvfb():
 @pytest.fixture
 def app(config_file, xvfb, tmp_path):
     """The real staff app in a subprocess on the private X display, remote-controlled by touch events."""
-    from staff_pager.uidriver import Remote
+    from staff_pager.uidriver import PagerProcess
 
-    remote = Remote(config_file, xvfb.display, tmp_path / "kivy", "--lang", "en")
+    remote = PagerProcess(config_file, xvfb.display, tmp_path / "kivy", "--lang", "en")
     yield remote
     remote.close()

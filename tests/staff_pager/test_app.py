@@ -19,30 +19,30 @@ def _colors(path):
 def test_page_ack_pass_and_open_calls(hub, listener, app, tmp_path):
     info = app.wait_text("Anna")
     assert info["screen"] == "signin" and "Who are you?" in info["texts"]
-    app.screenshot(tmp_path / "signin.png")
-    app.tap("Anna")
-    app.wait(lambda i: i["screen"] == "home")
-    app.tap("On shift")
+    app.shot(tmp_path / "signin.png")
+    app.tap(text="Anna")
+    app.wait_view(lambda i: i["screen"] == "home")
+    app.tap(text="On shift")
     _presence(listener, "anna", "on_shift")
     listener.publish(f"{T}/staff/ben/presence", {"status": "on_shift"}, retain=True)
     hub.settle()
 
     # A call: Anna is paged first (electronics, alphabetical tie-break); the page takes the screen and flashes.
     listener.publish(f"{T}/call/kiosk-1", {"id": "c1", "reason": "product", "text": "Which TV fits a small room?"})
-    info = app.wait(lambda i: i["screen"] == "page" and i["flashing"])
+    info = app.wait_view(lambda i: i["screen"] == "page" and i["flashing"])
     assert {"Kiosk by the TVs", "Zone: electronics", "Reason: Help finding a product", "Tier 1"} <= set(info["texts"])
     assert "Customer: Which TV fits a small room?" in info["texts"] and info["chimes"] >= 1
     assert "Back" not in info["texts"]  # no way around a page until it is answered
-    flashed = app.wait(lambda i: i["flashes"] >= 2)["flashes"]
-    shot = app.screenshot(tmp_path / "page.png")
+    flashed = app.wait_view(lambda i: i["flashes"] >= 2)["flashes"]
+    shot = app.shot(tmp_path / "page.png")
     assert _colors(shot)[0] > 150  # red or orange, not the calm blue
     assert flashed >= 2
 
     # Pass: the hub pages Ben, and Anna's app leaves the page.
-    app.tap("Pass")
+    app.tap(text="Pass")
     page = listener.page("ben", "c1", kind="next")
     assert page["tier"] == 2
-    app.wait(lambda i: i["screen"] == "home" and any("Kiosk by the TVs" in t for t in i["texts"]))
+    app.wait_view(lambda i: i["screen"] == "home" and any("Kiosk by the TVs" in t for t in i["texts"]))
     app.wait_text("paging Ben")
 
     # A second call, at the toys kiosk: with Ben on a break Anna is the one on shift; On my way ->
@@ -50,17 +50,17 @@ def test_page_ack_pass_and_open_calls(hub, listener, app, tmp_path):
     listener.publish(f"{T}/staff/ben/presence", {"status": "break"}, retain=True)
     listener.page("maria", "c1", kind="escalation")
     listener.publish(f"{T}/call/kiosk-2", {"id": "c2", "reason": "fitting_room"})
-    app.wait(lambda i: i["screen"] == "page" and "Reason: Fitting room" in i["texts"] and i["flashing"])
+    app.wait_view(lambda i: i["screen"] == "page" and "Reason: Fitting room" in i["texts"] and i["flashing"])
     start = len(listener.messages)
-    app.tap("On my way")
+    app.tap(text="On my way")
     state = listener.wait_for(
         lambda m: m.topic == f"{T}/state/c2" and m.json["status"] == "acknowledged",
         start=start,
     ).json
     assert state["staff"] == "anna" and state["staff_name"] == "Anna"
-    info = app.wait(lambda i: not i["flashing"] and "Anna is on the way" in i["texts"])
+    info = app.wait_view(lambda i: not i["flashing"] and "Anna is on the way" in i["texts"])
     assert "On my way" in info["disabled"] and "Greeted" not in info["disabled"]
-    assert _colors(app.screenshot(tmp_path / "acked.png"))[0] < 100  # calm again
+    assert _colors(app.shot(tmp_path / "acked.png"))[0] < 100  # calm again
 
     # The retained copy a late subscriber sees says the same.
     from tests.mqtt_helpers import Listener
@@ -71,31 +71,31 @@ def test_page_ack_pass_and_open_calls(hub, listener, app, tmp_path):
     assert retained.json["status"] == "acknowledged" and retained.json["staff_name"] == "Anna"
 
     # Back to the list: both open calls with live waits; the escalated c1 can be taken.
-    app.tap("Back")
-    info = app.wait(lambda i: i["screen"] == "home" and i["texts"].count("Take") == 1)
-    app.screenshot(tmp_path / "calls.png")
-    app.tap("Take")
+    app.tap(text="Back")
+    info = app.wait_view(lambda i: i["screen"] == "home" and i["texts"].count("Take") == 1)
+    app.shot(tmp_path / "calls.png")
+    app.tap(text="Take")
     assert listener.state("c1", "acknowledged")["staff"] == "anna"
 
     # Greeted and Resolved from the page of the longest-waiting call (c1).
-    app.wait(lambda i: i["texts"].count("Open") == 2 and not any("sending" in t for t in i["texts"]))
-    app.tap("Open", nth=0)
-    app.wait(lambda i: i["screen"] == "page" and "Kiosk by the TVs" in i["texts"])
-    app.tap("Greeted")
+    app.wait_view(lambda i: i["texts"].count("Open") == 2 and not any("sending" in t for t in i["texts"]))
+    app.tap(text="Open", nth=0)
+    app.wait_view(lambda i: i["screen"] == "page" and "Kiosk by the TVs" in i["texts"])
+    app.tap(text="Greeted")
     listener.state("c1", "greeted")
     app.wait_text("Anna is with the customer")
-    app.tap("Resolved")  # [pager] outcomes is set: how did it go?
+    app.tap(text="Resolved")  # [pager] outcomes is set: how did it go?
     info = app.wait_text("How did it go?")
     assert {"helped", "sale", "sent to another department", "Skip"} <= set(info["texts"])
     assert "Greeted" not in info["texts"]  # the outcomes take the action buttons' place
-    app.screenshot(tmp_path / "outcomes.png")
+    app.shot(tmp_path / "outcomes.png")
     assert not any(m.topic == f"{T}/staff/anna/resolve" for m in listener.messages)
-    app.tap("sent to another department")
+    app.tap(text="sent to another department")
     listener.state("c1", "resolved")
     assert hub_outcome(hub, "c1") == "sent to another department"
-    app.wait(lambda i: i["screen"] == "home" and i["texts"].count("Open") == 1)
+    app.wait_view(lambda i: i["screen"] == "home" and i["texts"].count("Open") == 1)
     listener.publish(f"{T}/call/kiosk-1/feedback", {"id": "c1", "score": 4})
-    app.tap("My shift")
+    app.tap(text="My shift")
     info = app.wait_text("My calls today: 2")
     app.wait_text(":D 1")
-    app.screenshot(tmp_path / "shift.png")
+    app.shot(tmp_path / "shift.png")

@@ -5,7 +5,7 @@ import sqlite3
 import pytest
 
 from staff_pager.pins import hash_pin
-from staff_pager.uidriver import Remote
+from staff_pager.uidriver import PagerProcess
 from tests.conftest import write_config
 from tests.faults.helpers import CuttableLink, wait
 
@@ -29,22 +29,22 @@ def _presence(listener, staff, status, start=0):
 
 def test_pin_sign_in_refuses_a_wrong_pin_and_admits_the_right_one(broker, hub, listener, xvfb, tmp_path):
     cfg = _config(tmp_path, broker.port, "require_pin = true")
-    app = Remote(cfg, xvfb.display, tmp_path / "kivy", "--lang", "en", "--staff", "anna")
+    app = PagerProcess(cfg, xvfb.display, tmp_path / "kivy", "--lang", "en", "--staff", "anna")
     try:
         # --staff anna does not skip the PIN: the app waits on the sign-in screen.
         app.wait_text("Who are you?")
-        app.tap("Anna")
+        app.tap(text="Anna")
         app.wait_text("PIN for Anna")
         app.type("1234")
-        app.tap("Sign in")
+        app.tap(text="Sign in")
         info = app.wait_text("Wrong PIN, try again")
         assert info["screen"] == "signin" and not info["connected"]
-        app.screenshot(tmp_path / "pin-wrong.png")
+        app.shot(tmp_path / "pin-wrong.png")
         assert not [m for m in listener.messages if "/staff/anna/" in m.topic]  # nothing published
         app.type("4711")
-        app.tap("Sign in")
-        app.wait(lambda i: i["screen"] == "home" and i["connected"])
-        app.tap("On shift")
+        app.tap(text="Sign in")
+        app.wait_view(lambda i: i["screen"] == "home" and i["connected"])
+        app.tap(text="On shift")
         _presence(listener, "anna", "on_shift")
     finally:
         app.close()
@@ -59,21 +59,21 @@ def test_an_action_tapped_offline_survives_a_restart_and_goes_once(broker, hub, 
         with sqlite3.connect(store) as db:
             return db.execute("select action, call_id from actions").fetchall()
 
-    app = Remote(cfg, xvfb.display, tmp_path / "kivy", "--lang", "en", "--staff", "anna")
+    app = PagerProcess(cfg, xvfb.display, tmp_path / "kivy", "--lang", "en", "--staff", "anna")
     restarted = None
     try:
-        app.wait(lambda i: i["screen"] == "home" and i["connected"])
-        app.tap("On shift")
+        app.wait_view(lambda i: i["screen"] == "home" and i["connected"])
+        app.tap(text="On shift")
         _presence(listener, "anna", "on_shift")
         hub.settle()
         listener.publish(f"{T}/call/kiosk-1", {"id": "c1", "reason": "product"})
-        app.wait(lambda i: i["screen"] == "page" and i["flashing"])
+        app.wait_view(lambda i: i["screen"] == "page" and i["flashing"])
 
         # The Wi-Fi drops; Anna taps On my way anyway, then the app is killed before the Wi-Fi returns.
         link.cut()
-        app.wait(lambda i: not i["connected"])
+        app.wait_view(lambda i: not i["connected"])
         _presence(listener, "anna", "offline")
-        app.tap("On my way")
+        app.tap(text="On my way")
         assert rows() == [("ack", "c1")]
         app.proc.kill()
         app.proc.wait(10)
@@ -82,11 +82,11 @@ def test_an_action_tapped_offline_survives_a_restart_and_goes_once(broker, hub, 
 
         link.restore()
         mark = len(listener.messages)
-        restarted = Remote(cfg, xvfb.display, tmp_path / "kivy", "--lang", "en", "--staff", "anna")
+        restarted = PagerProcess(cfg, xvfb.display, tmp_path / "kivy", "--lang", "en", "--staff", "anna")
         state = listener.state("c1", "acknowledged", timeout=15)
         assert state["staff"] == "anna"
         assert wait(lambda: rows() == [], 5)  # confirmed by the hub's state: gone from disk
-        restarted.wait(lambda i: i["connected"] and not i["flashing"])
+        restarted.wait_view(lambda i: i["connected"] and not i["flashing"])
         acks = [m for m in listener.messages[mark:] if m.topic == f"{T}/staff/anna/ack"]
         assert [m.json for m in acks] == [{"id": "c1"}]
     finally:

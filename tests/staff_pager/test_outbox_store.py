@@ -2,14 +2,15 @@
 
 import pytest
 
-from staff_pager.core import GIVE_UP_AFTER_S, PagerCore, StaffOutbox
-from staff_pager.outbox_store import OutboxLocked, OutboxStore
+from broker.callpoint.outbox import ActionStore, OutboxLocked
+from broker.callpoint.pending import GIVE_UP_AFTER_S
+from staff_pager.core import PagerCore, StaffOutbox
 from tests.staff_pager.test_core import page, state
 
 
 def test_an_unconfirmed_action_outlives_the_process_and_a_confirmed_one_does_not(tmp_path):
     wall = [1000.0]
-    store = OutboxStore(tmp_path, "anna", wall=lambda: wall[0])
+    store = ActionStore(tmp_path, "anna", wall=lambda: wall[0])
     core = PagerCore("anna", outbox=StaffOutbox("anna", journal=store))
     core.on_page(page("c1"), now=5.0)
     core.on_page(page("c2"), now=5.0)
@@ -19,7 +20,7 @@ def test_an_unconfirmed_action_outlives_the_process_and_a_confirmed_one_does_not
     store.close()
 
     wall[0] = 1030.0  # 30 s later, a new process with its own monotonic clock
-    again = OutboxStore(tmp_path, "anna", wall=lambda: wall[0])
+    again = ActionStore(tmp_path, "anna", wall=lambda: wall[0])
     items = again.load(now=50.0)
     assert [(i.action, i.call_id, i.body) for i in items] == [("ack", "c1", {"id": "c1"})]
     assert items[0].created == pytest.approx(20.0)  # 30 s old on this run's clock
@@ -34,12 +35,12 @@ def test_an_unconfirmed_action_outlives_the_process_and_a_confirmed_one_does_not
 
 
 def test_one_writer_per_colleague_and_folder(tmp_path):
-    first = OutboxStore(tmp_path, "anna")
+    first = ActionStore(tmp_path, "anna")
     with pytest.raises(OutboxLocked, match="another pager for 'anna'"):
-        OutboxStore(tmp_path, "anna")
-    OutboxStore(tmp_path, "ben").close()  # a colleague of her own
+        ActionStore(tmp_path, "anna")
+    ActionStore(tmp_path, "ben").close()  # a colleague of her own
     first.close()
-    OutboxStore(tmp_path, "anna").close()  # free again
+    ActionStore(tmp_path, "anna").close()  # free again
 
 
 def test_a_replayed_page_for_a_call_closed_meanwhile_never_alerts():
