@@ -1,4 +1,4 @@
-"""The hub machine's one web server, composed in one place: the board, the QR call pages, the staff app.
+r"""The hub machine's one web server, composed in one place: the board, the QR call pages, the staff app.
 
 ``create_app(cfg, live)`` builds the board alone (``staffcall board``); with ``phones``, a
 started ``PhonesServer``, it adds the customers' QR pages and the staff app
@@ -13,10 +13,13 @@ reconnects by itself and passes through proxies as plain HTTP.
 ``[web] password`` guards the board; the phones' pages (``PUBLIC_PREFIXES``) stay open
 without it, since they carry their own keys (HMAC in the QR code, PIN sign-in).
 
-Example::
+Example (then ``uvicorn.run(app, host=cfg.web.host, port=cfg.web.port)``):
 
-    live = LiveState(cfg.store.id)
-    app = create_app(cfg, live)      # uvicorn.run(app, host=cfg.web.host, port=cfg.web.port)
+    >>> from broker.contract.config import parse_config
+    >>> cfg = parse_config('[store]\nid = "s1"\nname = "Paint shop"\n')
+    >>> app = create_app(cfg, LiveState(cfg.store.id))
+    >>> [route.path for route in app.routes]
+    ['/', '/board', '/board.json', '/board/events', '/static']
 """
 
 from __future__ import annotations

@@ -1,13 +1,19 @@
-"""The store board's routes: ``/board``, its JSON twin ``/board.json`` and its live feed ``/board/events``.
+r"""The store board's routes: ``/board``, its JSON twin ``/board.json`` and its live feed ``/board/events``.
 
 The board only listens: every page view and every push is ``LiveState.board`` (fed by the
 hub's MQTT messages in ``live.py``) at the wall clock's now.  When the hub's retained
 summary of today is not there yet, ``today()`` (the event log, ``cli.today_figures``)
 stands in.  A burst of messages makes one push (``PUSH_DEBOUNCE_S``).
 
-Example::
+Example (``app.create_app`` composes the routes):
 
-    routes = BoardPages(cfg, LiveState(cfg.store.id)).routes()   # composed by app.create_app
+    >>> from broker.contract.config import parse_config
+    >>> cfg = parse_config('[store]\nid = "s1"\nname = "Paint shop"\n')
+    >>> board = BoardPages(cfg, LiveState("s1"), today=lambda: {"calls": 7})
+    >>> board.data()["calls"], board.data()["today"]["calls"]
+    ([], 7)
+    >>> [route.path for route in board.routes()]
+    ['/', '/board', '/board.json', '/board/events']
 """
 
 from __future__ import annotations
