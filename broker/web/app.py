@@ -1,48 +1,53 @@
-"""The hub machine's one web server: Starlette pages, each with a JSON twin, pushed live by SSE.
+r"""The hub machine's one web server, composed in one place: the board, the QR call pages, the staff app.
 
-``create_app(cfg, live)`` builds the app from the config and a shared ``LiveState``;
-later parts (customers' QR pages at ``/c/{device}``, the staff app at ``/staff``) add
-their routes through ``extra_routes`` and read the same ``request.app.state.live``.
+``create_app(cfg, live)`` builds the board alone (``staffcall board``); with ``phones``, a
+started ``PhonesServer``, it adds the customers' QR pages and the staff app
+(``staffcall web``, see ``serve.build_app``).  Each audience's routes are their own module:
+``board.py``, ``qr.py``, ``staff.py``; every live feed goes through ``sse.py``.
 
 Why Starlette + uvicorn: small, async (one idle SSE connection per open board costs a
 coroutine, not a thread), Jinja templates built in; no bundler, one small JS file per
 page, like Datasette.  Why server-sent events: the board only listens, ``EventSource``
 reconnects by itself and passes through proxies as plain HTTP.
 
-Example::
+``[web] password`` guards the board; the phones' pages (``PUBLIC_PREFIXES``) stay open
+without it, since they carry their own keys (HMAC in the QR code, PIN sign-in).
 
-    live = LiveState(cfg.store.id)
-    app = create_app(cfg, live)      # uvicorn.run(app, host=cfg.web.host, port=cfg.web.port)
+Example (then ``uvicorn.run(app, host=cfg.web.host, port=cfg.web.port)``):
+
+    >>> from broker.contract.config import parse_config
+    >>> cfg = parse_config('[store]\nid = "s1"\nname = "Paint shop"\n')
+    >>> app = create_app(cfg, LiveState(cfg.store.id))
+    >>> [route.path for route in app.routes]
+    ['/', '/board', '/board.json', '/board/events', '/static']
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import ipaddress
-import json
 import secrets
 import time
-from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
-from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from broker.contract.config import Config, ConfigError
+from broker.web.board import BoardPages
 from broker.web.live import LiveState
+from broker.web.pages import STATIC
 
-HERE = Path(__file__).parent
-templates = Jinja2Templates(directory=str(HERE / "templates"))
-HEARTBEAT_S = 15.0
-PUSH_DEBOUNCE_S = 0.05
+if TYPE_CHECKING:  # the board alone (``staffcall board``) loads none of the phones' parts
+    from broker.web.server import PhonesServer
+
+PUBLIC_PREFIXES = ("/c/", "/staff", "/phones-static/")
+"""Paths that stay open when ``[web] password`` guards the board: phones have their own keys."""
 
 
 def is_loopback(host: str) -> bool:
@@ -88,62 +93,41 @@ class BasicAuth:
         return secrets.compare_digest(given, self.password)
 
 
+class BasicAuthExceptPhones(BasicAuth):
+    """The board's password on every path but the phones' own (``PUBLIC_PREFIXES``)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(PUBLIC_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(
     cfg: Config,
     live: LiveState,
     today: Callable[[], dict[str, Any]] | None = None,
     clock: Callable[[], float] = time.time,
-    extra_routes: Sequence[BaseRoute] = (),
+    phones: PhonesServer | None = None,
 ) -> Starlette:
     """The web app; ``today`` gives today's figures when the hub's retained summary is missing."""
+    routes: list[BaseRoute] = BoardPages(cfg, live, today, clock).routes()
+    if phones is not None:
+        from broker.web.qr import QrPages
+        from broker.web.staff import StaffApp
 
-    def board_data() -> dict[str, Any]:
-        fallback = None
-        if live.summary is None and today is not None:
-            fallback = today()
-        return live.board(cfg, clock(), fallback)
-
-    async def board_page(request: Request) -> Response:
-        return templates.TemplateResponse(request, "board.html", {"data": board_data(), "cfg": cfg})
-
-    async def board_json(request: Request) -> Response:
-        return JSONResponse(board_data())
-
-    async def board_events(request: Request) -> Response:
-        loop = asyncio.get_running_loop()
-        changed = asyncio.Event()
-        unlisten = live.listen(lambda: loop.call_soon_threadsafe(changed.set))
-
-        async def stream():
-            try:
-                yield f"data: {json.dumps(board_data())}\n\n"
-                while not await request.is_disconnected():
-                    try:
-                        await asyncio.wait_for(changed.wait(), HEARTBEAT_S)
-                    except TimeoutError:
-                        yield ": keep-alive\n\n"
-                        continue
-                    await asyncio.sleep(PUSH_DEBOUNCE_S)  # one push for a burst of messages
-                    changed.clear()
-                    yield f"data: {json.dumps(board_data())}\n\n"
-            finally:
-                unlisten()
-
-        return StreamingResponse(
-            stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-        )
-
-    routes: list[BaseRoute] = [
-        Route("/", lambda request: RedirectResponse("/board")),
-        Route("/board", board_page),
-        Route("/board.json", board_json),
-        Route("/board/events", board_events),
-        *extra_routes,
-        Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
-    ]
+        routes += [
+            *QrPages(phones).routes(),
+            *StaffApp(phones).routes(),
+            Mount("/phones-static", StaticFiles(directory=str(STATIC)), name="phones-static"),
+        ]
+    routes.append(Mount("/static", StaticFiles(directory=str(STATIC)), name="static"))
     app = Starlette(routes=routes)
     app.state.cfg = cfg
     app.state.live = live
+    if phones is not None:
+        app.state.phones = phones
     if cfg.web.password:
-        app.add_middleware(BasicAuth, password=cfg.web.password)
+        guard = BasicAuth if phones is None else BasicAuthExceptPhones
+        app.add_middleware(guard, password=cfg.web.password)
     return app

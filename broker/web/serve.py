@@ -4,6 +4,7 @@
 the Starlette app from ``broker.web.app.create_app`` with the phones' routes added.
 When ``[web] password`` guards the board, the customers' QR pages and the staff app
 stay reachable without it (they carry their own HMAC keys and PIN sign-in).
+``Parts.stop()`` stops the MQTT parts once the server is done.
 
 Example::
 
@@ -14,23 +15,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import msgspec
-from starlette.types import Receive, Scope, Send
+from starlette.applications import Starlette
 
 from broker.contract.config import Config
-from broker.web.app import BasicAuth, create_app
+from broker.web.app import create_app
 from broker.web.live import LiveFeed, LiveState
-from broker.web.server import PUBLIC_PREFIXES, PhonesServer, routes
-
-
-class BasicAuthExceptPhones(BasicAuth):
-    """The board's password on every path but the phones' own (``PUBLIC_PREFIXES``)."""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(PUBLIC_PREFIXES):
-            await self.app(scope, receive, send)
-            return
-        await super().__call__(scope, receive, send)
+from broker.web.server import PhonesServer
 
 
 @dataclass
@@ -44,14 +34,8 @@ class Parts:
             self.feed.stop()
 
 
-def build_app(cfg: Config, today=None, with_board_feed: bool = True):
+def build_app(cfg: Config, today=None, with_board_feed: bool = True) -> tuple[Starlette, Parts]:
     live = LiveState(cfg.store.id)
     feed = LiveFeed(cfg, live).start() if with_board_feed else None
     phones = PhonesServer(cfg).start()
-    # create_app would guard every path; the phones' paths get the exception above instead.
-    open_cfg = msgspec.structs.replace(cfg, web=msgspec.structs.replace(cfg.web, password=None))
-    app = create_app(open_cfg, live, today=today, extra_routes=routes(phones))
-    app.state.phones = phones
-    if cfg.web.password:
-        app.add_middleware(BasicAuthExceptPhones, password=cfg.web.password)
-    return app, Parts(feed, phones)
+    return create_app(cfg, live, today=today, phones=phones), Parts(feed, phones)

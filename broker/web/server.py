@@ -1,14 +1,14 @@
-"""The phones' part of the hub machine's web server: QR call pages (``/c/...``) and the staff app (``/staff``).
+"""The phones' shared server state: the QR call points, the staff desk and their MQTT client.
 
 ``PhonesServer`` is the shell around the pure parts: the QR call points (``QrDesk``),
 the staff core (``StaffDesk``), the abuse limits, and one MQTT client of its own
 (``make_client``, so credentials from config apply) that listens to pages, states,
-shifts and presence and publishes staff actions and presence.  ``routes()`` gives the
-Starlette routes that ``broker.web.app.create_app`` mounts beside the board.
+shifts and presence and publishes staff actions and presence.  The routes that read it
+are ``qr.py`` (the customers' QR call pages) and ``staff.py`` (the staff app); ``app.py``
+composes them with the board's into one Starlette app.
 
-Server push is server-sent events, as the board does: a phone's ``EventSource``
-reconnects by itself; every change pushes the page's whole JSON view (small), so a
-reconnect needs no replay.
+Server push is server-sent events (``sse.py``), as the board does: ``listen`` tells a
+page's stream after every change, and the stream pushes the page's whole JSON view.
 
 Rejected QR keys: the web server must not write the hub's SQLite (one writer per
 file), so it *publishes* the attempt on ``call/{device}/bad_key``, a topic the hub
@@ -19,52 +19,36 @@ and payload (why, the address) in its ``rejected`` table.  At most
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import logging
-import secrets
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-import msgspec
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
-from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
-from starlette.templating import Jinja2Templates
 
 from broker.contract import protocol as p
 from broker.contract.config import Config, ConfigError
 from broker.contract.mqtt import connect_async, make_client
-from broker.web.customer import catalog, pick_language, texts
-from broker.web.keys import check_qr_key, sign, unsign
+from broker.web.keys import unsign
 from broker.web.limits import CallLimiter
-from broker.web.qrdesk import CallRefused, QrDesk
+from broker.web.qrdesk import QrDesk
 from broker.web.radiopagers import RadioPagers
 from broker.web.staffdesk import Publish, StaffDesk
 from broker.web.wills import PresenceWills
-from staff_pager.pins import verify_pin
 
 log = logging.getLogger(__name__)
-HERE = __import__("pathlib").Path(__file__).parent
-templates = Jinja2Templates(directory=str(HERE / "templates"))
 
-PHONE_COOKIE = "staffcall_phone"
 STAFF_COOKIE = "staffcall_staff"
-STAFF_LANG_COOKIE = "staffcall_staff_lang"
 STAFF_SESSION_S = 16 * 3600
 HEARTBEAT_S = 5.0
+"""Seconds between keep-alives on the phones' live feeds (``sse.py``)."""
 TICK_S = 0.25
 REJECT_RECORDS_PER_MIN = 30
 LOGIN_FAILURES_PER_MIN = 5
-MAX_BODY = 2048
-PUBLIC_PREFIXES = ("/c/", "/staff", "/phones-static/")
-"""Paths that stay open when ``[web] password`` guards the board: phones have their own keys."""
 
 
 def require_secret(cfg: Config) -> str:
@@ -75,26 +59,6 @@ def require_secret(cfg: Config) -> str:
             "(changing it later makes printed signs invalid)"
         )
     return cfg.web.qr_secret
-
-
-class Body(msgspec.Struct, forbid_unknown_fields=True):
-    """Every JSON body the phones send; a field a route does not use must be absent."""
-
-    k: str | None = None
-    reason: str | None = None
-    text: str | None = None
-    lang: str | None = None
-    call: str | None = None
-    token: str | None = None
-    score: int | None = None
-    staff: str | None = None
-    pin: str | None = None
-    status: str | None = None
-    action: str | None = None
-    outcome: str | None = None
-
-
-_body_decoder = msgspec.json.Decoder(Body)
 
 
 class PhonesServer:
@@ -271,6 +235,9 @@ class PhonesServer:
             q.popleft()
         return len(q) < LOGIN_FAILURES_PER_MIN
 
+    def note_login_failure(self, ip: str) -> None:
+        self._login_failures.setdefault(ip, deque()).append(time.monotonic())
+
     def staff_view(self, staff: str, lang: str) -> dict[str, Any]:
         """The staff app's JSON; zones by their names in ``lang`` (``[[zones]]``), the id when unnamed."""
         version = self.version  # before the snapshot: a change after it comes with a higher one
@@ -291,364 +258,3 @@ class PhonesServer:
             self._publish(cmd)
         if cmds:
             self._changed()
-
-
-# --- HTTP helpers ------------------------------------------------------------------------------
-
-
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "?"
-
-
-async def read_body(request: Request) -> Body:
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise CallRefused("too_large", 413)
-    try:
-        return _body_decoder.decode(raw or b"{}")
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        raise CallRefused("bad_request", 400, detail=str(exc)[:200]) from None
-
-
-def refused(exc: CallRefused, lang: str = "en", prefix: str = "qr_") -> JSONResponse:
-    """The refusal as JSON: ``message`` from the catalogs for the person; ``detail`` says more to a developer."""
-    t = texts(lang)
-    key = f"{prefix}{exc.key}"
-    message = t(key, **exc.values)
-    if message == key:  # no text of its own (a developer's error): the catalog's general one
-        message = t(f"{prefix}bad_request")
-    return JSONResponse({"error": exc.key, "message": message, **exc.values}, status_code=exc.status)
-
-
-def sse(request: Request, server: PhonesServer, render: Callable[[], dict[str, Any]], on_close=None):
-    loop = asyncio.get_running_loop()
-    changed = asyncio.Event()
-    unlisten = server.listen(lambda: loop.call_soon_threadsafe(changed.set))
-
-    async def stream():
-        try:
-            last = None
-            yield f"data: {json.dumps(render())}\n\n"
-            while not await request.is_disconnected():
-                try:
-                    await asyncio.wait_for(changed.wait(), HEARTBEAT_S)
-                except TimeoutError:
-                    yield ": keep-alive\n\n"
-                    continue
-                changed.clear()
-                data = json.dumps(render())
-                if data != last:
-                    last = data
-                    yield f"data: {data}\n\n"
-        finally:
-            unlisten()
-            if on_close:
-                on_close()
-
-    return StreamingResponse(
-        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    )
-
-
-# --- routes ---------------------------------------------------------------------------------------
-
-
-def routes(server: PhonesServer) -> list[BaseRoute]:
-    cfg = server.cfg
-    secret = server.secret
-
-    def phone_of(request: Request) -> str | None:
-        return unsign(secret, request.cookies.get(PHONE_COOKIE))
-
-    def lang_of(request: Request, asked: str | None = None) -> str:
-        return pick_language(
-            asked or request.query_params.get("lang"), request.headers.get("accept-language", ""), cfg.store.language
-        )
-
-    def check_device(request: Request, device: str, key: str | None) -> Response | None:
-        """None when the device and key are good, else the page or JSON that says why (and a record)."""
-        lang = lang_of(request)
-        dev = cfg.devices_by_id.get(device)
-        if dev is None or dev.kind != "qr" or device not in server.qr.points:
-            why, text = "unknown QR device", "qr_unknown_device"
-        elif not check_qr_key(secret, device, key):
-            why, text = ("missing QR key" if not key else "wrong QR key"), "qr_bad_key"
-        else:
-            return None
-        server.record_rejected(device, why, client_ip(request))
-        t = texts(lang)
-        if request.method == "GET" and not request.url.path.endswith((".json", "/events")):
-            ctx = {"t": t, "lang": lang, "title": t("qr_bad_key_title"), "text": t(text), "store": cfg.store.name}
-            return templates.TemplateResponse(request, "qr_bad.html", ctx, status_code=403)
-        return JSONResponse({"error": "bad_key", "message": t(text)}, status_code=403)
-
-    # --- customers ----------------------------------------------------------------------------
-
-    async def qr_page(request: Request) -> Response:
-        device = request.path_params["device"]
-        key = request.query_params.get("k")
-        bad = check_device(request, device, key)
-        if bad is not None:
-            return bad
-        lang = lang_of(request)
-        dev = cfg.devices_by_id[device]
-        t = texts(lang)
-        other = next((code for code in ("en", "sv") if code != lang), "en")
-        ctx = {
-            "t": t,
-            "lang": lang,
-            "other_lang": other,
-            "store": cfg.store.name,
-            "device": device,
-            "label": dev.label or device,
-            "zone": cfg.zone_name(dev.zone, lang) if dev.zone in cfg.zones_by_id else "",
-            "key": key,
-            "reasons": [(r, t(f"reason.{r}")) for r in server.reasons],
-            "free_text": cfg.web.free_text,
-            "faces": [(n, t(f"face.{n}")) for n in range(1, 5)],
-            "texts": {
-                k: t(k) for k in ("reconnecting", "qr_offline", "qr_call_again", "skip", "qr_too_long", "thanks")
-            },
-        }
-        resp = templates.TemplateResponse(request, "qr.html", ctx)
-        if phone_of(request) is None:
-            resp.set_cookie(
-                PHONE_COOKIE,
-                sign(secret, secrets.token_urlsafe(12)),
-                max_age=365 * 86400,
-                httponly=True,
-                samesite="lax",
-            )
-        return resp
-
-    def qr_view(request: Request, device: str, lang: str) -> dict[str, Any]:
-        q = request.query_params
-        return server.qr.view(device, q.get("call"), phone_of(request) or "", q.get("token"), lang)
-
-    async def qr_json(request: Request) -> Response:
-        device = request.path_params["device"]
-        bad = check_device(request, device, request.query_params.get("k"))
-        return bad or JSONResponse(qr_view(request, device, lang_of(request)))
-
-    async def qr_events(request: Request) -> Response:
-        device = request.path_params["device"]
-        bad = check_device(request, device, request.query_params.get("k"))
-        if bad is not None:
-            return bad
-        lang = lang_of(request)
-        return sse(request, server, lambda: qr_view(request, device, lang))
-
-    async def qr_action(request: Request) -> Response:
-        device, action = request.path_params["device"], request.path_params["action"]
-        lang = lang_of(request)
-        try:
-            body = await read_body(request)
-            lang = lang_of(request, body.lang)
-            bad = check_device(request, device, body.k)
-            if bad is not None:
-                return bad
-            phone = phone_of(request)
-            if phone is None:
-                raise CallRefused("no_cookies", 400)
-            if action == "call":
-                return await qr_call(request, device, phone, body, lang)
-            if not body.call or not p.valid_id(body.call):
-                raise CallRefused("bad_request", 400, detail="call: a call id is needed")
-            if action == "cancel":
-                server.qr.cancel(device, body.call, phone, body.token)
-            elif action == "feedback":
-                if body.score is None:
-                    raise CallRefused("bad_request", 400, detail="score: 1 to 4")
-                server.qr.feedback(device, body.call, phone, body.token, body.score)
-            else:
-                raise CallRefused("bad_request", 404, detail=f"no action {action!r}")
-            return JSONResponse({"ok": True})
-        except CallRefused as exc:
-            return refused(exc, lang)
-
-    async def qr_call(request: Request, device: str, phone: str, body: Body, lang: str) -> Response:
-        if body.reason is not None and body.reason not in server.reasons:
-            raise CallRefused("bad_request", 400, detail=f"reason: one of {server.reasons}")
-        text = (body.text or "").strip() or None
-        if text is not None:
-            if not cfg.web.free_text:
-                raise CallRefused("bad_request", 400, detail="text: free text is not enabled")
-            text = " ".join(text.split())  # plain text, one line: no control characters reach staff
-            if len(text) > 200 or not text.isprintable():
-                raise CallRefused("too_long", 400)
-        current = server.qr.open_call(device)
-        if current is not None and body.token:  # this phone's own open call: the same call back, no new press
-            call_id, token, _ = server.qr.call(device, phone, body.token, body.reason, text, lang)
-            if token:
-                return JSONResponse({"call": call_id, "token": token, "new": False})
-        now = server.clock()
-        ip = client_ip(request)
-        with server.lock:
-            wait = server.limiter.check(phone, ip, now)
-            if wait is None:
-                server.limiter.note(phone, ip, now)
-        if wait is not None:
-            raise CallRefused("wait", 429, s=wait)
-        call_id, token, _ = server.qr.call(device, phone, None, body.reason, text, lang)
-        return JSONResponse({"call": call_id, "token": token, "new": token is not None})
-
-    # --- staff ------------------------------------------------------------------------------
-
-    def staff_lang(request: Request) -> str:
-        """``?lang=`` (kept in a cookie), else the cookie, else ``[store] language`` (not the phone's own)."""
-        asked = request.query_params.get("lang") or request.cookies.get(STAFF_LANG_COOKIE)
-        return pick_language(asked, "", cfg.store.language)
-
-    async def staff_page(request: Request) -> Response:
-        staff = server.staff_of(request)
-        lang = staff_lang(request)
-        t = texts(lang)
-        cat = catalog(lang)
-        ctx = {
-            "t": t,
-            "lang": lang,
-            "other_lang": next((code for code in ("en", "sv") if code != lang), "en"),
-            "store": cfg.store.name,
-            "staff": staff,
-            "manager": staff in server.radio.managers,
-            "names": [(s.id, s.name) for s in cfg.staff],
-            "statuses": [(k, t(f"staff_{k}")) for k in ("on_shift", "break", "off")],
-            "texts": {k: v for k, v in cat.items() if k.startswith(("staff_", "reason."))},
-        }
-        resp = templates.TemplateResponse(request, "staff.html", ctx)
-        if request.query_params.get("lang") == lang:
-            resp.set_cookie(STAFF_LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax")
-        return resp
-
-    def signed_in(request: Request) -> str:
-        staff = server.staff_of(request)
-        if staff is None:
-            raise CallRefused("signed_out", 401)
-        return staff
-
-    async def staff_api(request: Request) -> Response:
-        what = request.path_params["what"]
-        lang = staff_lang(request)
-        try:
-            body = await read_body(request)
-            if what == "login":
-                return await login(request, body)
-            staff = signed_in(request)
-            now = server.clock()
-            if what == "ping":
-                with server.lock:
-                    cmds = server.desk.seen(staff, now)
-            elif what == "presence":
-                if body.status not in ("on_shift", "break", "off"):
-                    raise CallRefused("bad_request", 400, detail="status: on_shift, break or off")
-                with server.lock:
-                    cmds = server.desk.set_presence(staff, body.status, now)
-            elif what == "team":  # a manager sets a radio pager's presence (broker/web/radiopagers.py)
-                with server.lock:
-                    cmds = server.radio.set_presence(staff, body.staff, body.status)
-                    for cmd in cmds:  # shown at once; the broker's retained copy confirms it
-                        server.desk.on_presence(body.staff, cmd.body["status"])
-            elif what == "act":
-                if body.action not in ("ack", "greet", "resolve", "decline", "dismiss") or not p.valid_id(
-                    body.call or ""
-                ):
-                    raise CallRefused("bad_request", 400, detail="action: ack/greet/resolve/decline; call: an id")
-                if body.outcome is not None and body.outcome not in server.outcomes:
-                    raise CallRefused("bad_request", 400, detail=f"outcome: one of {server.outcomes}")
-                with server.lock:
-                    try:
-                        cmds = server.desk.act(staff, body.action, body.call, now, body.outcome)
-                    except ValueError as exc:
-                        raise CallRefused("not_allowed", 409, detail=str(exc)) from None
-            elif what == "logout":
-                with server.lock:
-                    cmds = server.desk.sign_out(staff, now)
-                server.run(cmds)
-                resp = JSONResponse({"ok": True})
-                resp.delete_cookie(STAFF_COOKIE)
-                return resp
-            else:
-                raise CallRefused("bad_request", 404, detail=f"no {what!r}")
-            server.run(cmds)
-            return JSONResponse({"ok": True, "view": server.staff_view(staff, lang)})
-        except CallRefused as exc:
-            return refused(exc, lang, prefix="staff_error_")
-
-    async def login(request: Request, body: Body) -> Response:
-        ip = client_ip(request)
-        if not server.login_allowed(ip):
-            raise CallRefused("too_many_tries", 429)
-        member = cfg.staff_by_id.get(body.staff or "")
-        ok = bool(member and member.pin_hash and body.pin) and await run_in_threadpool(
-            verify_pin, body.pin or "", member.pin_hash or ""
-        )
-        if not ok:
-            server._login_failures.setdefault(ip, deque()).append(time.monotonic())
-            if member and not member.pin_hash:
-                raise CallRefused("no_pin", 401)
-            raise CallRefused("wrong_pin", 401)
-        resp = JSONResponse({"ok": True})
-        resp.set_cookie(
-            STAFF_COOKIE,
-            sign(secret, f"{member.id}|{int(time.time())}"),
-            max_age=STAFF_SESSION_S,
-            httponly=True,
-            samesite="strict",
-        )
-        return resp
-
-    async def staff_json(request: Request) -> Response:
-        staff = server.staff_of(request)
-        if staff is None:
-            return refused(CallRefused("signed_out", 401), staff_lang(request), prefix="staff_error_")
-        return JSONResponse(server.staff_view(staff, staff_lang(request)))
-
-    async def staff_events(request: Request) -> Response:
-        staff = server.staff_of(request)
-        lang = staff_lang(request)
-        if staff is None:
-            return refused(CallRefused("signed_out", 401), lang, prefix="staff_error_")
-        with server.lock:
-            cmds = server.desk.stream_opened(staff, server.clock())
-        server.run(cmds)
-
-        def closed() -> None:
-            with server.lock:
-                server.desk.stream_closed(staff, server.clock())
-
-        return sse(request, server, lambda: server.staff_view(staff, lang), on_close=closed)
-
-    async def manifest(request: Request) -> Response:
-        t = texts(staff_lang(request))
-        return JSONResponse(
-            {
-                "name": t("staff_app_name", store=cfg.store.name),
-                "short_name": t("staff_app_short_name"),
-                "start_url": "/staff",
-                "scope": "/staff",
-                "display": "standalone",
-                "background_color": "#10151c",
-                "theme_color": "#10151c",
-                "icons": [{"src": "/phones-static/icon.svg", "sizes": "any", "type": "image/svg+xml"}],
-            },
-            media_type="application/manifest+json",
-        )
-
-    async def service_worker(request: Request) -> Response:
-        return FileResponse(
-            HERE / "static" / "sw.js", media_type="text/javascript", headers={"Cache-Control": "no-cache"}
-        )
-
-    return [
-        Route("/c/{device}", qr_page),
-        Route("/c/{device}/view.json", qr_json),
-        Route("/c/{device}/events", qr_events),
-        Route("/c/{device}/{action}", qr_action, methods=["POST"]),
-        Route("/staff", staff_page),
-        Route("/staff/view.json", staff_json),
-        Route("/staff/events", staff_events),
-        Route("/staff/manifest.webmanifest", manifest),
-        Route("/staff/sw.js", service_worker),
-        Route("/staff/api/{what}", staff_api, methods=["POST"]),
-        Mount("/phones-static", StaticFiles(directory=str(HERE / "static")), name="phones-static"),
-    ]
