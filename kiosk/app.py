@@ -25,11 +25,11 @@ from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.screenmanager import NoTransition, Screen
 
 from broker.callpoint.callpoint import CallPoint
+from broker.callpoint.progress import CallProgress
 from broker.contract.config import Config
 from broker.contract.i18n import Catalog
 from broker.contract.protocol import StateMsg
 from kiosk import memory
-from kiosk.progress import CallProgress
 
 log = logging.getLogger(__name__)
 

@@ -1,12 +1,12 @@
 """What a customer's phone shows for a QR call: the kiosk's own sentences, as JSON.
 
-``customer_view`` is pure: it turns a ``CallProgress`` (``kiosk/progress.py``, the
+``customer_view`` is pure: it turns a ``CallProgress`` (``broker/callpoint/progress.py``, the
 kiosk's waiting-screen logic) and a translation function into the screen the phone
 shows, so the QR page says exactly what the kiosk says, with the same catalogs.
 
 Example::
 
-    >>> from kiosk.progress import CallProgress
+    >>> from broker.callpoint.progress import CallProgress
     >>> t = texts("en")
     >>> customer_view(None, now=0.0, connected=True, t=t, mine=False, feedback_given=False)["screen"]
     'welcome'
@@ -22,7 +22,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from kiosk.progress import CallProgress, Translate, describe, person
+from broker.callpoint.progress import CallProgress, Translate, describe, person
 
 KIOSK_LOCALES = Path(__file__).resolve().parents[2] / "kiosk" / "locales"
 PHONE_LOCALES = Path(__file__).resolve().parent / "locales"

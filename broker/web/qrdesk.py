@@ -32,11 +32,11 @@ from typing import Any
 
 from broker.callpoint.callpoint import CallPoint, CallPointGroup, new_call_id
 from broker.callpoint.outbox import Outbox
+from broker.callpoint.progress import CallProgress
 from broker.contract import protocol as p
 from broker.contract.config import Config
 from broker.web.customer import customer_view, texts
 from broker.web.keys import call_token
-from kiosk.progress import CallProgress
 
 log = logging.getLogger(__name__)
 KEEP_CLOSED = 2000

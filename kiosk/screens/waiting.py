@@ -1,6 +1,6 @@
 """Waiting: "Your call is sent" at once, then who is coming and roughly when, live from the hub.
 
-The texts come from ``kiosk.progress.describe`` (pure, tested apart); this screen only
+The texts come from ``broker.callpoint.progress.describe`` (pure, tested apart); this screen only
 shows them.  The one-second tick and the breathing animation run only while the
 screen is shown, so an idle kiosk uses no CPU.
 """
@@ -16,7 +16,7 @@ from kivy.clock import Clock
 from kivy.lang import Builder
 from kivy.uix.screenmanager import Screen
 
-from kiosk.progress import describe
+from broker.callpoint.progress import describe
 
 
 class WaitingScreen(Screen):

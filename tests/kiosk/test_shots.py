@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from broker.callpoint.progress import CallProgress, describe
 from broker.contract.clock import FakeClock
 from broker.contract.protocol import CallMsg, StateMsg
 from broker.core.commands import PresenceChanged, Pressed, PublishState
 from broker.core.dispatcher import Dispatcher
-from kiosk.progress import CallProgress, describe
 from kiosk.shots import OVERDUE, OVERDUE_AGE_S, sample_state
 from tests.conftest import store_config
-from tests.kiosk.test_progress import EN
+from tests.broker.callpoint.test_progress import EN
 
 WHO = ("status", "tier", "staff", "staff_name", "staff_role", "nobody_on_shift")
 

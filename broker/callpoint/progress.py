@@ -1,7 +1,7 @@
 """What the customer is told about their call: a pure function of the hub's state and a clock.
 
 No Kivy and no I/O here, so every sentence the waiting screen can show is tested in
-microseconds with a fake clock (``tests/kiosk/test_progress.py``).
+microseconds with a fake clock (``tests/broker/callpoint/test_progress.py``).
 
 The estimate is anchored to the kiosk's *monotonic* clock at the moment a state
 arrives (``eta_s`` counts from then), never to the hub's wall-clock ``updated_at``:

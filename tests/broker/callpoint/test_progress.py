@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from broker.callpoint.progress import CallProgress, describe
 from broker.contract.i18n import Catalog
 from broker.contract.protocol import StateMsg
-from kiosk.progress import CallProgress, describe
 
-LOCALES = Path(__file__).resolve().parents[2] / "kiosk" / "locales"
+LOCALES = Path(__file__).resolve().parents[3] / "kiosk" / "locales"
 EN = Catalog(LOCALES, "en").t
 
 
