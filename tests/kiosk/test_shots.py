@@ -8,8 +8,8 @@ from broker.contract.protocol import CallMsg, StateMsg
 from broker.core.commands import PresenceChanged, Pressed, PublishState
 from broker.core.dispatcher import Dispatcher
 from kiosk.shots import OVERDUE, OVERDUE_AGE_S, sample_state
-from tests.conftest import store_config
 from tests.broker.callpoint.test_progress import EN
+from tests.conftest import store_config
 
 WHO = ("status", "tier", "staff", "staff_name", "staff_role", "nobody_on_shift")
 
