@@ -43,9 +43,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench._store import ROOT_TOPIC, close, connected, start_store  # noqa: E402
 from broker.contract.config import Config, load_config  # noqa: E402
+from broker.contract.pins import hash_pin  # noqa: E402
 from broker.mosquitto.runner import free_port  # noqa: E402
 from broker.web.keys import qr_key  # noqa: E402
-from staff_pager.pins import hash_pin  # noqa: E402
 
 T = ROOT_TOPIC
 WAIT_S = 10.0

@@ -36,11 +36,11 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from broker.callpoint.pager import PagerCore, StaffOutbox
 from broker.callpoint.pending import Pending
 from broker.contract import protocol as p
 from broker.contract.config import Config
 from broker.contract.mqtt import connect_async, make_client
-from staff_pager.core import PagerCore, StaffOutbox
 
 log = logging.getLogger(__name__)
 

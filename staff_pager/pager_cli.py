@@ -67,7 +67,7 @@ def run_pager(args: argparse.Namespace) -> int:
 
 
 def run_hash_pin(args: argparse.Namespace) -> int:
-    from staff_pager.pins import hash_pin
+    from broker.contract.pins import hash_pin
 
     pin = getpass.getpass("PIN: ") if sys.stdin.isatty() else sys.stdin.readline().strip()
     try:

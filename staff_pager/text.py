@@ -17,8 +17,8 @@ import sys
 import threading
 from typing import IO, Any
 
+from broker.callpoint.pager import mmss
 from broker.contract.config import Config
-from staff_pager.core import mmss
 from staff_pager.link import PRESENCES, PagerLink
 from staff_pager.texts import catalog, headline, reason_text, shift_lines, status_line
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from broker.callpoint.pager import CallRow, mmss
 from broker.contract.i18n import Catalog
-from staff_pager.core import CallRow, mmss
 
 LOCALES = Path(__file__).parent / "locales"
 KIOSK_LOCALES = Path(__file__).parent.parent / "kiosk" / "locales"

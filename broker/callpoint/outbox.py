@@ -5,7 +5,7 @@ a kiosk (or a staff pager) that restarts must still resend what the hub has not 
 What confirms what is each device's own rule: a call point's actions are confirmed by the
 hub's state (``CallPoint`` in ``broker/callpoint/callpoint.py``), a pager's acks, greets and
 resolves by the state too, its declines by the broker (``StaffOutbox`` in
-``staff_pager/core.py`` over ``broker/callpoint/pending.py``).  The policy both follow is in
+``broker/callpoint/pager.py`` over ``broker/callpoint/pending.py``).  The policy both follow is in
 ``pending.py`` (``RESEND_AFTER_S``, ``GIVE_UP_AFTER_S``), the files and their locking are here:
 
 - ``Outbox``: the call points' outbox (kiosks, button stations, QR pages); one file may hold

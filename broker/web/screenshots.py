@@ -118,10 +118,10 @@ class Store:
         import uvicorn
 
         from broker.contract.config import parse_config
+        from broker.contract.pins import hash_pin
         from broker.hub.shell import Hub
         from broker.mosquitto.runner import Broker
         from broker.web.serve import build_app
-        from staff_pager.pins import hash_pin
 
         self.broker = Broker().start(allow_embedded=False)
         web_port = free_port()

@@ -21,6 +21,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from broker.contract import protocol as p
+from broker.contract.pins import verify_pin
 from broker.web.bodies import Body, client_ip, read_body, refused
 from broker.web.customer import catalog, pick_language, texts
 from broker.web.keys import sign
@@ -29,7 +30,6 @@ from broker.web.qrdesk import CallRefused
 from broker.web.server import HEARTBEAT_S, STAFF_COOKIE, STAFF_SESSION_S, PhonesServer
 from broker.web.sse import event_stream
 from broker.web.staffdesk import Publish
-from staff_pager.pins import verify_pin
 
 STAFF_LANG_COOKIE = "staffcall_staff_lang"
 STATUSES = ("on_shift", "break", "off")

@@ -1,6 +1,6 @@
 """The staff web app's pure core: who is signed in, what their phone shows, and when they count as offline.
 
-One ``PagerCore`` (``staff_pager/core.py``: alerting, allowed actions, live waits,
+One ``PagerCore`` (``broker/callpoint/pager.py``: alerting, allowed actions, live waits,
 staff-action outbox) per colleague who signed in on a phone, fed by the server's MQTT
 subscription.  ``StaffDesk`` adds what a web page needs: counting each colleague's
 live connections, and reporting ``offline`` when the last one has been gone for
@@ -29,8 +29,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from broker.callpoint.pager import PagerCore, mmss
 from broker.contract.protocol import CLOSED_STATUSES, PageMsg, StateMsg
-from staff_pager.core import PagerCore, mmss
 
 SHIFT_KEYS = ("calls", "greeted", "greeted_within_target", "median_greet_s", "declines")
 STEPS = ("ack", "greet", "resolve")

@@ -13,7 +13,7 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.label import Label
 from kivy.uix.screenmanager import Screen
 
-from staff_pager.core import CallRow, mmss
+from broker.callpoint.pager import CallRow, mmss
 from staff_pager.texts import reason_text, shift_lines, status_line
 
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))

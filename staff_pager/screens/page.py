@@ -13,7 +13,7 @@ from kivy.uix.button import Button
 from kivy.uix.label import Label
 from kivy.uix.screenmanager import Screen
 
-from staff_pager.core import mmss
+from broker.callpoint.pager import mmss
 from staff_pager.texts import headline, reason_text, status_line
 
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))

@@ -11,7 +11,7 @@ from kivy.metrics import dp, sp
 from kivy.uix.button import Button
 from kivy.uix.screenmanager import Screen
 
-from staff_pager.pins import verify_pin
+from broker.contract.pins import verify_pin
 
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
 

@@ -4,7 +4,7 @@ import sqlite3
 
 import pytest
 
-from staff_pager.pins import hash_pin
+from broker.contract.pins import hash_pin
 from staff_pager.uidriver import PagerProcess
 from tests.conftest import write_config
 from tests.faults.helpers import CuttableLink, wait

@@ -3,9 +3,9 @@
 import pytest
 
 from broker.callpoint.outbox import ActionStore, OutboxLocked
+from broker.callpoint.pager import PagerCore, StaffOutbox
 from broker.callpoint.pending import GIVE_UP_AFTER_S
-from staff_pager.core import PagerCore, StaffOutbox
-from tests.staff_pager.test_core import page, state
+from tests.broker.callpoint.test_pager import page, state
 
 
 def test_an_unconfirmed_action_outlives_the_process_and_a_confirmed_one_does_not(tmp_path):

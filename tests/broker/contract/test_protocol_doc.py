@@ -121,10 +121,10 @@ def test_the_smallest_documented_state_decodes_as_not_known():
 
 def test_every_reader_of_states_takes_the_smallest_one():
     """The staff pager, the staff web app and the board read a state with only the required fields."""
+    from broker.callpoint.pager import PagerCore
     from broker.contract.protocol import decode
     from broker.web.live import LiveState
     from broker.web.staffdesk import StaffDesk
-    from staff_pager.core import PagerCore
     from tests.conftest import store_config
 
     required, _ = documented_state_fields()

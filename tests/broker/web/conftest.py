@@ -14,11 +14,11 @@ from playwright.sync_api import expect
 
 from broker.contract.config import Config, load_config, parse_config
 from broker.contract.mqtt import connect_async, make_client
+from broker.contract.pins import hash_pin
 from broker.hub.shell import Hub
 from broker.mosquitto.runner import Broker
 from broker.mosquitto.setup import write_setup
 from broker.web.keys import qr_key
-from staff_pager.pins import hash_pin
 from tests.conftest import STORE_TOML
 from tests.mqtt_helpers import Listener
 from tests.security.conftest import Peer, SecureStore, peer, write_secure_config

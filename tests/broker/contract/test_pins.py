@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from staff_pager.pins import hash_pin, verify_pin
+from broker.contract.pins import hash_pin, verify_pin
 
 
 def test_hash_and_verify():

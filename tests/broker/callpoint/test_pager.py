@@ -2,9 +2,9 @@
 
 import pytest
 
+from broker.callpoint.pager import PagerCore, mmss
 from broker.callpoint.pending import GIVE_UP_AFTER_S, RESEND_AFTER_S
 from broker.contract.protocol import PageMsg, StateMsg
-from staff_pager.core import PagerCore, mmss
 
 
 def page(call_id="c1", kind="call", tier=1) -> PageMsg:
