@@ -42,13 +42,15 @@ from __future__ import annotations
 import bisect
 import heapq
 from collections import Counter, OrderedDict
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from broker.contract.clock import Clock, iso
 from broker.contract.config import Config
-from broker.contract.protocol import OPEN_STATUSES, PageMsg, StateMsg, WearMsg
+from broker.contract.protocol import OPEN_STATUSES, CallRef, FeedbackMsg, PageMsg, StateMsg, WearMsg
 from broker.core.calls import Bridge, Call
 from broker.core.commands import (
     Command,
@@ -164,8 +166,8 @@ class Dispatcher:
 
     def restore(
         self,
-        rows: list[dict],
-        closed_rows: list[dict] = (),
+        rows: Sequence[dict[str, Any]],
+        closed_rows: Sequence[dict[str, Any]] = (),
         presence: dict[str, str] | None = None,
         bridge: Bridge | None = None,
     ) -> list[Command]:
@@ -411,7 +413,7 @@ class Dispatcher:
             out.append(Reject(f"unknown call {ev.msg.id!r} for device {ev.device!r}"))
             return
         now = self.clock.now()
-        if ev.action == "feedback":
+        if ev.action == "feedback" and isinstance(ev.msg, FeedbackMsg):
             if call.feedback_score is not None:
                 out.append(Reject(f"call {call.id!r} already has feedback"))
                 return
@@ -431,7 +433,7 @@ class Dispatcher:
                 return
             self._close(call, "cancelled", now, out)
         elif ev.action == "greet":
-            staff = ev.msg.staff
+            staff = ev.msg.staff if isinstance(ev.msg, CallRef) else None
             if staff is not None and staff not in self.router.staff:
                 out.append(Reject(f"unknown staff {staff!r} in greet; add it to [[staff]] in the config"))
                 return
@@ -569,7 +571,7 @@ class Dispatcher:
         out: list[Command],
         kind: str,
         tier: int = 1,
-        exclude_also: set[str] = frozenset(),
+        exclude_also: AbstractSet[str] = frozenset(),
     ) -> None:
         """Page the next person for a waiting call, escalating when nobody is left."""
         exclude = set(call.paged) | set(call.declined) | exclude_also
@@ -649,10 +651,11 @@ class Dispatcher:
                 due = min(due, call.opened_mono + t.escalate_after_s)
             return due
         if call.status == "acknowledged":
-            base = call.paged_mono if call.repages else call.acked_mono
+            base = call.paged_mono if call.repages or call.acked_mono is None else call.acked_mono
             return min(base + t.greet_timeout_s, unattended)
         if call.status == "greeted":
-            return call.greeted_mono + t.greeted_close_after_s
+            greeted = call.paged_mono if call.greeted_mono is None else call.greeted_mono
+            return greeted + t.greeted_close_after_s
         return float("inf")
 
     def _schedule(self, call: Call) -> None:
@@ -680,7 +683,7 @@ class Dispatcher:
                 self._send_pages(call, targets, now, out, kind="repage")
                 out.append(self._state(call))
         elif call.status == "acknowledged":
-            if call.repages == 0 and call.tier < 3:
+            if call.repages == 0 and call.tier < 3 and call.staff:
                 call.repages = 1
                 self._send_pages(call, [call.staff], now, out, kind="repage")
             else:

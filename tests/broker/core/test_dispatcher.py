@@ -326,6 +326,26 @@ def test_restore_rebuilds_open_calls_and_timers(core, clock):
     assert {t for _, _, t in pages(advance(fresh, clock, 0.2))} == {3}
 
 
+def test_a_restored_row_missing_its_ack_or_greet_time_still_runs_its_timers(core, clock):
+    """A damaged or hand-edited event log must not stop the hub: the timers fall back to the page time."""
+
+    def row(cmds):
+        return dict(next(c.row for c in cmds if isinstance(c, RecordCall)))
+
+    press(core, call_id="c1")
+    press(core, call_id="c2", device="button-1")
+    acked = row(staff(core, "anna", "ack", call_id="c1"))
+    greeted = row(staff(core, "chloe", "greet", call_id="c2"))
+    assert (acked["status"], greeted["status"]) == ("acknowledged", "greeted")
+    acked["time_to_ack_s"] = None
+    greeted["time_to_greet_s"] = None
+    fresh = Dispatcher(store_config(), clock)
+    fresh.restore([acked, greeted], [], presence={"anna": "on_shift", "chloe": "on_shift"})
+    clock.advance(3600)
+    cmds = fresh.tick()
+    assert {c.msg.id for c in cmds if isinstance(c, PublishState) and c.closed} == {"c1", "c2"}
+
+
 def test_a_resent_repeat_press_is_counted_once_even_after_a_restart(core, clock, tmp_path):
     from broker.core.commands import RecordPress
     from broker.hub.eventlog import EventLog, press_row
