@@ -2,6 +2,8 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
+# Modules whose docstring examples `make test` runs (pytest --doctest-modules): they must stay true.
+DOCTEST_PATHS := broker/contract broker/core broker/hub broker/reports broker/mosquitto broker/demo hardware
 
 .PHONY: demo test lint setup clean
 
@@ -21,12 +23,15 @@ demo:
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 test:
 	@deploy/install-deps.sh test
 	@$(MAKE) -s setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
+	$(PY) -m pytest -q --doctest-modules $(DOCTEST_PATHS)
 	$(PY) -m pytest -q
 
 clean:

@@ -4,10 +4,19 @@ pyserial was chosen because it speaks every adapter a store has (USB-serial, RS-
 HATs, ``rfc2217://`` and ``socket://`` terminal servers) behind one ``read``/``write``
 API, so the protocol drivers never see which one it is.
 
-Example::
+In a store::
 
     port = open_port("/dev/serial/by-id/usb-FTDI_FT232R-if00-port0", 9600, 7, "E", 2)
     port = open_port("socket://10.0.0.20:4001")
+
+Example (pyserial's ``loop://`` reads back what was written)::
+
+    >>> port = open_port("loop://", 9600, 7, "E", 2)
+    >>> port.write(b"OK")
+    2
+    >>> port.read(2), port.bytesize, port.parity
+    (b'OK', 7, 'E')
+    >>> port.close()
 """
 
 from __future__ import annotations

@@ -375,14 +375,14 @@ def _check(cfg: Config, source: str) -> None:
             f"(now {t.ack_timeout_s} / {t.escalate_after_s} / {t.unattended_after_s})",
         )
     _check_broker(cfg, fail)
-    for kind, items in (("staff", cfg.staff), ("devices", cfg.devices)):
+    for kind, ids in (("staff", [s.id for s in cfg.staff]), ("devices", [d.id for d in cfg.devices])):
         seen: set[str] = set()
-        for i, item in enumerate(items, 1):
-            if not valid_id(item.id):
-                fail(f"[[{kind}]] #{i} id", f"{item.id!r} must match {ID_PATTERN}")
-            if item.id in seen:
-                fail(f"[[{kind}]] #{i} id", f"{item.id!r} is used twice; give each entry its own id")
-            seen.add(item.id)
+        for i, item_id in enumerate(ids, 1):
+            if not valid_id(item_id):
+                fail(f"[[{kind}]] #{i} id", f"{item_id!r} must match {ID_PATTERN}")
+            if item_id in seen:
+                fail(f"[[{kind}]] #{i} id", f"{item_id!r} is used twice; give each entry its own id")
+            seen.add(item_id)
     _check_zones(cfg, fail)
     _check_gateway(cfg.pager_gateway, fail)
     k = cfg.kiosk

@@ -38,7 +38,7 @@ def make_client(
 ) -> mqtt.Client:
     """A client for one part; ``identity`` ("hub", "board", "gateway", "monitor", "device:<id>",
     "staff:<id>") picks its login when ``[broker] credentials`` is set."""
-    login: tuple[str, str] | None = None
+    login: tuple[str, str | None] | None = None
     if cfg.credentials:
         if identity is None:
             raise ConfigError(f"[broker] credentials is set but client {client_id!r} was made without an identity")

@@ -294,9 +294,8 @@ def _check_fields(msg: Any) -> None:
     text = getattr(msg, "text", None)
     if text is not None and (len(text) > 200 or not text.replace("\n", " ").isprintable()):
         raise ProtocolError("field 'text' must be at most 200 printable characters")
-    score = getattr(msg, "score", None)
-    if isinstance(msg, FeedbackMsg) and not 1 <= score <= 4:
-        raise ProtocolError(f"feedback score must be 1..4, got {score}")
+    if isinstance(msg, FeedbackMsg) and not 1 <= msg.score <= 4:
+        raise ProtocolError(f"feedback score must be 1..4, got {msg.score}")
 
 
 def decode_device_status(payload: bytes) -> str:

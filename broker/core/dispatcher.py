@@ -42,13 +42,15 @@ from __future__ import annotations
 import bisect
 import heapq
 from collections import Counter, OrderedDict
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from datetime import datetime
-from statistics import median
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from broker.contract.clock import Clock, iso
 from broker.contract.config import Config
-from broker.contract.protocol import OPEN_STATUSES, PageMsg, StateMsg, WearMsg
+from broker.contract.protocol import OPEN_STATUSES, CallRef, FeedbackMsg, PageMsg, StateMsg, WearMsg
 from broker.core.calls import Bridge, Call
 from broker.core.commands import (
     Command,
@@ -68,6 +70,7 @@ from broker.core.commands import (
 )
 from broker.core.eta import EtaEstimator
 from broker.core.routing import CallRouter
+from broker.core.today import Today
 
 CLOSED_MEMORY = 5000
 """Closed calls kept in memory for late feedback and idempotent resends."""
@@ -104,10 +107,11 @@ class Dispatcher:
         self.closed: OrderedDict[str, Call] = OrderedDict()
         self.by_device: dict[str, str] = {}
         self.device_status: dict[str, str] = {}
-        self.tz = ZoneInfo(config.store.timezone)
+        self.today = Today(ZoneInfo(config.store.timezone), config.store.target_greet_s, self.open)
+        """Today's figures (``summary``, ``shift``), fed as calls open, are greeted and close."""
         self._deadlines: list[tuple[float, str]] = []
-        self._day: str | None = None
-        self._today: list[Call] = []
+        self._touched: dict[str, Call] = {}
+        """Calls changed by the event being handled: each gets one ``RecordCall`` at the end (``_with_rows``)."""
         self.presses: OrderedDict[str, str] = OrderedDict()
         """press id -> call id, for every call and repeat press lately seen (bounded by PRESS_MEMORY)."""
         self._load: Counter[str] = Counter()
@@ -131,7 +135,7 @@ class Dispatcher:
                 self._handle_presence(event, out)
             case DeviceStatus():
                 self._handle_device_status(event, out)
-        return out
+        return self._with_rows(out)
 
     def tick(self) -> list[Command]:
         """Fire every timer that is due."""
@@ -146,7 +150,7 @@ class Dispatcher:
                 out.append(self._state(call))
             if self._timer_due(call) <= now:
                 self._fire(call, now, out)
-        return out
+        return self._with_rows(out)
 
     def next_deadline(self) -> float | None:
         """When ``tick`` next has something to do (monotonic seconds), or None."""
@@ -162,8 +166,8 @@ class Dispatcher:
 
     def restore(
         self,
-        rows: list[dict],
-        closed_rows: list[dict] = (),
+        rows: Sequence[dict[str, Any]],
+        closed_rows: Sequence[dict[str, Any]] = (),
         presence: dict[str, str] | None = None,
         bridge: Bridge | None = None,
     ) -> list[Command]:
@@ -177,19 +181,17 @@ class Dispatcher:
         for staff, status in (presence or {}).items():
             if staff in self.router.staff:
                 self.router.set_presence(staff, status)
-        self._today_changed()
+        self.today.roll(wall)
         for row in closed_rows:
             call = Call.from_row(row, now, wall, bridge)
             self._remember_closed(call)
-            if self._day_of(call.opened_wall) == self._day:
-                self._today.append(call)
+            self.today.restored(call)
         out: list[Command] = []
         for row in rows:
             call = Call.from_row(row, now, wall, bridge)
             call.label = self._label(call.device)
             self._open(call)
-            if self._day_of(call.opened_wall) == self._day:
-                self._today.append(call)
+            self.today.restored(call)
             self._schedule(call)
             out.append(self._state(call))
         out.append(RecordEvent("restored", None, {"open": len(rows), "closed": len(closed_rows)}))
@@ -235,15 +237,15 @@ class Dispatcher:
                 repeat_presses=st.repeat_presses,
                 nobody_on_shift=st.nobody_on_shift,
             )
+            self.today.opened(call, wall)  # before it is open: a new day starts from the open calls
             self._open(call)
-            self._count_today(call)
             self._schedule(call)
             adopted += 1
-            out.append(RecordCall(call.to_row(self.store)))
+            self._touch(call)
             out.append(RecordEvent("recovered", call.id, {"device": call.device, "status": call.status}))
         if adopted:
             out.append(SummaryChanged())
-        return out
+        return self._with_rows(out)
 
     def knows_press(self, press_id: str) -> bool:
         """Whether this id is a call or press the core still remembers (else the shell asks the log)."""
@@ -252,6 +254,23 @@ class Dispatcher:
     def load(self) -> dict[str, int]:
         """Open calls per colleague: the routing rule's first criterion."""
         return {staff: n for staff, n in self._load.items() if n > 0}
+
+    # --- the calls' rows ------------------------------------------------------------------
+
+    def _touch(self, call: Call) -> None:
+        """Note that ``call`` changed: its row is written once, after everything else the event did."""
+        self._touched[call.id] = call
+
+    def _with_rows(self, out: list[Command]) -> list[Command]:
+        """The one place a call's row is written: one ``RecordCall`` per changed call, in the order first changed.
+
+        A call changed twice by one event (greeted, then closed) is one row with its final state,
+        and the rows come after the pages and states, as the shell publishes before it records.
+        """
+        for call in self._touched.values():
+            out.append(RecordCall(call.to_row(self.store)))
+        self._touched.clear()
+        return out
 
     # --- the open calls and their indexes ---------------------------------------------
 
@@ -358,10 +377,9 @@ class Dispatcher:
             label=device.label or None,
             pressed_at=msg.at,
         )
-        self._count_today(call)  # before it is open: a new day starts from the open calls
+        self.today.opened(call, self.clock.wall())  # before it is open: a new day starts from the open calls
         self._open(call)
         self._route(call, now, out, kind="call")
-        out.append(RecordCall(call.to_row(self.store)))
         out.append(SummaryChanged())
 
     def _repeat_press(self, call: Call, press_id: str, now: float, out: list[Command]) -> None:
@@ -380,7 +398,7 @@ class Dispatcher:
         if targets and (call.repeat_paged_mono is None or now - call.repeat_paged_mono >= REPEAT_PAGE_EVERY_S):
             call.repeat_paged_mono = now
             self._send_pages(call, targets, now, out, kind="repeat", reset_timer=False)
-        out.append(RecordCall(call.to_row(self.store)))
+        self._touch(call)
         if call.state_sent_mono is None or now - call.state_sent_mono >= REPEAT_STATE_EVERY_S:
             out.append(self._state(call))
         else:
@@ -395,13 +413,13 @@ class Dispatcher:
             out.append(Reject(f"unknown call {ev.msg.id!r} for device {ev.device!r}"))
             return
         now = self.clock.now()
-        if ev.action == "feedback":
+        if ev.action == "feedback" and isinstance(ev.msg, FeedbackMsg):
             if call.feedback_score is not None:
                 out.append(Reject(f"call {call.id!r} already has feedback"))
                 return
             call.feedback_score = ev.msg.score
-            self._today_changed()
-            out.append(RecordCall(call.to_row(self.store)))
+            self.today.feedback(self.clock.wall())
+            self._touch(call)
             out.append(SummaryChanged())
             if call.staff:
                 out.append(SummaryChanged(call.staff))
@@ -415,7 +433,7 @@ class Dispatcher:
                 return
             self._close(call, "cancelled", now, out)
         elif ev.action == "greet":
-            staff = ev.msg.staff
+            staff = ev.msg.staff if isinstance(ev.msg, CallRef) else None
             if staff is not None and staff not in self.router.staff:
                 out.append(Reject(f"unknown staff {staff!r} in greet; add it to [[staff]] in the config"))
                 return
@@ -476,7 +494,7 @@ class Dispatcher:
         call.repages = 0
         call.paged_mono = now
         self._schedule(call)
-        out.append(RecordCall(call.to_row(self.store)))
+        self._touch(call)
         out.append(self._state(call))
 
     def _greet(
@@ -494,10 +512,10 @@ class Dispatcher:
             call.acked_mono = now
         walk = None if call.acked_mono is None else now - call.acked_mono
         self.eta.greeted(call.zone, now - call.opened_mono, walk)
-        self._today_changed()
+        self.today.greeted(self.clock.wall())
         self._schedule(call)
+        self._touch(call)
         if publish:
-            out.append(RecordCall(call.to_row(self.store)))
             out.append(self._state(call))
             out.append(SummaryChanged())
             if staff:
@@ -516,7 +534,7 @@ class Dispatcher:
             self._set_staff(call, None)
         if call.status == "waiting" and not call.targets:
             self._route(call, now, out, kind="next", tier=max(call.tier, 2))
-        out.append(RecordCall(call.to_row(self.store)))
+        self._touch(call)
 
     # --- presence and device status ----------------------------------------------
 
@@ -534,10 +552,8 @@ class Dispatcher:
             if ev.status != "on_shift" and call.tier < 3 and call.targets == [ev.staff]:
                 # Their pager dropped or they left: do not wait out the ack timeout.
                 self._route(call, now, out, kind="next", tier=max(call.tier, 2), exclude_also={ev.staff})
-                out.append(RecordCall(call.to_row(self.store)))
             elif ev.status == "on_shift" and call.nobody_on_shift:
                 self._route(call, now, out, kind="call", tier=call.tier)
-                out.append(RecordCall(call.to_row(self.store)))
 
     def _handle_device_status(self, ev: DeviceStatus, out: list[Command]) -> None:
         if ev.device not in self.cfg.devices_by_id:
@@ -555,7 +571,7 @@ class Dispatcher:
         out: list[Command],
         kind: str,
         tier: int = 1,
-        exclude_also: set[str] = frozenset(),
+        exclude_also: AbstractSet[str] = frozenset(),
     ) -> None:
         """Page the next person for a waiting call, escalating when nobody is left."""
         exclude = set(call.paged) | set(call.declined) | exclude_also
@@ -596,6 +612,7 @@ class Dispatcher:
             self.router.paged(staff, now)
             out.append(Page(staff, page, wear))
         self._schedule(call)
+        self._touch(call)
 
     def _page_msg(self, call: Call, kind: str, now: float) -> PageMsg:
         where = call.label or call.device
@@ -634,10 +651,11 @@ class Dispatcher:
                 due = min(due, call.opened_mono + t.escalate_after_s)
             return due
         if call.status == "acknowledged":
-            base = call.paged_mono if call.repages else call.acked_mono
+            base = call.paged_mono if call.repages or call.acked_mono is None else call.acked_mono
             return min(base + t.greet_timeout_s, unattended)
         if call.status == "greeted":
-            return call.greeted_mono + t.greeted_close_after_s
+            greeted = call.paged_mono if call.greeted_mono is None else call.greeted_mono
+            return greeted + t.greeted_close_after_s
         return float("inf")
 
     def _schedule(self, call: Call) -> None:
@@ -665,7 +683,7 @@ class Dispatcher:
                 self._send_pages(call, targets, now, out, kind="repage")
                 out.append(self._state(call))
         elif call.status == "acknowledged":
-            if call.repages == 0 and call.tier < 3:
+            if call.repages == 0 and call.tier < 3 and call.staff:
                 call.repages = 1
                 self._send_pages(call, [call.staff], now, out, kind="repage")
             else:
@@ -673,7 +691,6 @@ class Dispatcher:
                 targets = self.router.everyone(set(call.declined))
                 self._send_pages(call, targets, now, out, kind="escalation", tier=3)
             out.append(self._state(call))
-        out.append(RecordCall(call.to_row(self.store)))
 
     # --- closing -------------------------------------------------------------------
 
@@ -687,8 +704,8 @@ class Dispatcher:
         if self.by_device.get(call.device) == call.id:
             del self.by_device[call.device]
         self._remember_closed(call)
-        self._today_changed()
-        out.append(RecordCall(call.to_row(self.store)))
+        self.today.closed(self.clock.wall())
+        self._touch(call)
         out.append(self._state(call, closed=True))
         out.append(SummaryChanged())
         if call.staff:
@@ -743,66 +760,13 @@ class Dispatcher:
 
     # --- today's figures (the retained summary) ----------------------------------------
 
-    def _day_of(self, wall: float) -> str:
-        return datetime.fromtimestamp(wall, self.tz).date().isoformat()
-
-    def _local_day(self) -> str:
-        return self._day_of(self.clock.wall())
-
-    def _count_today(self, call: Call) -> None:
-        self._today_changed()
-        self._today.append(call)
-
-    def _today_changed(self) -> None:
-        day = self._local_day()
-        if day != self._day:
-            self._day = day
-            self._today = [c for c in self.open.values()]
-
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         """The store's figures today (the retained ``summary``)."""
-        self._today_changed()
-        calls = self._today
-        greet = [c.greeted_mono - c.opened_mono for c in calls if c.greeted_mono is not None]
-        ack = [c.acked_mono - c.opened_mono for c in calls if c.acked_mono is not None]
-        faces = [c.feedback_score for c in calls if c.feedback_score is not None]
-        target = self.cfg.store.target_greet_s
-        self._today_changed()
-        return {
-            "day": self._day,
-            "calls": len(calls),
-            "open": sum(1 for c in calls if c.is_open),
-            "greeted": len(greet),
-            "greeted_within_target": sum(1 for s in greet if s <= target),
-            "target_greet_s": target,
-            "median_ack_s": round(median(ack), 1) if ack else None,
-            "median_greet_s": round(median(greet), 1) if greet else None,
-            "cancelled": sum(1 for c in calls if c.status == "cancelled"),
-            "unattended": sum(1 for c in calls if c.status == "unattended"),
-            "feedback_avg": round(sum(faces) / len(faces), 2) if faces else None,
-            "feedback_count": len(faces),
-            "updated_at": iso(self.clock.wall()),
-        }
+        return self.today.summary(self.clock.wall())
 
-    def shift(self, staff: str) -> dict:
-        """One colleague's day, for "My shift" on their pager: recognition, not surveillance."""
-        self._today_changed()
-        mine = [c for c in self._today if (c.greeted_by or c.staff) == staff and c.status != "waiting"]
-        greet = [c.greeted_mono - c.opened_mono for c in mine if c.greeted_mono is not None]
-        faces = [c.feedback_score for c in mine if c.feedback_score is not None]
-        target = self.cfg.store.target_greet_s
-        return {
-            "staff": staff,
-            "day": self._day,
-            "calls": len(mine),
-            "greeted": len(greet),
-            "greeted_within_target": sum(1 for s in greet if s <= target),
-            "median_greet_s": round(median(greet), 1) if greet else None,
-            "faces": {str(n): faces.count(n) for n in range(1, 5)},
-            "feedback_avg": round(sum(faces) / len(faces), 2) if faces else None,
-            "declines": sum(1 for c in self._today if staff in c.declined),
-            "updated_at": iso(self.clock.wall()),
-        }
+    def shift(self, staff: str) -> dict[str, Any]:
+        """One colleague's day, for "My shift" on their pager."""
+        return self.today.shift(staff, self.clock.wall())
 
 
 def _parse_iso(text: str | None, default: float) -> float:

@@ -31,6 +31,11 @@ def run_hub(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config)
     hub = Hub(cfg)
-    signal.signal(signal.SIGTERM, lambda *_: hub.stopping.set() or hub.inbox.put(None))
+
+    def stop(*_: object) -> None:
+        hub.stopping.set()
+        hub.inbox.put(None)
+
+    signal.signal(signal.SIGTERM, stop)
     logging.getLogger(__name__).info("hub for store %r, event log %s", cfg.store.id, cfg.database.path)
     return hub.run()

@@ -133,22 +133,22 @@ META_COLUMNS: dict[str, type] = {"key": str, "value": str}
 
 def create_schema(db: sqlite_utils.Database) -> None:
     """Create the tables and indexes if missing, and add columns a newer version knows (idempotent)."""
-    db["calls"].create(CALL_COLUMNS, pk="id", not_null={"device", "status", "opened_at"}, if_not_exists=True)
-    db["events"].create(EVENT_COLUMNS, pk="id", if_not_exists=True)
-    db["rejected"].create(REJECTED_COLUMNS, pk="id", if_not_exists=True)
-    db["presses"].create(PRESS_COLUMNS, pk="id", if_not_exists=True)
-    db["hub_meta"].create(META_COLUMNS, pk="key", if_not_exists=True)
+    db.table("calls").create(CALL_COLUMNS, pk="id", not_null={"device", "status", "opened_at"}, if_not_exists=True)
+    db.table("events").create(EVENT_COLUMNS, pk="id", if_not_exists=True)
+    db.table("rejected").create(REJECTED_COLUMNS, pk="id", if_not_exists=True)
+    db.table("presses").create(PRESS_COLUMNS, pk="id", if_not_exists=True)
+    db.table("hub_meta").create(META_COLUMNS, pk="key", if_not_exists=True)
     for table, columns in (("calls", CALL_COLUMNS), ("events", EVENT_COLUMNS), ("rejected", REJECTED_COLUMNS)):
-        have = db[table].columns_dict
+        have = db.table(table).columns_dict
         for name, kind in columns.items():
             if name not in have:
-                db[table].add_column(name, kind)
-    db["calls"].create_index(["opened_at"], if_not_exists=True)
-    db["calls"].create_index(["status"], if_not_exists=True)
-    db["events"].create_index(["call_id"], if_not_exists=True)
-    db["events"].create_index(["kind", "staff"], if_not_exists=True)
-    db["presses"].create_index(["call_id"], if_not_exists=True)
-    db["presses"].create_index(["wall"], if_not_exists=True)
+                db.table(table).add_column(name, kind)
+    db.table("calls").create_index(["opened_at"], if_not_exists=True)
+    db.table("calls").create_index(["status"], if_not_exists=True)
+    db.table("events").create_index(["call_id"], if_not_exists=True)
+    db.table("events").create_index(["kind", "staff"], if_not_exists=True)
+    db.table("presses").create_index(["call_id"], if_not_exists=True)
+    db.table("presses").create_index(["wall"], if_not_exists=True)
     for name, target in REPORT_INDEXES.items():
         db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {target}")
 

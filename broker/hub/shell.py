@@ -89,18 +89,22 @@ class Inbox:
 def to_event(store: str, topic: str, payload: bytes) -> Event:
     """Decode one inbound message into a core event, or raise ProtocolError."""
     where = p.parse_topic(store, topic)
-    if where.kind == "call":
-        return Pressed(where.device, p.decode(p.CallMsg, payload))
-    if where.kind == "device_action":
-        kind = p.FeedbackMsg if where.action == "feedback" else p.CallRef
-        return DeviceAction(where.device, where.action, p.decode(kind, payload))
-    if where.kind == "staff_action":
-        return StaffAction(where.staff, where.action, p.decode(p.CallRef, payload))
-    if where.kind == "presence":
+    device, staff, action = where.device, where.staff, where.action
+    if where.kind == "call" and device:
+        return Pressed(device, p.decode(p.CallMsg, payload))
+    if where.kind == "device_action" and device and action == "feedback":
+        return DeviceAction(device, action, p.decode(p.FeedbackMsg, payload))
+    if where.kind == "device_action" and device and action:
+        return DeviceAction(device, action, p.decode(p.CallRef, payload))
+    if where.kind == "staff_action" and staff and action:
+        return StaffAction(staff, action, p.decode(p.CallRef, payload))
+    if where.kind == "presence" and staff:
         if not payload:
             raise p.ProtocolError("empty presence (a cleared retained message)")
-        return PresenceChanged(where.staff, p.decode(p.PresenceMsg, payload).status)
-    return DeviceStatus(where.device, p.decode_device_status(payload))
+        return PresenceChanged(staff, p.decode(p.PresenceMsg, payload).status)
+    if where.kind == "device_status" and device:
+        return DeviceStatus(device, p.decode_device_status(payload))
+    raise p.ProtocolError(f"topic {topic!r} is not part of the protocol")
 
 
 class Hub:
@@ -179,7 +183,7 @@ class Hub:
             self._sync_message(client, topic, msg)
             return
         self._arrived += 1
-        self.inbox.put(Inbox(topic, msg.payload, msg.mid, msg.qos))
+        self.inbox.put(Inbox(topic, bytes(msg.payload), msg.mid, msg.qos))  # bytes(bytes) is no copy
 
     def _sync_message(self, client: mqtt.Client, topic: str, msg: mqtt.MQTTMessage) -> None:
         """While reading back retained states: keep them; end at our own sync message.
@@ -190,7 +194,7 @@ class Hub:
                 self._end_sync(client)
         elif not self._synced.is_set() and msg.retain and msg.payload:
             with contextlib.suppress(p.ProtocolError):
-                self._retained.append(p.decode(p.StateMsg, msg.payload))
+                self._retained.append(p.decode(p.StateMsg, bytes(msg.payload)))
         _ack_now(client, msg)
 
     def _end_sync(self, client: mqtt.Client) -> None:

@@ -5,10 +5,20 @@ A store that has its own PKI uses that; this makes a self-contained one with the
 ten years and a server certificate for the hub machine's names and addresses, signed by it.
 Clients get only ``ca.crt``; ``ca.key`` stays off the store network.
 
-Example::
+In a store::
 
     paths = make_store_ca(Path("/etc/staffcall/tls"), hosts=["hub.local", "192.168.1.10"])
     # [broker] ca = paths.ca, cert = paths.cert, key = paths.key
+
+Example::
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> paths = make_store_ca(folder, hosts=["hub.local", "192.168.1.10"])
+    >>> sorted(p.name for p in folder.iterdir())
+    ['ca.crt', 'ca.key', 'server.crt', 'server.key']
+    >>> oct(paths.key.stat().st_mode & 0o777)
+    '0o600'
 """
 
 from __future__ import annotations

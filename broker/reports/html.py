@@ -4,9 +4,15 @@ No chart library and no network: three small SVG charts drawn here (wait-time
 distribution, weekday x hour heatmap, trend by day) keep the file readable offline,
 in an e-mail attachment or printed for the morning meeting.
 
-Example::
+Example (an empty event log still makes a whole page)::
 
-    html = render(metrics.report(period("week", "Europe/Stockholm", time.time()), "staff"))
+    >>> from broker.hub.eventlog import connect, create_schema
+    >>> from broker.reports.metrics import Metrics, period
+    >>> db = connect(":memory:"); create_schema(db)
+    >>> metrics = Metrics(db.conn, timezone="Europe/Stockholm")
+    >>> html = render(metrics.report(period("week", "Europe/Stockholm", now=1772445600.0), "staff"))
+    >>> html.lstrip().lower().startswith("<!doctype html>"), html.rstrip().endswith("</html>")
+    (True, True)
 """
 
 from __future__ import annotations

@@ -326,6 +326,26 @@ def test_restore_rebuilds_open_calls_and_timers(core, clock):
     assert {t for _, _, t in pages(advance(fresh, clock, 0.2))} == {3}
 
 
+def test_a_restored_row_missing_its_ack_or_greet_time_still_runs_its_timers(core, clock):
+    """A damaged or hand-edited event log must not stop the hub: the timers fall back to the page time."""
+
+    def row(cmds):
+        return dict(next(c.row for c in cmds if isinstance(c, RecordCall)))
+
+    press(core, call_id="c1")
+    press(core, call_id="c2", device="button-1")
+    acked = row(staff(core, "anna", "ack", call_id="c1"))
+    greeted = row(staff(core, "chloe", "greet", call_id="c2"))
+    assert (acked["status"], greeted["status"]) == ("acknowledged", "greeted")
+    acked["time_to_ack_s"] = None
+    greeted["time_to_greet_s"] = None
+    fresh = Dispatcher(store_config(), clock)
+    fresh.restore([acked, greeted], [], presence={"anna": "on_shift", "chloe": "on_shift"})
+    clock.advance(3600)
+    cmds = fresh.tick()
+    assert {c.msg.id for c in cmds if isinstance(c, PublishState) and c.closed} == {"c1", "c2"}
+
+
 def test_a_resent_repeat_press_is_counted_once_even_after_a_restart(core, clock, tmp_path):
     from broker.core.commands import RecordPress
     from broker.hub.eventlog import EventLog, press_row
@@ -399,6 +419,45 @@ def test_a_call_row_has_exactly_the_event_log_columns(core):
 
     rows = [c.row for c in press(core) if isinstance(c, RecordCall)]
     assert set(rows[-1]) == set(CALL_COLUMNS)
+
+
+def test_each_changed_call_is_one_row_after_its_pages_and_states(core, clock):
+    press(core, call_id="c1")
+    staff(core, "anna", "greet")
+    cmds = press(core, call_id="c2")  # closes c1 (greeted, pressed again) and opens c2
+    rows = [(i, c.row["id"], c.row["status"]) for i, c in enumerate(cmds) if isinstance(c, RecordCall)]
+    assert [(r[1], r[2]) for r in rows] == [("c1", "resolved"), ("c2", "waiting")]
+    last_publish = max(i for i, c in enumerate(cmds) if isinstance(c, Page | PublishState))
+    assert all(i > last_publish for i, _, _ in rows)
+    # greeted and closed by one resolve: one row, with the final state
+    cmds = staff(core, "ben", "resolve", call_id="c2")
+    assert [(c.row["id"], c.row["status"]) for c in cmds if isinstance(c, RecordCall)] == [("c2", "resolved")]
+
+
+def test_a_call_adopted_just_after_midnight_counts_once_today():
+    from broker.contract.protocol import StateMsg
+    from tests.broker.conftest import local_ts
+
+    clock = FakeClock(wall_start=local_ts("2026-03-02 23:59:50"))
+    core = Dispatcher(store_config(), clock)
+    core.restore([], [], presence={"anna": "on_shift"})
+    clock.advance(20)  # the new day's first event is the adoption
+    opened = "2026-03-02T22:59:55.000Z"
+    state = StateMsg(
+        id="c1",
+        device="kiosk-1",
+        zone="electronics",
+        status="waiting",
+        tier=1,
+        staff="anna",
+        opened_at=opened,
+        updated_at=opened,
+        waited_s=0,
+    )
+    cmds = core.adopt([state])
+    assert [c.row["id"] for c in cmds if isinstance(c, RecordCall)] == ["c1"]
+    summary = core.summary()
+    assert (summary["day"], summary["calls"], summary["open"]) == ("2026-03-03", 1, 1)
 
 
 # --- the incremental indexes cannot drift from the open calls ------------------------------------------
