@@ -26,7 +26,7 @@ from pathlib import Path
 from broker.contract.config import Config, ConfigError
 from broker.contract.protocol import valid_id
 
-SERVICES = ("hub", "board", "gateway", "monitor", "phones")
+SERVICES = ("hub", "board", "gateway", "monitor", "phones", "integrations")
 """hub: everything under its store; board: reads what the live board shows; gateway: pages to
 radio pagers (reads pages, declines for their wearers); monitor: reads everything (the demo's
 watcher, an engineer's mosquitto_sub); phones: the web server's staff app, acting for the

@@ -78,6 +78,14 @@ def render_acl(cfg: Config) -> str:
         + [("write", f"staff/{s.id}/decline") for s in cfg.staff if s.pager],
     )
     block("monitor", "read-only view of everything (demo watcher, an engineer's mosquitto_sub)", [("read", "#")])
+    block(
+        "integrations",
+        "the store's integrations (announcements, webhooks, Home Assistant): read what the protocol tells",
+        [
+            ("read", t)
+            for t in ("state/+", "page/+", "summary", "hub/status", "hub/health", "staff/+/presence", "device/+/status")
+        ],
+    )
     web_staff = [s.id for s in cfg.staff if s.pin_hash]  # only colleagues who can sign in to the staff web app
     radio_only = [s.id for s in cfg.staff if s.pager and not s.pin_hash]  # a manager sets their presence there
     block(
