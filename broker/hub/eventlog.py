@@ -359,10 +359,10 @@ class EventLog:
         for _, after in batch:
             if after is not None:
                 _run_after(after)
-        self._written += sum(len(records) for records, _ in batch)
+        self._written += self._held(batch)
         if self.degraded:
             self.degraded = False
-            log.warning("event log: writing again; %d held records are on disk", self._written)
+            log.warning("event log: writing again; %d held records are on disk", self._held(batch))
             self._set_health(Health("ok"))
         if self._written >= PRUNE_EVERY:
             self._written = 0

@@ -140,7 +140,7 @@ class Hub:
         self._health: Health | None = None
         self._health_sent: Health | None = None
         self._alerted = False
-        # Reading back the retained call states at start (see _on_connect / _sync_done).
+        # Reading back the retained call states at start (see _on_connect / _end_sync).
         self._sync_token = uuid.uuid4().hex
         self._synced = threading.Event()
         self._retained: list[p.StateMsg] = []
