@@ -290,3 +290,26 @@ def test_a_slow_receiver_slows_neither_pages_nor_the_other_receiver(tmp_path: Pa
         slow.stop()
         fast.stop()
         store.broker.stop()
+
+
+def test_chat_cards_read_from_the_catalogs_and_bad_messages_are_dropped(tmp_path: Path):
+    toml = (
+        '[store]\nid = "s1"\nname = "S"\nlanguage = "sv"\n[[devices]]\nid = "kiosk-1"\nkind = "kiosk"\n'
+        'zone = "z"\nlabel = "Kassan"\n'
+        f'[[webhooks]]\nid = "chat"\nenabled = true\nurl = "http://r/h"\nformat = "slack"\n'
+        f'events = ["call.unattended"]\n[[webhooks]]\nid = "teams"\nenabled = true\nurl = "http://r/t"\n'
+        f'format = "teams"\nlanguage = "en"\nevents = ["call.unattended"]\n'
+        f'[webhook_delivery]\noutbox = "{tmp_path / "o.db"}"\n'
+    )
+    hooks = Webhooks(parse_config(toml))
+    for bad in (b"{", b"\xff", b'{"id": "other"}', json.dumps({"id": "c1"}).encode()):
+        hooks.handle(f"{T}/state/c1", bad, False)  # logged and dropped, never raised
+    hooks.handle(f"{T}/summary", b"[]", True)
+    st = state("unattended", 3)
+    st.waited_s = 600
+    hooks.handle(f"{T}/state/c1", msgspec.json.encode(st), False)
+    rows = {r: hooks.outbox.head(r) for r in ("chat", "teams")}
+    assert json.loads(rows["chat"].body) == {"text": "Kassan (z): INGEN KOM på 10:00"}
+    assert json.loads(rows["teams"].body)["text"] == "Kassan (z): NOBODY CAME in 10:00"
+    assert hooks.outbox.waiting() == 2
+    hooks.outbox.close()
