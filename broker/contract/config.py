@@ -25,6 +25,7 @@ Example::
 from __future__ import annotations
 
 import argparse
+import base64
 import re
 import tomllib
 from functools import cached_property
@@ -258,6 +259,59 @@ class WebCfg(msgspec.Struct, forbid_unknown_fields=True):
     """Where the QR call points keep their outboxes; empty = the database's folder."""
 
 
+WEBHOOK_EVENTS = (
+    "call.opened",
+    "call.acknowledged",
+    "call.escalated",
+    "call.greeted",
+    "call.resolved",
+    "call.cancelled",
+    "call.unattended",
+    "store.feedback",
+)
+"""What a webhook can be sent (docs/integrations.md, "Webhooks")."""
+DEFAULT_WEBHOOK_EVENTS = (
+    "call.opened",
+    "call.escalated",
+    "call.unattended",
+    "call.greeted",
+    "call.resolved",
+    "store.feedback",
+)
+
+
+class Webhook(msgspec.Struct, forbid_unknown_fields=True):
+    """``[[webhooks]]``: one receiver of signed webhooks or chat cards (broker/integrations/webhooks.py)."""
+
+    id: str
+    """Names this receiver in logs and in the outbox; keep it when the url changes, so nothing queued is lost."""
+    enabled: bool = False
+    url: str = ""
+    """Where to POST, e.g. "https://crm.example.com/hooks/staffcall"."""
+    events: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_WEBHOOK_EVENTS))
+    """Which events to send (see WEBHOOK_EVENTS); the default leaves out call.acknowledged and call.cancelled."""
+    format: Literal["standard", "teams", "slack"] = "standard"
+    """``standard``: Standard Webhooks (JSON, signed); ``teams`` / ``slack``: a text card for a chat channel."""
+    secret: str = ""
+    """For "standard": "whsec_" + base64 of 24-64 random bytes; the receiver verifies each signature with it."""
+    language: str = ""
+    """Language of the cards' text ("sv", "en"); empty = [store] language."""
+
+
+class WebhookDelivery(msgspec.Struct, forbid_unknown_fields=True):
+    """``[webhook_delivery]``: how the webhooks' outbox retries (every receiver gets its own sender)."""
+
+    outbox: str = "webhooks-outbox.db"
+    """SQLite file (relative to the config file's folder) where every event waits until its receiver took it."""
+    retry_first_s: float = 5.0
+    """Wait before the first retry; each further wait doubles (with jitter) up to retry_max_s."""
+    retry_max_s: float = 900.0
+    give_up_after_s: float = 259200.0
+    """An event its receiver refused this long (at least 24 h; 3 days by default) is dropped and logged."""
+    timeout_s: float = 10.0
+    """How long one POST may take before it counts as failed."""
+
+
 class Config(msgspec.Struct, forbid_unknown_fields=True, dict=True):
     store: Store
     broker: BrokerCfg = msgspec.field(default_factory=BrokerCfg)
@@ -271,6 +325,8 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, dict=True):
     pager_gateway: GatewayCfg = msgspec.field(default_factory=GatewayCfg)
     buttons: ButtonsCfg = msgspec.field(default_factory=ButtonsCfg)
     web: WebCfg = msgspec.field(default_factory=WebCfg)
+    webhooks: list[Webhook] = []
+    webhook_delivery: WebhookDelivery = msgspec.field(default_factory=WebhookDelivery)
 
     @cached_property
     def staff_by_id(self) -> dict[str, Staff]:
@@ -305,6 +361,8 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, dict=True):
             self.buttons.outbox_dir = str(base / self.buttons.outbox_dir)
         if self.kiosk.locales_dir is not None and not Path(self.kiosk.locales_dir).is_absolute():
             self.kiosk.locales_dir = str(base / self.kiosk.locales_dir)
+        if not Path(self.webhook_delivery.outbox).is_absolute():
+            self.webhook_delivery.outbox = str(base / self.webhook_delivery.outbox)
         if not Path(self.pager.state_dir).is_absolute():
             self.pager.state_dir = str(base / self.pager.state_dir)
         b = self.broker
@@ -399,6 +457,7 @@ def _check(cfg: Config, source: str) -> None:
             fail(f"[[staff]] #{i} pager", f"{staff.pager!r} must look like 'espa:1234' or 'tap:5551234'")
     _check_buttons(cfg, fail)
     _check_pager(cfg, fail)
+    _check_webhooks(cfg, fail)
 
 
 def _check_zones(cfg: Config, fail) -> None:
@@ -429,6 +488,53 @@ def _check_pager(cfg: Config, fail) -> None:
         seen.add(outcome)
     if not cfg.pager.state_dir:
         fail("[pager] state_dir", 'must name a folder, e.g. "pager-state"')
+
+
+def _check_webhooks(cfg: Config, fail) -> None:
+    seen: set[str] = set()
+    for i, hook in enumerate(cfg.webhooks, 1):
+        where = f"[[webhooks]] #{i}"
+        if not valid_id(hook.id):
+            fail(f"{where} id", f'{hook.id!r} must match {ID_PATTERN}, e.g. "crm"')
+        if hook.id in seen:
+            fail(f"{where} id", f"{hook.id!r} is used twice; give each receiver its own id")
+        seen.add(hook.id)
+        if not hook.enabled:
+            continue
+        if not re.match(r"^https?://[^/\s]+(/\S*)?$", hook.url):
+            fail(f"{where} url", f"{hook.url[:80]!r} must look like 'https://crm.example.com/hooks/staffcall'")
+        for event in hook.events:
+            if event not in WEBHOOK_EVENTS:
+                fail(f"{where} events", f"{event[:40]!r} is not an event; choose from {', '.join(WEBHOOK_EVENTS)}")
+        if hook.format == "standard" and not _webhook_secret_ok(hook.secret):
+            fail(
+                f"{where} secret",
+                "must be 'whsec_' + base64 of 24-64 random bytes, e.g. the output of: python3 -c "
+                "'import base64, secrets; print(\"whsec_\" + base64.b64encode(secrets.token_bytes(32)).decode())'",
+            )
+    d = cfg.webhook_delivery
+    if not d.outbox:
+        fail("[webhook_delivery] outbox", 'must name a file, e.g. "webhooks-outbox.db"')
+    for key in ("retry_first_s", "retry_max_s", "timeout_s"):
+        if getattr(d, key) <= 0:
+            fail(f"[webhook_delivery] {key}", "must be a positive number of seconds")
+    if d.retry_max_s < d.retry_first_s:
+        fail("[webhook_delivery] retry_max_s", f"must be at least retry_first_s ({d.retry_first_s})")
+    if d.give_up_after_s < 86400:
+        fail(
+            "[webhook_delivery] give_up_after_s",
+            "must be at least 86400 (24 h), so a receiver down for a day loses nothing",
+        )
+
+
+def _webhook_secret_ok(secret: str) -> bool:
+    if not secret.startswith("whsec_"):
+        return False
+    try:
+        key = base64.b64decode(secret[6:], validate=True)
+    except ValueError:
+        return False
+    return 24 <= len(key) <= 64
 
 
 GPIO_PINS = range(2, 28)
