@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 # Modules whose docstring examples `make test` runs (pytest --doctest-modules): they must stay true.
-DOCTEST_PATHS := broker/contract broker/core broker/hub broker/callpoint broker/reports broker/web broker/mosquitto broker/demo kiosk staff_pager hardware
+DOCTEST_PATHS := broker/contract broker/core broker/hub broker/callpoint broker/reports broker/web broker/integrations broker/mosquitto broker/demo kiosk staff_pager hardware
 
 .PHONY: demo test lint setup clean
 
