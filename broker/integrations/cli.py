@@ -32,6 +32,10 @@ def enabled(cfg) -> list:
     """The integrations this config turns on (each module imported only when it is on)."""
     found: list = []
     # Each integration adds itself here: `if cfg.<section>.enabled: from broker.integrations.x import X`.
+    if cfg.homeassistant.enabled:
+        from broker.integrations.homeassistant import HomeAssistant
+
+        found.append(HomeAssistant(cfg))
     return found
 
 
