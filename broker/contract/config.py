@@ -310,6 +310,16 @@ class WebhookDelivery(msgspec.Struct, forbid_unknown_fields=True):
     """An event its receiver refused this long (at least 24 h; 3 days by default) is dropped and logged."""
     timeout_s: float = 10.0
     """How long one POST may take before it counts as failed."""
+class HomeAssistantCfg(msgspec.Struct, forbid_unknown_fields=True):
+    """``[homeassistant]``: MQTT discovery, so call points, the store and colleagues appear in Home Assistant."""
+
+    enabled: bool = False
+    discovery_prefix: str = "homeassistant"
+    """Home Assistant's discovery prefix (its MQTT integration's setting; "homeassistant" unless changed)."""
+    state_every_s: float = 5.0
+    """A call point's waiting seconds are republished at most this often while a call waits."""
+    published_file: str = "homeassistant-published.json"
+    """The retained topics published last time, relative to the config file: removed entities are cleared."""
 
 
 class Config(msgspec.Struct, forbid_unknown_fields=True, dict=True):
@@ -327,6 +337,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, dict=True):
     web: WebCfg = msgspec.field(default_factory=WebCfg)
     webhooks: list[Webhook] = []
     webhook_delivery: WebhookDelivery = msgspec.field(default_factory=WebhookDelivery)
+    homeassistant: HomeAssistantCfg = msgspec.field(default_factory=HomeAssistantCfg)
 
     @cached_property
     def staff_by_id(self) -> dict[str, Staff]:
@@ -365,6 +376,8 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, dict=True):
             self.webhook_delivery.outbox = str(base / self.webhook_delivery.outbox)
         if not Path(self.pager.state_dir).is_absolute():
             self.pager.state_dir = str(base / self.pager.state_dir)
+        if not Path(self.homeassistant.published_file).is_absolute():
+            self.homeassistant.published_file = str(base / self.homeassistant.published_file)
         b = self.broker
         for key in ("credentials", "ca", "cert", "key"):
             value = getattr(b, key)
@@ -458,6 +471,23 @@ def _check(cfg: Config, source: str) -> None:
     _check_buttons(cfg, fail)
     _check_pager(cfg, fail)
     _check_webhooks(cfg, fail)
+    _check_homeassistant(cfg.homeassistant, fail)
+
+
+def _check_homeassistant(h: HomeAssistantCfg, fail) -> None:
+    # The prefix goes into topics and into a line of the broker's ACL: plain topic levels only.
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}(/[A-Za-z0-9_-]{1,64}){0,3}", h.discovery_prefix):
+        fail(
+            "[homeassistant] discovery_prefix",
+            f"{h.discovery_prefix[:70]!r} must be topic levels of A-Z a-z 0-9 _ - joined by '/', "
+            'e.g. "homeassistant" (Home Assistant\'s default)',
+        )
+    if h.discovery_prefix.split("/")[0] == "staffcall":
+        fail("[homeassistant] discovery_prefix", "must not start with 'staffcall' (the store's own topics)")
+    if not 1 <= h.state_every_s <= 60:
+        fail("[homeassistant] state_every_s", f"{h.state_every_s} must be 1-60 seconds, e.g. 5")
+    if not h.published_file.strip():
+        fail("[homeassistant] published_file", 'must name a file, e.g. "homeassistant-published.json"')
 
 
 def _check_zones(cfg: Config, fail) -> None:

@@ -32,10 +32,14 @@ radio pagers (reads pages, declines for their wearers); monitor: reads everythin
 watcher, an engineer's mosquitto_sub); phones: the web server's staff app, acting for the
 colleagues who sign in there with a PIN, and its reports of bad QR keys."""
 
+OPTIONAL_SERVICES = ("homeassistant",)
+"""Logins a store has only when its config turns the part on: homeassistant is Home Assistant's own
+login to the store's broker (reads the discovery and the state topics, ``[homeassistant]``)."""
+
 
 def username(identity: str) -> str:
     """``hub`` -> ``_hub``; ``device:kiosk-1`` -> ``kiosk-1``; ``staff:anna`` -> ``anna``."""
-    if identity in SERVICES:
+    if identity in SERVICES or identity in OPTIONAL_SERVICES:
         return f"_{identity}"
     kind, _, ident = identity.partition(":")
     if kind in ("device", "staff") and valid_id(ident):
@@ -61,7 +65,8 @@ def owned_client_id(client_id: str, user: str, password: str) -> str:
 
 def identities(cfg: Config) -> list[str]:
     """Every part of the store that gets its own login."""
-    return [*SERVICES, *(f"device:{d.id}" for d in cfg.devices), *(f"staff:{s.id}" for s in cfg.staff)]
+    optional = ["homeassistant"] if cfg.homeassistant.enabled else []
+    return [*SERVICES, *optional, *(f"device:{d.id}" for d in cfg.devices), *(f"staff:{s.id}" for s in cfg.staff)]
 
 
 def generate(cfg: Config, keep: dict[str, str] | None = None) -> dict[str, str]:

@@ -36,6 +36,10 @@ def enabled(cfg) -> list:
         from broker.integrations.webhooks import Webhooks
 
         found.append(Webhooks(cfg))
+    if cfg.homeassistant.enabled:
+        from broker.integrations.homeassistant import HomeAssistant
+
+        found.append(HomeAssistant(cfg))
     return found
 
 

@@ -86,6 +86,17 @@ def render_acl(cfg: Config) -> str:
             for t in ("state/+", "page/+", "summary", "hub/status", "hub/health", "staff/+/presence", "device/+/status")
         ],
     )
+    blocks[-1] += _homeassistant_acl(cfg)
+    if cfg.homeassistant.enabled:
+        block(
+            "homeassistant",
+            "Home Assistant: reads its discovery messages and what the entities show",
+            [("read", t) for t in ("hub/status", "summary", "staff/+/presence", "ha/#")],
+        )
+        blocks[-1] += [
+            f"topic read {cfg.homeassistant.discovery_prefix}/#",
+            f"topic readwrite {cfg.homeassistant.discovery_prefix}/status",
+        ]
     web_staff = [s.id for s in cfg.staff if s.pin_hash]  # only colleagues who can sign in to the staff web app
     radio_only = [s.id for s in cfg.staff if s.pager and not s.pin_hash]  # a manager sets their presence there
     block(
@@ -134,6 +145,22 @@ def render_acl(cfg: Config) -> str:
         "# Regenerate it from the config instead of editing it by hand.",
     ]
     return "\n\n".join(["\n".join(header), *("\n".join(b) for b in blocks)]) + "\n"
+
+
+def _homeassistant_acl(cfg: Config) -> list[str]:
+    """The integrations' writes for ``[homeassistant]``: the call points' states, and the discovery
+    messages of this store only (outside ``staffcall/{store}/``, so written out in full here)."""
+    if not cfg.homeassistant.enabled:
+        return []
+    root = f"{PREFIX}/{cfg.store.id}"
+    node = "staffcall_" + "".join(c if c.isascii() and c.isalnum() else f"_{ord(c):02x}" for c in cfg.store.id)
+    prefix = cfg.homeassistant.discovery_prefix
+    return [
+        f"topic write {root}/ha/device/+",
+        f"topic write {root}/ha/store",
+        f"topic write {prefix}/binary_sensor/{node}/+/config",
+        f"topic write {prefix}/sensor/{node}/+/config",
+    ]
 
 
 def render_conf(
