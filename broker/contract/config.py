@@ -25,6 +25,7 @@ Example::
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import tomllib
 from functools import cached_property
@@ -258,6 +259,15 @@ class WebCfg(msgspec.Struct, forbid_unknown_fields=True):
     """Where the QR call points keep their outboxes; empty = the database's folder."""
 
 
+class MetricsCfg(msgspec.Struct, forbid_unknown_fields=True):
+    """``[metrics]``: Prometheus figures on the web server's ``/metrics`` (docs/integrations.md)."""
+
+    enabled: bool = False
+    """Serve /metrics on ``staffcall web`` and ``staffcall board``; behind [web] password when one is set."""
+    wait_buckets_s: list[float] = msgspec.field(default_factory=lambda: [5, 10, 15, 30, 45, 60, 90, 120, 180, 300, 600])
+    """Histogram buckets (seconds) for time-to-ack and time-to-greet; put [store] target_greet_s among them."""
+
+
 class Config(msgspec.Struct, forbid_unknown_fields=True, dict=True):
     store: Store
     broker: BrokerCfg = msgspec.field(default_factory=BrokerCfg)
@@ -271,6 +281,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, dict=True):
     pager_gateway: GatewayCfg = msgspec.field(default_factory=GatewayCfg)
     buttons: ButtonsCfg = msgspec.field(default_factory=ButtonsCfg)
     web: WebCfg = msgspec.field(default_factory=WebCfg)
+    metrics: MetricsCfg = msgspec.field(default_factory=MetricsCfg)
 
     @cached_property
     def staff_by_id(self) -> dict[str, Staff]:
@@ -399,6 +410,7 @@ def _check(cfg: Config, source: str) -> None:
             fail(f"[[staff]] #{i} pager", f"{staff.pager!r} must look like 'espa:1234' or 'tap:5551234'")
     _check_buttons(cfg, fail)
     _check_pager(cfg, fail)
+    _check_metrics(cfg.metrics, fail)
 
 
 def _check_zones(cfg: Config, fail) -> None:
@@ -510,6 +522,16 @@ def _check_web(cfg: Config, fail) -> None:
     for outcome in w.outcomes:
         if not (0 < len(outcome) <= 64 and outcome.isprintable()):
             fail("[web] outcomes", f"{outcome[:70]!r} must be 1-64 printable characters")
+
+
+def _check_metrics(m: MetricsCfg, fail) -> None:
+    b = m.wait_buckets_s
+    rising = all(x < y for x, y in zip(b, b[1:], strict=False))
+    if not (1 <= len(b) <= 30 and rising and all(0 < x < math.inf for x in b)):
+        fail(
+            "[metrics] wait_buckets_s",
+            f"{b[:31]!r} must be 1-30 positive seconds in rising order, e.g. [15, 30, 60, 120, 300]",
+        )
 
 
 def _check_gateway(g: GatewayCfg, fail) -> None:
