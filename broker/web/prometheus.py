@@ -296,6 +296,8 @@ class MetricsFeed:
         client.subscribe([(t, p.QOS) for t in self.topics])
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        # Mosquitto grants a subscription its ACL forbids and then withholds the messages; a broker that
+        # refuses it says so here.
         for topic, code in zip(self.topics, reason_codes, strict=False):
             if code.is_failure:
                 log.error("the broker refused metrics %s: run `staffcall broker init` again after [metrics]", topic)
