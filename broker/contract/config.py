@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import math
 import re
 import tomllib
 from functools import cached_property
@@ -310,6 +311,8 @@ class WebhookDelivery(msgspec.Struct, forbid_unknown_fields=True):
     """An event its receiver refused this long (at least 24 h; 3 days by default) is dropped and logged."""
     timeout_s: float = 10.0
     """How long one POST may take before it counts as failed."""
+
+
 class HomeAssistantCfg(msgspec.Struct, forbid_unknown_fields=True):
     """``[homeassistant]``: MQTT discovery, so call points, the store and colleagues appear in Home Assistant."""
 
@@ -320,6 +323,15 @@ class HomeAssistantCfg(msgspec.Struct, forbid_unknown_fields=True):
     """A call point's waiting seconds are republished at most this often while a call waits."""
     published_file: str = "homeassistant-published.json"
     """The retained topics published last time, relative to the config file: removed entities are cleared."""
+
+
+class MetricsCfg(msgspec.Struct, forbid_unknown_fields=True):
+    """``[metrics]``: Prometheus figures on the web server's ``/metrics`` (docs/integrations.md)."""
+
+    enabled: bool = False
+    """Serve /metrics on ``staffcall web`` and ``staffcall board``; behind [web] password when one is set."""
+    wait_buckets_s: list[float] = msgspec.field(default_factory=lambda: [5, 10, 15, 30, 45, 60, 90, 120, 180, 300, 600])
+    """Histogram buckets (seconds) for time-to-ack and time-to-greet; put [store] target_greet_s among them."""
 
 
 class Config(msgspec.Struct, forbid_unknown_fields=True, dict=True):
@@ -338,6 +350,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, dict=True):
     webhooks: list[Webhook] = []
     webhook_delivery: WebhookDelivery = msgspec.field(default_factory=WebhookDelivery)
     homeassistant: HomeAssistantCfg = msgspec.field(default_factory=HomeAssistantCfg)
+    metrics: MetricsCfg = msgspec.field(default_factory=MetricsCfg)
 
     @cached_property
     def staff_by_id(self) -> dict[str, Staff]:
@@ -472,6 +485,7 @@ def _check(cfg: Config, source: str) -> None:
     _check_pager(cfg, fail)
     _check_webhooks(cfg, fail)
     _check_homeassistant(cfg.homeassistant, fail)
+    _check_metrics(cfg.metrics, fail)
 
 
 def _check_homeassistant(h: HomeAssistantCfg, fail) -> None:
@@ -646,6 +660,16 @@ def _check_web(cfg: Config, fail) -> None:
     for outcome in w.outcomes:
         if not (0 < len(outcome) <= 64 and outcome.isprintable()):
             fail("[web] outcomes", f"{outcome[:70]!r} must be 1-64 printable characters")
+
+
+def _check_metrics(m: MetricsCfg, fail) -> None:
+    b = m.wait_buckets_s
+    rising = all(x < y for x, y in zip(b, b[1:], strict=False))
+    if not (1 <= len(b) <= 30 and rising and all(0 < x < math.inf for x in b)):
+        fail(
+            "[metrics] wait_buckets_s",
+            f"{b[:31]!r} must be 1-30 positive seconds in rising order, e.g. [15, 30, 60, 120, 300]",
+        )
 
 
 def _check_gateway(g: GatewayCfg, fail) -> None:

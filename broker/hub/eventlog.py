@@ -38,6 +38,7 @@ import shutil
 import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -194,6 +195,42 @@ class Health:
 Batch = list[tuple[list[Record], Callable[[], None] | None]]
 
 
+class WriteLatency:
+    """How long the log's commits took over the last ``window_s`` (for ``hub/health``'s ``write_ms_*``).
+
+    A slow disk (an SD card wearing out, a USB stick) shows here long before it fails: acknowledgements
+    wait for these commits.  Written by the writer thread, read by the hub's core thread, hence the
+    lock; at most ``max_samples`` are kept, so a flood costs bounded memory.
+
+    >>> w = WriteLatency(window_s=60)
+    >>> for at, ms in ((0.0, 9.0), (1.0, 3.0), (2.0, 5.0)):
+    ...     w.add(at, ms)
+    >>> w.figures(now=30.0)
+    {'write_ms_p50': 5.0, 'write_ms_max': 9.0}
+    >>> w.figures(now=120.0) is None
+    True
+    """
+
+    def __init__(self, window_s: float = 60.0, max_samples: int = 4096) -> None:
+        self.window_s = window_s
+        self._samples: deque[tuple[float, float]] = deque(maxlen=max_samples)
+        self._lock = threading.Lock()
+
+    def add(self, now: float, ms: float) -> None:
+        with self._lock:
+            self._samples.append((now, ms))
+
+    def figures(self, now: float) -> dict[str, float] | None:
+        """The median and the longest commit in the window, in ms; None when nothing was written."""
+        with self._lock:
+            while self._samples and now - self._samples[0][0] > self.window_s:
+                self._samples.popleft()
+            values = sorted(ms for _, ms in self._samples)
+        if not values:
+            return None
+        return {"write_ms_p50": round(values[(len(values) - 1) // 2], 1), "write_ms_max": round(values[-1], 1)}
+
+
 class EventLog:
     def __init__(self, path: str, min_free_mb: int = 200) -> None:
         self.path = path
@@ -217,6 +254,8 @@ class EventLog:
         self._checked = 0.0
         self._read_lock = threading.Lock()
         self._read_conn: sqlite3.Connection | None = None
+        self.latency = WriteLatency()
+        """Commit times of the last minute, on the monotonic clock (``hub/health``)."""
 
     # --- reads at start-up (before the writer starts) ------------------------------
 
@@ -343,7 +382,10 @@ class EventLog:
             if self.fatal:
                 return  # unacknowledged: the broker resends it to the restarted hub
             try:
+                started = time.monotonic()
                 self._commit(batch)
+                done = time.monotonic()
+                self.latency.add(done, (done - started) * 1000)
                 break
             except sqlite3.Error as exc:  # locked, disk full, read-only, I/O error, a file gone
                 attempt += 1

@@ -63,6 +63,8 @@ log = logging.getLogger(__name__)
 
 SUMMARY_EVERY_S = 1.0
 HEARTBEAT_EVERY_S = 10.0
+HEALTH_FIGURES_EVERY_S = 60.0
+"""``hub/health`` is republished this often while the event log writes, so its ``write_ms_*`` stay fresh."""
 """How often the hub writes down that it is alive, with its monotonic clock (see ``Call.from_row``)."""
 SYNC_TIMEOUT_S = 5.0
 """How long the hub waits at start for its retained call states before it goes on without them."""
@@ -139,6 +141,7 @@ class Hub:
         self._heartbeat = 0.0
         self._health: Health | None = None
         self._health_sent: Health | None = None
+        self._health_sent_mono = float("-inf")
         self._alerted = False
         # Reading back the retained call states at start (see _on_connect / _end_sync).
         self._sync_token = uuid.uuid4().hex
@@ -317,7 +320,8 @@ class Hub:
 
     def _wait_s(self) -> float:
         nxt = self.core.next_deadline()
-        wait = SUMMARY_EVERY_S if self._summary_dirty or self._health != self._health_sent else HEARTBEAT_EVERY_S
+        news = self._health is not None and self._health != self._health_sent
+        wait = SUMMARY_EVERY_S if self._summary_dirty or news else HEARTBEAT_EVERY_S
         if nxt is not None:
             wait = min(wait, self.clock.real_seconds(nxt - self.clock.now()))
         return max(0.0, wait)
@@ -450,7 +454,9 @@ class Hub:
     def _flush_health(self) -> None:
         health = self._health
         if health is None or health == self._health_sent:
-            return
+            if not self._figures_due():
+                return
+            health = health or Health("ok")
         self._publish_health(health)
         # The managers hear of a fault once per fault (and once when it is mended), not per retry.
         faulty = health.status == "fault"
@@ -458,17 +464,25 @@ class Hub:
             self._alerted = faulty
             self._alert_managers(health)
 
+    def _figures_due(self) -> bool:
+        """A minute since the last ``hub/health`` and commits to tell of: republish, figures only change."""
+        if time.monotonic() - self._health_sent_mono < HEALTH_FIGURES_EVERY_S:
+            return False
+        return self.log.latency.figures(time.monotonic()) is not None
+
     def _publish_health(self, health: Health) -> None:
-        payload = {
+        payload: dict[str, object] = {
             "status": health.status,
             "problem": health.problem,
             "held_records": health.held,
             "free_mb": health.free_mb,
             "updated_at": iso(self.clock.wall()),
         }
+        payload.update(self.log.latency.figures(time.monotonic()) or {})  # optional: absent when nothing written
         with contextlib.suppress(Exception):
             self.client.publish(self.topics.hub_health(), p.encode(payload), qos=p.QOS, retain=True)
         self._health_sent = health
+        self._health_sent_mono = time.monotonic()
 
     def _alert_managers(self, health: Health) -> None:
         wall = self.clock.wall()

@@ -66,10 +66,8 @@ def render_acl(cfg: Config) -> str:
     block(
         "board",
         "the live board: reads only",
-        [
-            ("read", t)
-            for t in ("state/+", "staff/+/presence", "device/+/status", "summary", "hub/status", "hub/health")
-        ],
+        [("read", t) for t in ("state/+", "staff/+/presence", "device/+/status", "summary", "hub/status", "hub/health")]
+        + ([("read", "page/+")] if cfg.metrics.enabled else []),  # [metrics] counts pages by tier
     )
     block(
         "gateway",

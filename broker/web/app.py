@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -44,6 +44,7 @@ from broker.web.live import LiveState
 from broker.web.pages import STATIC
 
 if TYPE_CHECKING:  # the board alone (``staffcall board``) loads none of the phones' parts
+    from broker.web.prometheus import StoreMetrics
     from broker.web.server import PhonesServer
 
 PUBLIC_PREFIXES = ("/c/", "/staff", "/phones-static/")
@@ -109,8 +110,11 @@ def create_app(
     today: Callable[[], dict[str, Any]] | None = None,
     clock: Callable[[], float] = time.time,
     phones: PhonesServer | None = None,
+    metrics: StoreMetrics | None = None,
 ) -> Starlette:
-    """The web app; ``today`` gives today's figures when the hub's retained summary is missing."""
+    """The web app; ``today`` gives today's figures when the hub's retained summary is missing.
+
+    ``metrics`` (``[metrics] enabled``) adds ``/metrics``, behind the board's password like the board."""
     routes: list[BaseRoute] = BoardPages(cfg, live, today, clock).routes()
     if phones is not None:
         from broker.web.qr import QrPages
@@ -121,6 +125,8 @@ def create_app(
             *StaffApp(phones).routes(),
             Mount("/phones-static", StaticFiles(directory=str(STATIC)), name="phones-static"),
         ]
+    if metrics is not None:
+        routes.append(Route("/metrics", metrics.endpoint))
     routes.append(Mount("/static", StaticFiles(directory=str(STATIC)), name="static"))
     app = Starlette(routes=routes)
     app.state.cfg = cfg

@@ -127,12 +127,20 @@ def serve(app, cfg, what: str, stop) -> int:
 def run_board(args: argparse.Namespace) -> int:
     from broker.web.app import create_app
     from broker.web.live import LiveFeed, LiveState
+    from broker.web.prometheus import start_metrics
 
     cfg = web_config(args)
     live = LiveState(cfg.store.id)
     feed = LiveFeed(cfg, live).start()
-    app = create_app(cfg, live, today=today_figures(cfg))
-    return serve(app, cfg, "board (/board)", feed.stop)
+    metrics, metrics_feed = start_metrics(cfg, live, {"board": feed.client.is_connected})
+    app = create_app(cfg, live, today=today_figures(cfg), metrics=metrics)
+
+    def stop() -> None:
+        feed.stop()
+        if metrics_feed is not None:
+            metrics_feed.stop()
+
+    return serve(app, cfg, "board (/board)", stop)
 
 
 def run_qr(args: argparse.Namespace) -> int:

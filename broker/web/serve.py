@@ -20,6 +20,7 @@ from starlette.applications import Starlette
 from broker.contract.config import Config
 from broker.web.app import create_app
 from broker.web.live import LiveFeed, LiveState
+from broker.web.prometheus import MetricsFeed, start_metrics
 from broker.web.server import PhonesServer
 
 
@@ -27,15 +28,21 @@ from broker.web.server import PhonesServer
 class Parts:
     feed: LiveFeed | None
     phones: PhonesServer
+    metrics_feed: MetricsFeed | None = None
 
     def stop(self) -> None:
         self.phones.stop()
         if self.feed:
             self.feed.stop()
+        if self.metrics_feed:
+            self.metrics_feed.stop()
 
 
 def build_app(cfg: Config, today=None, with_board_feed: bool = True) -> tuple[Starlette, Parts]:
     live = LiveState(cfg.store.id)
     feed = LiveFeed(cfg, live).start() if with_board_feed else None
     phones = PhonesServer(cfg).start()
-    return create_app(cfg, live, today=today, phones=phones), Parts(feed, phones)
+    clients = {"phones": phones.client.is_connected} | ({"board": feed.client.is_connected} if feed else {})
+    metrics, metrics_feed = start_metrics(cfg, live, clients)
+    app = create_app(cfg, live, today=today, phones=phones, metrics=metrics)
+    return app, Parts(feed, phones, metrics_feed)

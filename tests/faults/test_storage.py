@@ -64,6 +64,8 @@ class Run:
         self.during = traffic(store, self.during_devices, "during")
         self.fault_seen = store.health("fault", start=self.mark, timeout=30)
         assert self.fault_seen, f"hub/health never said fault; log:\n{store.hub_log()[-3000:]}"
+        # "ok again" must come after the fault: the hub republishes an unchanged "ok" every minute (write_ms_*).
+        self.after_fault = store.watch.snapshot().index(self.fault_seen)
         self.health_s = self.fault_seen.at - self.injected
         if then is not None:
             then()
@@ -157,7 +159,7 @@ def test_disk_full(tmp_path, small_disk):
         run.fault(lambda: filler.append(fill(small_disk)))
         assert "the disk is full" in run.fault_seen.json.get("problem", ""), run.fault_seen.json
         filler[0].unlink()
-        assert store.health("ok", start=run.mark, timeout=30), "hub/health did not return to ok"
+        assert store.health("ok", start=run.after_fault, timeout=30), "hub/health did not return to ok"
         run.after()
         run.finish(
             "disk full under the event log",
@@ -258,7 +260,7 @@ def test_write_lock_held_by_another_process(tmp_path):
         run.fault(lock)
         assert "locked" in run.fault_seen.json.get("problem", ""), run.fault_seen.json
         locker.communicate("\n", timeout=10)
-        assert store.health("ok", start=run.mark, timeout=30), "hub/health did not return to ok"
+        assert store.health("ok", start=run.after_fault, timeout=30), "hub/health did not return to ok"
         run.after()
         run.finish(
             "write lock held by another process",
@@ -277,7 +279,7 @@ def test_database_deleted_while_open(tmp_path):
         run = Run(store)
         run.fault(lambda: store.db.unlink())
         assert wait(store.db.exists, 10), "the database file was not written back"
-        assert store.health("ok", start=run.mark, timeout=30), "hub/health did not return to ok"
+        assert store.health("ok", start=run.after_fault, timeout=30), "hub/health did not return to ok"
         run.after()
         kept = set(run.before) <= set(store.call_ids())
         assert kept, "the history before the deletion is gone"

@@ -74,7 +74,17 @@ def test_cli_init_writes_everything_and_keeps_passwords(tmp_path: Path, capsys):
     out = tmp_path / "broker"
     assert main(["broker", "init", "--config", str(config), "--out", str(out)]) == 0
     first = load(out / "credentials.toml")
-    assert set(first) == {"_hub", "_board", "_gateway", "_monitor", "_phones", "kiosk-1", "kiosk-2", "button-1"} | {
+    assert set(first) == {
+        "_hub",
+        "_board",
+        "_gateway",
+        "_monitor",
+        "_phones",
+        "_integrations",
+        "kiosk-1",
+        "kiosk-2",
+        "button-1",
+    } | {
         "anna",
         "ben",
         "chloe",
@@ -83,8 +93,8 @@ def test_cli_init_writes_everything_and_keeps_passwords(tmp_path: Path, capsys):
     assert main(["broker", "init", "--config", str(config), "--out", str(out)]) == 0
     assert load(out / "credentials.toml") == first, "re-running init must not lock out installed parts"
     hashed = (out / "passwd").read_text().splitlines()
-    assert len(hashed) == len(first) == 12
-    assert "(12 logins)" in capsys.readouterr().out, "the count printed is the count written"
+    assert len(hashed) == len(first) == 13
+    assert "(13 logins)" in capsys.readouterr().out, "the count printed is the count written"
     assert main(["broker", "ca", "--out", str(tmp_path / "tls"), "--host", "hub.local"]) == 0
     assert (tmp_path / "tls" / "ca.crt").read_text().startswith("-----BEGIN CERTIFICATE-----")
 
