@@ -32,6 +32,10 @@ def enabled(cfg) -> list:
     """The integrations this config turns on (each module imported only when it is on)."""
     found: list = []
     # Each integration adds itself here: `if cfg.<section>.enabled: from broker.integrations.x import X`.
+    if cfg.announce.enabled:
+        from broker.integrations.announce import Announcer
+
+        found.append(Announcer(cfg))
     return found
 
 
