@@ -130,8 +130,8 @@ class AnnouncePolicy:
         a = cfg.announce
         self.repeat_s, self.stale_after_s = a.repeat_s, a.stale_after_s
         self.quiet_hours = QuietHours(a.quiet_from, a.quiet_until, cfg.store.timezone)
-        self.calls: OrderedDict[str, tuple[str, int, bool]] = OrderedDict()
-        """call id -> (status, tier, needs announcing) of the newest state seen."""
+        self.calls: OrderedDict[str, _Seen] = OrderedDict()
+        """call id -> the newest state seen of each open call."""
         self.said_at: OrderedDict[str, float] = OrderedDict()
         """call point -> when its last announcement was decided (monotonic)."""
         self.closed_said: OrderedDict[str, None] = OrderedDict()
@@ -163,15 +163,15 @@ class AnnouncePolicy:
             return self._announce(UNATTENDED, state, retained, rate_limited=False)
         if state.status == WAITING:
             need = state.tier >= 3
-        elif state.status == "acknowledged":
+        elif state.status == "acknowledged" and before is not None and before.status == "acknowledged":
             # Someone is on the way: quiet.  Unless the hub escalated a call acknowledged below tier 3
-            # (the colleague never came), which stays in need while its states repeat.
-            need = (
-                state.tier >= 3 and before is not None and before[0] == "acknowledged" and (before[1] < 3 or before[2])
-            )
+            # (the colleague never came; the hub keeps their name on it), which stays in need while its
+            # states repeat, until someone else acknowledges.
+            escalated = before.tier < 3 or (before.need and before.staff == state.staff)
+            need = state.tier >= 3 and escalated
         else:
-            need = False  # greeted: the customer has someone
-        _remember(self.calls, state.id, (state.status, state.tier, need))
+            need = False  # acknowledged from waiting, or greeted: the customer has someone
+        _remember(self.calls, state.id, _Seen(state.status, state.tier, state.staff, need))
         return self._announce(WAITING, state, retained, rate_limited=True) if need else None
 
     def _announce(self, kind: str, state: p.StateMsg, retained: bool, rate_limited: bool) -> Announcement | None:
@@ -202,7 +202,16 @@ class AnnouncePolicy:
             if a.kind == UNATTENDED:
                 return True
             seen = self.calls.get(a.call_id)
-            return seen is not None and seen[2]
+            return seen is not None and seen.need
+
+
+@dataclass(frozen=True)
+class _Seen:
+    status: str
+    tier: int
+    staff: str | None
+    need: bool
+    """Whether this call needs announcing now (a queued announcement of it is still said)."""
 
 
 def _remember(memory: OrderedDict, key: str, value) -> None:

@@ -73,10 +73,17 @@ class Clocks:
         self.now += timedelta(seconds=seconds)
 
 
-def state(call_id: str = "c1", device: str = "k1", status: str = "waiting", tier: int = 3, at: datetime = T0) -> bytes:
+def state(
+    call_id: str = "c1",
+    device: str = "k1",
+    status: str = "waiting",
+    tier: int = 3,
+    at: datetime = T0,
+    staff: str | None = None,
+) -> bytes:
     zone = {"k1": "paint", "k2": "paint", "b9": "garden"}.get(device, "paint")
     stamp = at.strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    body = {"id": call_id, "device": device, "zone": zone, "status": status, "tier": tier}
+    body = {"id": call_id, "device": device, "zone": zone, "status": status, "tier": tier, "staff": staff}
     return json.dumps({**body, "opened_at": stamp, "updated_at": stamp}).encode()
 
 
@@ -125,11 +132,18 @@ def test_someone_on_the_way_silences_it_and_a_queued_announcement_is_dropped():
     assert rules.on_state("c1", state(status="greeted", at=clocks.now), retained=False) is None
 
 
-def test_an_acknowledged_call_the_hub_escalates_is_announced():
-    rules, _ = policy()
-    assert rules.on_state("c1", state(status="acknowledged", tier=1), retained=False) is None
-    said = rules.on_state("c1", state(status="acknowledged", tier=3), retained=False)  # the colleague never came
+def test_an_acknowledged_call_the_hub_escalates_is_announced_until_someone_else_acknowledges():
+    rules, clocks = policy()
+    assert rules.on_state("c1", state(status="acknowledged", tier=1, staff="anna"), retained=False) is None
+    # Anna never came: the hub pages everyone, her name still on the call
+    said = rules.on_state("c1", state(status="acknowledged", tier=3, staff="anna"), retained=False)
     assert said is not None and rules.still_due(said)
+    clocks.advance(130)
+    again = state(status="acknowledged", tier=3, staff="anna", at=clocks.now)  # the hub's next repage
+    assert rules.on_state("c1", again, retained=False) is not None
+    ben = state(status="acknowledged", tier=3, staff="ben", at=clocks.now)
+    assert rules.on_state("c1", ben, retained=False) is None  # Ben is on his way
+    assert not rules.still_due(said)
 
 
 def test_an_unattended_close_is_said_once_even_right_after_the_waiting_one():
