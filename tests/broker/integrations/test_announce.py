@@ -446,3 +446,14 @@ def test_a_pressed_button_escalates_to_tier_3_and_the_speakers_say_it(tmp_path: 
         host.stop()
         hub.stop()
         broker.stop()
+
+
+def test_a_language_without_a_catalog_is_announced_in_english_and_the_voice_follows(tmp_path: Path):
+    german = parse_config(STORE.replace('timezone = "Europe/Stockholm"', 'language = "de"'))
+    announcer = Announcer(german, workdir=tmp_path / "w")
+    assert (announcer.lang, announcer.voice) == ("en", "en")
+    now = datetime.now(UTC)
+    said = announcer.policy.on_state("c1", state(at=now), retained=False)
+    assert said is not None and said.text == "A customer is waiting at Paint, gång 7."
+    chosen = parse_config(STORE.replace("repeat_s = 120", 'repeat_s = 120\nlanguage = "en"\nvoice = "en-gb"'))
+    assert Announcer(chosen, workdir=tmp_path / "w2").speaker.voice == "en-gb"
