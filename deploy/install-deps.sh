@@ -24,6 +24,9 @@ case "$what" in
     need xwininfo x11-utils
     # the fault suite moves the hub's wall clock (not its monotonic clock) across a restart
     need faketime faketime
+    # voice announcements ([announce]): the tests render each one with the real engine and check it with sox
+    need espeak-ng espeak-ng
+    need sox sox
     ldconfig -p 2>/dev/null | grep -q libXtst.so.6 || pkgs+=(libxtst6)
     ;;
   hub) need mosquitto_pub mosquitto-clients ;;

@@ -334,6 +334,34 @@ class MetricsCfg(msgspec.Struct, forbid_unknown_fields=True):
     """Histogram buckets (seconds) for time-to-ack and time-to-greet; put [store] target_greet_s among them."""
 
 
+class AnnounceCfg(msgspec.Struct, forbid_unknown_fields=True):
+    """``[announce]``: spoken announcements over the hub machine's speakers (docs/integrations.md).
+
+    A call that reaches tier 3, or is closed unattended, is said after a chime, so a colleague
+    who has no pager at hand still hears that a customer waits.
+    """
+
+    enabled: bool = False
+    language: str = ""
+    """Language of the announcements (a catalog code, "sv" or "en"); empty = [store] language."""
+    voice: str = ""
+    """An espeak-ng voice (espeak-ng --voices), e.g. "sv" or "en-gb"; empty = the language's own voice."""
+    speed_wpm: int = 150
+    """Speaking rate in words per minute: slower carries better over a store's speakers."""
+    repeat_s: float = 120.0
+    """At most one announcement per call point per this many seconds."""
+    quiet_from: str = ""
+    """Local time ("HH:MM", store timezone) from which nothing is announced; empty = never quiet."""
+    quiet_until: str = ""
+    """Local time ("HH:MM") when announcing starts again; may be past midnight, e.g. 21:00 to 07:00."""
+    player: list[str] = msgspec.field(default_factory=lambda: ["aplay", "-q"])
+    """The command that plays one WAV file (its path is added last); [] = play nothing (with record_dir)."""
+    record_dir: str = ""
+    """A folder that keeps every announcement as a WAV file, to check what was said; empty = none."""
+    stale_after_s: float = 60.0
+    """An announcement not yet said this long after the hub's state is dropped: it would be old news."""
+
+
 class Config(msgspec.Struct, forbid_unknown_fields=True, dict=True):
     store: Store
     broker: BrokerCfg = msgspec.field(default_factory=BrokerCfg)
@@ -351,6 +379,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, dict=True):
     webhook_delivery: WebhookDelivery = msgspec.field(default_factory=WebhookDelivery)
     homeassistant: HomeAssistantCfg = msgspec.field(default_factory=HomeAssistantCfg)
     metrics: MetricsCfg = msgspec.field(default_factory=MetricsCfg)
+    announce: AnnounceCfg = msgspec.field(default_factory=AnnounceCfg)
 
     @cached_property
     def staff_by_id(self) -> dict[str, Staff]:
@@ -391,6 +420,8 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, dict=True):
             self.pager.state_dir = str(base / self.pager.state_dir)
         if not Path(self.homeassistant.published_file).is_absolute():
             self.homeassistant.published_file = str(base / self.homeassistant.published_file)
+        if self.announce.record_dir and not Path(self.announce.record_dir).is_absolute():
+            self.announce.record_dir = str(base / self.announce.record_dir)
         b = self.broker
         for key in ("credentials", "ca", "cert", "key"):
             value = getattr(b, key)
@@ -486,6 +517,7 @@ def _check(cfg: Config, source: str) -> None:
     _check_webhooks(cfg, fail)
     _check_homeassistant(cfg.homeassistant, fail)
     _check_metrics(cfg.metrics, fail)
+    _check_announce(cfg.announce, fail)
 
 
 def _check_homeassistant(h: HomeAssistantCfg, fail) -> None:
@@ -520,6 +552,29 @@ def _check_zones(cfg: Config, fail) -> None:
         for key, text in named:
             if not (len(text) <= 40 and text.isprintable() and text.strip()):
                 fail(f"{where} {key}", f'{text[:50]!r} must be 1-40 printable characters, e.g. "Paint"')
+
+
+def _check_announce(a: AnnounceCfg, fail) -> None:
+    where = "[announce]"
+    if a.language and not re.fullmatch(r"[a-z]{2}", a.language):
+        fail(f"{where} language", f'{a.language[:20]!r} must be a language code, e.g. "sv"; "" = [store]')
+    if a.voice and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_+/-]{0,39}", a.voice):
+        fail(f"{where} voice", f'{a.voice[:50]!r} must be an espeak-ng voice name (espeak-ng --voices), e.g. "sv"')
+    if not 80 <= a.speed_wpm <= 450:
+        fail(f"{where} speed_wpm", f"{a.speed_wpm} must be 80-450 words per minute; 150 is usual")
+    for key in ("repeat_s", "stale_after_s"):
+        if getattr(a, key) <= 0:
+            fail(f"{where} {key}", "must be a positive number of seconds")
+    for key in ("quiet_from", "quiet_until"):
+        value = getattr(a, key)
+        if value and not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value):
+            fail(f"{where} {key}", f'{value[:20]!r} must be a local time "HH:MM", e.g. "21:00"')
+    if bool(a.quiet_from) != bool(a.quiet_until):
+        fail(f"{where} quiet_from", "quiet_from and quiet_until go together: set both (or neither, never quiet)")
+    if a.player and not (a.player[0].strip() and all(arg.isprintable() for arg in a.player)):
+        fail(f"{where} player", 'must start with a program, e.g. ["aplay", "-q"] or ["paplay"]')
+    if a.enabled and not a.player and not a.record_dir:
+        fail(f"{where} player", 'nothing would be heard or kept: set player = ["aplay", "-q"], or record_dir')
 
 
 def _check_pager(cfg: Config, fail) -> None:

@@ -40,6 +40,10 @@ def enabled(cfg) -> list:
         from broker.integrations.homeassistant import HomeAssistant
 
         found.append(HomeAssistant(cfg))
+    if cfg.announce.enabled:
+        from broker.integrations.announce import Announcer
+
+        found.append(Announcer(cfg))
     return found
 
 
