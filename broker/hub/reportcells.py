@@ -98,6 +98,7 @@ COUNTERS = (
     "calls",
     "open",
     "unattended",
+    "left",
     "cancelled",
     "repeat_presses",
     "escalations",
