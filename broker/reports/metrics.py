@@ -624,6 +624,7 @@ def open_metrics(
     target_greet_s: float,
     staff_names: dict[str, str] | None = None,
     create_indexes: bool = True,
+    rebuild: bool = False,
 ) -> Metrics:
     """Open the hub's database file for reports; raise FileNotFoundError with the fix when it is missing."""
     import os
@@ -633,4 +634,22 @@ def open_metrics(
             f"no event log at {path}; check [database] path in the config, or run the hub once to create it"
         )
     conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
+    if create_indexes:
+        _upgrade_with_progress(conn, timezone, rebuild)
     return Metrics(conn, timezone, target_greet_s, staff_names, create_indexes)
+
+
+def _upgrade_with_progress(conn: sqlite3.Connection, timezone: str, force: bool) -> None:
+    """Build the kept cells of an older log (or again, ``--rebuild``), with a progress bar on stderr."""
+    try:
+        kept = conn.execute("SELECT value FROM report_meta WHERE key = 'timezone'").fetchone()
+    except sqlite3.OperationalError:
+        kept = None
+    if kept is not None and kept[0] == timezone and not force:
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("Preparing report data from the event log", total=None)
+        ensure_kept(conn, timezone, lambda done, total: bar.update(task, completed=done, total=total), force=True)
