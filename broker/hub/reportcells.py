@@ -51,13 +51,17 @@ SCHEMA = [
     "CREATE TABLE IF NOT EXISTS report_dirty (utc_day INTEGER PRIMARY KEY)",
     "CREATE TABLE IF NOT EXISTS report_meta (key TEXT PRIMARY KEY, value TEXT)",
     # Any write to a call marks its UTC day, in the writer's transaction: kept cells can never silently lag.
-    "CREATE TRIGGER IF NOT EXISTS report_dirty_insert AFTER INSERT ON calls BEGIN "
-    "INSERT OR IGNORE INTO report_dirty VALUES (CAST(NEW.opened_ts / 86400 AS INTEGER)); END",
-    "CREATE TRIGGER IF NOT EXISTS report_dirty_update AFTER UPDATE ON calls BEGIN "
-    "INSERT OR IGNORE INTO report_dirty VALUES (CAST(NEW.opened_ts / 86400 AS INTEGER)); "
-    "INSERT OR IGNORE INTO report_dirty VALUES (CAST(OLD.opened_ts / 86400 AS INTEGER)); END",
-    "CREATE TRIGGER IF NOT EXISTS report_dirty_delete AFTER DELETE ON calls BEGIN "
-    "INSERT OR IGNORE INTO report_dirty VALUES (CAST(OLD.opened_ts / 86400 AS INTEGER)); END",
+    # (Not INSERT OR IGNORE: inside a trigger the outer statement's conflict rule wins, and the hub upserts.)
+    *(
+        f"CREATE TRIGGER IF NOT EXISTS report_dirty_{op.lower()} AFTER {op} ON calls BEGIN "
+        + "".join(
+            f"INSERT INTO report_dirty SELECT CAST({row}.opened_ts / 86400 AS INTEGER) WHERE NOT EXISTS "
+            f"(SELECT 1 FROM report_dirty WHERE utc_day = CAST({row}.opened_ts / 86400 AS INTEGER)); "
+            for row in rows
+        )
+        + "END"
+        for op, rows in (("INSERT", ("NEW",)), ("UPDATE", ("NEW", "OLD")), ("DELETE", ("OLD",)))
+    ),
 ]
 
 

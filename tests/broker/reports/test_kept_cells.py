@@ -79,6 +79,23 @@ def test_a_late_write_to_a_sealed_day_is_read_from_the_rows_until_the_hub_seals_
         ]
     )
     assert ev.flush(60)
+    ev.submit(
+        [
+            (
+                "call",
+                {
+                    "id": "late",
+                    "device": "k1",
+                    "status": "resolved",
+                    "opened_at": "x",
+                    "opened_ts": local_ts("2026-03-29 10:00:00"),
+                    "time_to_greet_s": 5.0,
+                    "feedback_score": 2,
+                },
+            )
+        ]
+    )
+    assert ev.flush(60) and not ev.degraded  # an upsert of a known call marks its day too (the trigger)
     ev.stop()
     march = int(local_ts("2026-03-29 10:00:00") // 86400)
     dirty = {u for (u,) in log.conn.execute("SELECT utc_day FROM report_dirty")}
