@@ -47,6 +47,7 @@ import sqlite_utils
 
 from broker.contract.clock import iso
 from broker.contract.protocol import CLOSED_STATUSES, OPEN_STATUSES
+from broker.hub.reportcells import create_report_schema, seal_dirty
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +153,7 @@ def create_schema(db: sqlite_utils.Database) -> None:
     db.table("presses").create_index(["wall"], if_not_exists=True)
     for name, target in REPORT_INDEXES.items():
         db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {target}")
+    create_report_schema(db.conn)
 
 
 _CALL_NAMES = list(CALL_COLUMNS)
@@ -232,8 +234,10 @@ class WriteLatency:
 
 
 class EventLog:
-    def __init__(self, path: str, min_free_mb: int = 200) -> None:
+    def __init__(self, path: str, min_free_mb: int = 200, timezone: str | None = None) -> None:
         self.path = path
+        self.timezone = timezone
+        """The store's zone: with it, the writer seals each past local day's report cells (``reportcells``)."""
         self.min_free_mb = min_free_mb
         self.db = connect(path, timeout=WRITE_LOCK_WAIT_S)
         create_schema(self.db)
@@ -438,6 +442,18 @@ class EventLog:
             conn.executemany(_REJECTED_INSERT, [tuple(r.get(c) for c in _REJECTED_NAMES) for r in rejected])
             conn.executemany(_PRESS_INSERT, [tuple(r.get(c) for c in _PRESS_NAMES) for r in presses])
             conn.executemany(_META_UPSERT, list(meta.items()))
+            self._seal_report_days(conn, bool(calls))
+
+    # --- kept report data (broker.hub.reportcells) ---------------------------------------
+
+    def _seal_report_days(self, conn: sqlite3.Connection, wrote_calls: bool) -> None:
+        """Seal past local days whose calls changed, in the same transaction as the call rows.
+
+        Today stays live (reports compute it from the rows); a day is sealed at the first
+        commit after it ends, and again whenever a late write touches it."""
+        if self.timezone is None or not wrote_calls:
+            return
+        seal_dirty(conn, self.timezone, time.time())
 
     def _degrade(self, batch: Batch) -> None:
         """Acknowledge what waits for this batch: the broker must keep delivering while the disk is down."""

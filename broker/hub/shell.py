@@ -115,7 +115,7 @@ class Hub:
         self.clock = clock or SystemClock()
         self.topics = p.Topics(config.store.id)
         self.core = Dispatcher(config, self.clock)
-        self.log = EventLog(config.database.path, config.database.min_free_mb)
+        self.log = EventLog(config.database.path, config.database.min_free_mb, config.store.timezone)
         self.log.on_health = self._on_health
         self.exit_code = 0
         self.inbox: queue.Queue[Inbox | None] = queue.Queue()

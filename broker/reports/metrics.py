@@ -40,7 +40,10 @@ from __future__ import annotations
 import logging
 import math
 import sqlite3
-from collections.abc import Iterable
+import time
+from array import array
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -48,6 +51,8 @@ from zoneinfo import ZoneInfo
 
 from broker.contract.clock import iso
 from broker.hub.eventlog import REPORT_INDEXES
+from broker.hub.reportcells import COUNTERS, ROW_SQL, Cell, LocalDays, build_cells, cell_from_row, kth, local_days_of
+from broker.hub.reportcells import rebuild as rebuild_cells
 
 log = logging.getLogger(__name__)
 
@@ -252,6 +257,44 @@ def ensure_indexes(conn: sqlite3.Connection) -> None:
             log.warning("could not create index %s (%s); reports will be slower", name, exc)
 
 
+def ensure_kept(
+    conn: sqlite3.Connection, timezone: str, progress: Callable[[int, int], None] | None = None, force: bool = False
+) -> bool:
+    """Build the kept report cells of an event log that has none (or has them for another zone).
+
+    Returns True when it built them.  A read-only or busy log is left as it is: reports then
+    compute every day from the call rows, exact but slower.
+    """
+    try:
+        kept = conn.execute("SELECT value FROM report_meta WHERE key = 'timezone'").fetchone()
+    except sqlite3.OperationalError:
+        kept = None
+    if kept is not None and kept[0] == timezone and not force:
+        return False
+    try:
+        rebuild_cells(conn, timezone, time.time(), progress)
+    except sqlite3.OperationalError as exc:
+        log.warning("could not build the kept report data (%s); reports will be slower", exc)
+        return False
+    return True
+
+
+def _quantiles(arrays: list[array], ps: Iterable[float]) -> list[float | None]:
+    """Type-7 quantiles of the union of sorted ``arrays`` (exact: the k-th values, interpolated)."""
+    n = sum(len(a) for a in arrays)
+    if not n:
+        return [None for _ in ps]
+    out: list[float | None] = []
+    for q in ps:
+        h = (n - 1) * q
+        k = math.floor(h + 1e-9)  # guard against (n-1)*q landing a hair below an integer
+        frac = max(0.0, h - k)
+        lo = kth(arrays, k)
+        hi = kth(arrays, k + 1) if frac > 0 and k + 1 < n else lo
+        out.append(_r(lo + frac * (hi - lo), 3))
+    return out
+
+
 def _taker() -> str:
     """Who took a call: who greeted it, else who acknowledged it (never a colleague only paged)."""
     return "coalesce(greeted_by, CASE WHEN time_to_ack_s IS NOT NULL THEN staff END, '(nobody)')"
@@ -290,8 +333,10 @@ class Metrics:
         self.timezone = timezone
         self.target = float(target_greet_s)
         self.names = staff_names or {}
+        self._cache: dict[tuple[Period, str], list[tuple[int, Any, Cell]]] | None = None
         if create_indexes:
             ensure_indexes(conn)
+            ensure_kept(conn, timezone)
 
     # --- building blocks -----------------------------------------------------------
 
@@ -383,6 +428,90 @@ class Metrics:
 
     # --- figures ---------------------------------------------------------------------
 
+    # --- kept cells (broker.hub.reportcells) -------------------------------------------
+
+    def _cells(self, p: Period, dim: str) -> list[tuple[int, Any, Cell]]:
+        """(local day, key, cell) of ``dim`` over the period: sealed days from ``report_cells``, the rest live."""
+        cache_key = (p, dim)
+        if self._cache is not None and cache_key in self._cache:
+            return self._cache[cache_key]
+        days = LocalDays(self.timezone)
+        first, last = days.day_hour(p.start_ts)[0], days.day_hour(p.end_ts - 1)[0]
+        live = self._live_days(first, last)
+        out: list[tuple[int, Any, Cell]] = []
+        if len(live) < last - first + 1:
+            sql = "SELECT * FROM report_cells WHERE dim = ? AND day >= ? AND day <= ?"
+            for row in self.conn.execute(sql, (dim, first, last)):
+                if row[0] not in live:
+                    out.append((row[0], row[2], cell_from_row(row[3:])))
+        if live:
+            lo, hi = max(p.start_ts, (min(live) - 1) * 86400.0), min(p.end_ts, (max(live) + 2) * 86400.0)
+            rows = self.conn.execute(ROW_SQL + " WHERE opened_ts >= ? AND opened_ts < ?", (lo, hi))
+            for (day, d, key), c in build_cells(rows, self.timezone, days).items():
+                if d == dim and day in live:
+                    out.append((day, key, c))
+        if self._cache is not None:
+            self._cache[cache_key] = out
+        return out
+
+    def _live_days(self, first: int, last: int) -> set[int]:
+        """Local days to compute from the call rows: those written since sealed (today), or all when not built."""
+        try:
+            kept = self.conn.execute("SELECT value FROM report_meta WHERE key = 'timezone'").fetchone()
+            if kept is None or kept[0] != self.timezone:
+                return set(range(first, last + 1))
+            dirty = {d for (u,) in self.conn.execute("SELECT utc_day FROM report_dirty") for d in local_days_of(u)}
+        except sqlite3.OperationalError:  # a log older than kept cells, opened read-only
+            return set(range(first, last + 1))
+        return {d for d in dirty if first <= d <= last}
+
+    def _grouped(self, p: Period, by: str | None) -> dict[Any, list[Cell]]:
+        dim = {None: "all", "day": "all", "weekday": "all"}.get(by, by)
+        groups: dict[Any, list[Cell]] = {}
+        for day, key, c in self._cells(p, dim or "all"):
+            g = day if by == "day" else (day + 3) % 7 if by == "weekday" else key
+            groups.setdefault(g, []).append(c)
+        return groups
+
+    def _figures(self, label: str, cells: list[Cell], now_ts: float, declines: int | None = None) -> Figures:
+        t = Cell()
+        for c in cells:
+            for name in COUNTERS:
+                setattr(t, name, getattr(t, name) + getattr(c, name))
+        ack = [c.ack for c in cells if len(c.ack)]
+        greet = [c.greet for c in cells if len(c.greet)]
+        gave_up = [c.gave_up for c in cells if len(c.gave_up)]
+        greeted = sum(len(a) for a in greet)
+        within = sum(bisect_right(a, self.target) for a in greet)
+        waiting = [ts for c in cells for ts in c.waiting]
+        judged = t.calls - len(waiting) + sum(1 for ts in waiting if now_ts - ts > self.target)
+        ack_q, greet_q, gave_q = _quantiles(ack, (0.5, 0.9)), _quantiles(greet, (0.5, 0.9)), _quantiles(gave_up, (0.5,))
+        return Figures(
+            key=label,
+            calls=t.calls,
+            open=t.open,
+            greeted=greeted,
+            ack_median=ack_q[0],
+            ack_p90=ack_q[1],
+            ack_max=_r(max(a[-1] for a in ack), 3) if ack else None,
+            greet_median=greet_q[0],
+            greet_p90=greet_q[1],
+            greet_max=_r(max(a[-1] for a in greet), 3) if greet else None,
+            within_target=within,
+            within_target_share=_r(within / judged, 4) if judged else None,
+            unattended=t.unattended,
+            cancelled=t.cancelled,
+            cancelled_wait_median=gave_q[0],
+            cancelled_wait_max=_r(max(a[-1] for a in gave_up), 3) if gave_up else None,
+            repeat_presses=t.repeat_presses,
+            escalations=t.escalations,
+            feedback_avg=_r(t.feedback_sum / t.feedback_count, 2) if t.feedback_count else None,
+            feedback_count=t.feedback_count,
+            declines=t.declines if declines is None else declines,
+        )
+
+    # --- figures ---------------------------------------------------------------------
+
     def groups(self, p: Period, by: str | None = None, now: float | None = None) -> list[Figures]:
         """Figures per group of ``by`` (one group "all" when None), ordered by key.
 
@@ -391,84 +520,21 @@ class Metrics:
         """
         if by is not None and by not in GROUPINGS:
             raise ValueError(f"unknown grouping {by!r}; use one of {', '.join(GROUPINGS)}")
-        key = self._key(by, p)
         now_ts = -1.0 if now is None else float(now)
-        sql = f"""
-            SELECT {key} AS g, count(*), sum(status IN ('waiting','acknowledged','greeted')),
-                   count(time_to_greet_s), max(time_to_ack_s), max(time_to_greet_s),
-                   sum(time_to_greet_s <= :target),
-                   sum(status NOT IN ('waiting','acknowledged','greeted')
-                       OR (time_to_greet_s IS NULL AND :now - opened_ts > :target)
-                       OR time_to_greet_s IS NOT NULL),
-                   sum(status = 'unattended'),
-                   sum(status = 'cancelled' AND time_to_greet_s IS NULL),
-                   max(CASE WHEN status = 'cancelled' AND time_to_greet_s IS NULL THEN time_to_close_s END),
-                   total(repeat_presses), total(escalated), avg(feedback_score), count(feedback_score),
-                   total(declines)
-            FROM calls WHERE opened_ts >= :start AND opened_ts < :end
-            GROUP BY g ORDER BY g
-        """
-        params = {"target": self.target, "now": now_ts, "start": p.start_ts, "end": p.end_ts}
-        rows = self.conn.execute(sql, params).fetchall()
-        ack = self.quantiles(key, "time_to_ack_s", p, (0.5, 0.9))
-        greet = self.quantiles(key, "time_to_greet_s", p, (0.5, 0.9))
-        gave_up = self.quantiles(
-            key,
-            "time_to_close_s",
-            p,
-            (0.5,),
-            where="AND +status = 'cancelled' AND time_to_greet_s IS NULL",  # +: keep to the covering index
-        )
-        declines = self._declines_by_staff(p) if by == "staff" else None
-        out = []
-        for (
-            g,
-            calls,
-            open_,
-            greeted,
-            ack_max,
-            greet_max,
-            within,
-            judged,
-            unatt,
-            canc,
-            canc_max,
-            rep,
-            esc,
-            fb,
-            fbn,
-            dec,
-        ) in rows:
-            label = _label(by, g)
-            out.append(
-                Figures(
-                    key=label,
-                    calls=calls,
-                    open=open_ or 0,
-                    greeted=greeted,
-                    ack_median=ack.get(g, [None, None])[0],
-                    ack_p90=ack.get(g, [None, None])[1],
-                    ack_max=_r(ack_max, 3),
-                    greet_median=greet.get(g, [None, None])[0],
-                    greet_p90=greet.get(g, [None, None])[1],
-                    greet_max=_r(greet_max, 3),
-                    within_target=within or 0,
-                    within_target_share=_r((within or 0) / judged, 4) if judged else None,
-                    unattended=unatt or 0,
-                    cancelled=canc or 0,
-                    cancelled_wait_median=gave_up.get(g, [None])[0],
-                    cancelled_wait_max=_r(canc_max, 3),
-                    repeat_presses=int(rep),
-                    escalations=int(esc),
-                    feedback_avg=_r(fb, 2),
-                    feedback_count=fbn,
-                    declines=declines.get(g, 0) if declines is not None else int(dec),
-                )
-            )
+        groups = self._grouped(p, by)
+        declines: dict[str, int] | None = None
         if by == "staff":
+            declines = {}
+            for _, key, c in self._cells(p, "declined"):
+                declines[key] = declines.get(key, 0) + c.declines
+        out = []
+        for g in sorted(groups):
+            dec = declines.get(g, 0) if declines is not None else None
+            out.append(self._figures(_label(by, g), groups[g], now_ts, dec))
+        if declines is not None:
             # Colleagues who only declined in this period still show, with their declines.
             seen = {f.key for f in out}
-            out.extend(Figures(key=s, declines=n) for s, n in sorted(declines.items()) if s not in seen)
+            out.extend(Figures(key=s, declines=n) for s, n in sorted(declines.items()) if s not in seen and n)
         return out
 
     def figures(self, p: Period, now: float | None = None) -> Figures:
@@ -478,30 +544,25 @@ class Metrics:
 
     def heatmap(self, p: Period) -> Heatmap:
         """Calls and median greeting time by weekday x hour: where the customers are."""
-        local = local_ts_sql(p)
-        key = f"(((cast({local} / 86400 AS int) + 3) % 7) * 24 + cast({local} / 3600 AS int) % 24)"
         hm = Heatmap()
-        sql = f"SELECT {key} AS g, count(*) FROM calls WHERE opened_ts >= ? AND opened_ts < ? GROUP BY g"
-        for g, n in self.conn.execute(sql, (p.start_ts, p.end_ts)):
-            hm.calls[g // 24][g % 24] = n
-        for g, (med,) in self.quantiles(key, "time_to_greet_s", p, (0.5,)).items():
-            hm.greet_median[g // 24][g % 24] = med
+        cells: dict[tuple[int, int], list[Cell]] = {}
+        for day, hour, c in self._cells(p, "hour"):
+            cells.setdefault(((day + 3) % 7, hour), []).append(c)
+        for (wd, hour), cs in cells.items():
+            hm.calls[wd][hour] = sum(c.calls for c in cs)
+            hm.greet_median[wd][hour] = _quantiles([c.greet for c in cs if len(c.greet)], (0.5,))[0]
         return hm
 
     def distribution(self, p: Period) -> list[tuple[str, int]]:
         """How long greeted customers waited (buckets of DISTRIBUTION_EDGES), then those who gave up or were left."""
         edges = DISTRIBUTION_EDGES
         labels = [f"{a}-{b}s" for a, b in zip(edges, edges[1:], strict=False)] + [f"{edges[-1]}s+"]
-        whens = " ".join(f"WHEN time_to_greet_s < {b} THEN {i}" for i, b in enumerate(edges[1:]))
-        sql = f"""
-            SELECT CASE WHEN time_to_greet_s IS NOT NULL THEN CASE {whens} ELSE {len(edges) - 1} END
-                        WHEN status = 'cancelled' THEN {len(edges)}
-                        WHEN status = 'unattended' THEN {len(edges) + 1} END AS b, count(*)
-            FROM calls WHERE opened_ts >= ? AND opened_ts < ? GROUP BY b
-        """
-        counts = dict(self.conn.execute(sql, (p.start_ts, p.end_ts)).fetchall())
-        names = [*labels, "gave up", "unattended"]
-        return [(name, counts.get(i, 0)) for i, name in enumerate(names)]
+        cells = [c for _, _, c in self._cells(p, "all")]
+        below = [sum(bisect_left(c.greet, b) for c in cells) for b in edges[1:]]
+        greeted = sum(len(c.greet) for c in cells)
+        counts = [below[0]] + [b - a for a, b in zip(below, below[1:], strict=False)] + [greeted - below[-1]]
+        counts += [sum(c.cancelled for c in cells), sum(c.left for c in cells)]
+        return list(zip([*labels, "gave up", "unattended"], counts, strict=True))
 
     def shoutouts(self, staff: list[Figures], top: int = 3) -> tuple[list[ShoutOut], list[ShoutOut]]:
         """The fastest greeters (median) and the happiest faces (average) among colleagues with enough calls.
@@ -532,6 +593,13 @@ class Metrics:
 
     def report(self, p: Period, by: str | None = None, now: float | None = None) -> Report:
         """Everything ``staffcall report`` shows for one period."""
+        self._cache = {}  # one read of each grouping's cells for the whole report
+        try:
+            return self._report(p, by, now)
+        finally:
+            self._cache = None
+
+    def _report(self, p: Period, by: str | None, now: float | None) -> Report:
         staff = self.groups(p, "staff", now)
         fastest, happiest = self.shoutouts(staff)
         return Report(
@@ -556,6 +624,7 @@ def open_metrics(
     target_greet_s: float,
     staff_names: dict[str, str] | None = None,
     create_indexes: bool = True,
+    rebuild: bool = False,
 ) -> Metrics:
     """Open the hub's database file for reports; raise FileNotFoundError with the fix when it is missing."""
     import os
@@ -565,4 +634,22 @@ def open_metrics(
             f"no event log at {path}; check [database] path in the config, or run the hub once to create it"
         )
     conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
+    if create_indexes:
+        _upgrade_with_progress(conn, timezone, rebuild)
     return Metrics(conn, timezone, target_greet_s, staff_names, create_indexes)
+
+
+def _upgrade_with_progress(conn: sqlite3.Connection, timezone: str, force: bool) -> None:
+    """Build the kept cells of an older log (or again, ``--rebuild``), with a progress bar on stderr."""
+    try:
+        kept = conn.execute("SELECT value FROM report_meta WHERE key = 'timezone'").fetchone()
+    except sqlite3.OperationalError:
+        kept = None
+    if kept is not None and kept[0] == timezone and not force:
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("Preparing report data from the event log", total=None)
+        ensure_kept(conn, timezone, lambda done, total: bar.update(task, completed=done, total=total), force=True)

@@ -100,6 +100,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     out.add_argument("--json", action="store_true", help="the whole report as JSON on stdout")
     out.add_argument("--html", metavar="FILE", help="write a self-contained HTML page with charts (A4-printable)")
     rep.add_argument("--db", help="read this SQLite file instead of [database] path")
+    rep.add_argument(
+        "--rebuild", action="store_true", help="make the kept report data again from the calls (it is derived data)"
+    )
     rep.set_defaults(func=run_report, period=None)
 
 
@@ -119,7 +122,13 @@ def build(args: argparse.Namespace, now: float | None = None) -> Report:
         raise SystemExit(f"staffcall report: {exc}") from None
     names = {s.id: s.name for s in cfg.staff}
     try:
-        m = open_metrics(args.db or cfg.database.path, cfg.store.timezone, cfg.store.target_greet_s, names)
+        m = open_metrics(
+            args.db or cfg.database.path,
+            cfg.store.timezone,
+            cfg.store.target_greet_s,
+            names,
+            rebuild=getattr(args, "rebuild", False),
+        )
     except FileNotFoundError as exc:
         raise SystemExit(f"staffcall report: {exc}") from None
     return m.report(p, args.by, now)

@@ -1,0 +1,365 @@
+"""Report data kept ready: each local day's calls summed per grouping, with their times kept sorted.
+
+Why: a year's report over a million calls cannot afford to sort a million values per
+figure.  A *cell* holds one (local day, grouping, key) of calls: exact counters, and the
+exact ack / greet / gave-up times as sorted arrays of doubles.  Counts, shares and
+averages are sums of cells; a percentile is the k-th value of a few sorted arrays
+(``kth``), found by bisection without merging them.  Nothing is rounded, so every figure
+is exactly what a pass over the calls would give (``broker.reports.metrics`` checks it).
+
+Who writes: triggers on ``calls`` (made by ``create_schema``) mark the UTC day of every
+written call in ``report_dirty`` in the writer's own transaction, whoever the writer is.
+The hub's event log seals the dirty days before today in the same transaction as the
+call rows (``seal_dirty``); a report reads sealed cells and computes dirty days (today)
+from the call rows.  The cells are derived: ``rebuild`` makes them again from ``calls``.
+
+Example::
+
+    >>> cells = build_cells([(1772442000.0, "resolved", 12.0, 42.0, 300.0, "toys", "k1", None, None,
+    ...     "anna", "anna", 3, 0, 0, 0, None)], "Europe/Stockholm")
+    >>> c = cells[(20514, "staff", "anna")]
+    >>> c.calls, list(c.greet)
+    (1, [42.0])
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from array import array
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+OPEN = ("waiting", "acknowledged", "greeted")
+DIMS = ("all", "hour", "zone", "device", "staff", "reason", "outcome", "declined")
+"""Groupings kept per day; weekday, day and weekday x hour are days (and hours) regrouped."""
+
+ROW_SQL = (
+    "SELECT opened_ts, status, time_to_ack_s, time_to_greet_s, time_to_close_s, zone, device, reason, outcome, "
+    "greeted_by, staff, feedback_score, repeat_presses, escalated, declines, declined FROM calls"
+)
+
+SCHEMA = [
+    "CREATE TABLE IF NOT EXISTS report_cells (day INTEGER NOT NULL, dim TEXT NOT NULL, key NOT NULL, "
+    "calls INTEGER, open INTEGER, unattended INTEGER, left INTEGER, cancelled INTEGER, repeat_presses INTEGER, "
+    "escalations INTEGER, feedback_sum INTEGER, feedback_count INTEGER, declines INTEGER, "
+    "waiting BLOB, ack BLOB, greet BLOB, gave_up BLOB, PRIMARY KEY (dim, day, key)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS report_dirty (utc_day INTEGER PRIMARY KEY)",
+    "CREATE TABLE IF NOT EXISTS report_meta (key TEXT PRIMARY KEY, value TEXT)",
+    # Any write to a call marks its UTC day, in the writer's transaction: kept cells can never silently lag.
+    # (Not INSERT OR IGNORE: inside a trigger the outer statement's conflict rule wins, and the hub upserts.)
+    *(
+        f"CREATE TRIGGER IF NOT EXISTS report_dirty_{op.lower()} AFTER {op} ON calls BEGIN "
+        + "".join(
+            f"INSERT INTO report_dirty SELECT CAST({row}.opened_ts / 86400 AS INTEGER) WHERE NOT EXISTS "
+            f"(SELECT 1 FROM report_dirty WHERE utc_day = CAST({row}.opened_ts / 86400 AS INTEGER)); "
+            for row in rows
+        )
+        + "END"
+        for op, rows in (("INSERT", ("NEW",)), ("UPDATE", ("NEW", "OLD")), ("DELETE", ("OLD",)))
+    ),
+]
+
+
+def create_report_schema(conn: sqlite3.Connection) -> None:
+    for sql in SCHEMA:
+        conn.execute(sql)
+
+
+@dataclass
+class Cell:
+    """One (local day, grouping, key) of calls: exact counters and sorted times."""
+
+    calls: int = 0
+    open: int = 0
+    unattended: int = 0
+    left: int = 0
+    """Unattended and never greeted: the distribution's "unattended" bar."""
+    cancelled: int = 0
+    repeat_presses: int = 0
+    escalations: int = 0
+    feedback_sum: int = 0
+    feedback_count: int = 0
+    declines: int = 0
+    waiting: array = field(default_factory=lambda: array("d"))
+    """opened_ts of open calls nobody greeted yet: they count against the promise once past it."""
+    ack: array = field(default_factory=lambda: array("d"))
+    greet: array = field(default_factory=lambda: array("d"))
+    gave_up: array = field(default_factory=lambda: array("d"))
+
+    def add(self, other: Cell) -> None:
+        for name in COUNTERS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name in ARRAYS:
+            getattr(self, name).extend(getattr(other, name))
+
+
+COUNTERS = (
+    "calls",
+    "open",
+    "unattended",
+    "left",
+    "cancelled",
+    "repeat_presses",
+    "escalations",
+    "feedback_sum",
+    "feedback_count",
+    "declines",
+)
+ARRAYS = ("waiting", "ack", "greet", "gave_up")
+
+
+class LocalDays:
+    """Unix time -> (local day number, local hour), caching each UTC hour's offset (zones change on the hour)."""
+
+    def __init__(self, timezone: str) -> None:
+        self.tz = ZoneInfo(timezone)
+        self._offsets: dict[int, int] = {}
+
+    def offset(self, ts: float) -> int:
+        # Zones change offset on a quarter hour at most: cache per 15 minutes of UTC.
+        q = int(ts // 900)
+        off = self._offsets.get(q)
+        if off is None:
+            utc_off = datetime.fromtimestamp(ts, self.tz).utcoffset()
+            off = int(utc_off.total_seconds()) if utc_off is not None else 0
+            self._offsets[q] = off
+        return off
+
+    def day_hour(self, ts: float) -> tuple[int, int]:
+        local = ts + self.offset(ts)
+        return int(local // 86400), int(local // 3600) % 24
+
+
+def _taker(greeted_by: Any, ack: Any, staff: Any) -> str:
+    """Who took a call: who greeted it, else who acknowledged it (never a colleague only paged)."""
+    if greeted_by is not None:
+        return str(greeted_by)
+    if ack is not None and staff is not None:
+        return str(staff)
+    return "(nobody)"
+
+
+def _num(x: Any) -> float | None:
+    if x is None or isinstance(x, (bytes, str)):
+        try:
+            return None if x is None else float(x)
+        except ValueError:
+            return None
+    return float(x)
+
+
+def build_cells(rows: Iterable[Sequence[Any]], timezone: str, days: LocalDays | None = None) -> dict[tuple, Cell]:
+    """Cells of ``rows`` (columns of ``ROW_SQL``), arrays sorted; keyed (local day, dim, key)."""
+    days = days or LocalDays(timezone)
+    cells: dict[tuple, Cell] = {}
+
+    def cell(day: int, dim: str, key: Any) -> Cell:
+        c = cells.get((day, dim, key))
+        if c is None:
+            c = cells[(day, dim, key)] = Cell()
+        return c
+
+    for (
+        opened,
+        status,
+        ack,
+        greet,
+        close,
+        zone,
+        device,
+        reason,
+        outcome,
+        greeted_by,
+        staff,
+        fb,
+        rep,
+        esc,
+        dec,
+        declined,
+    ) in rows:
+        opened = _num(opened)
+        if opened is None:
+            continue  # a row without a time belongs to no period (the SQL reports skip it too)
+        day, hour = days.day_hour(opened)
+        ack, greet, close = _num(ack), _num(greet), _num(close)
+        keys = (
+            ("all", "all"),
+            ("hour", hour),
+            ("zone", "(none)" if zone is None else zone),
+            ("device", "(none)" if device is None else device),
+            ("staff", _taker(greeted_by, ack, staff)),
+            ("reason", "(none)" if reason is None else reason),
+            ("outcome", "(none)" if outcome is None else outcome),
+        )
+        for dim, key in keys:
+            c = cell(day, dim, key)
+            c.calls += 1
+            if status in OPEN:
+                c.open += 1
+                if greet is None:
+                    c.waiting.append(opened)
+            if ack is not None:
+                c.ack.append(ack)
+            if greet is not None:
+                c.greet.append(greet)
+            elif status == "cancelled":
+                c.cancelled += 1
+                if close is not None:
+                    c.gave_up.append(close)
+            if status == "unattended":
+                c.unattended += 1
+                c.left += greet is None
+            c.repeat_presses += int(_num(rep) or 0)
+            c.escalations += int(_num(esc) or 0)
+            if fb is not None and _num(fb) is not None:
+                c.feedback_sum += int(_num(fb) or 0)
+                c.feedback_count += 1
+            c.declines += int(_num(dec) or 0)
+        if (_num(dec) or 0) > 0 and declined:
+            try:
+                who = json.loads(declined)
+            except (TypeError, ValueError):
+                who = []
+            for s in who if isinstance(who, list) else []:
+                cell(day, "declined", str(s)).declines += 1
+    for c in cells.values():
+        for name in ARRAYS:
+            setattr(c, name, array("d", sorted(getattr(c, name))))
+    return cells
+
+
+# --- storage -------------------------------------------------------------------------------
+
+
+def _to_row(day: int, dim: str, key: Any, c: Cell) -> tuple:
+    return (day, dim, key, *(getattr(c, n) for n in COUNTERS), *(getattr(c, n).tobytes() for n in ARRAYS))
+
+
+def cell_from_row(row: Sequence[Any]) -> Cell:
+    """A Cell from the columns after (day, dim, key) of ``report_cells``."""
+    c = Cell(*row[: len(COUNTERS)])
+    for name, blob in zip(ARRAYS, row[len(COUNTERS) :], strict=True):
+        a = array("d")
+        a.frombytes(blob)
+        setattr(c, name, a)
+    return c
+
+
+_INSERT = f"INSERT OR REPLACE INTO report_cells VALUES ({', '.join('?' * (3 + len(COUNTERS) + len(ARRAYS)))})"
+
+
+def utc_days_of(local_day: int) -> range:
+    """The UTC days a local day can overlap (offsets are within +-14 h)."""
+    return range(local_day - 1, local_day + 2)
+
+
+def local_days_of(utc_day: int) -> range:
+    return range(utc_day - 1, utc_day + 2)
+
+
+def seal_days(conn: sqlite3.Connection, timezone: str, local_days: Iterable[int], days: LocalDays | None = None) -> int:
+    """Compute and store the cells of ``local_days`` from ``calls`` (caller commits).  Returns calls read."""
+    days = days or LocalDays(timezone)
+    n = 0
+    for d in sorted(set(local_days)):
+        # The local day d spans [d*86400 - offset, ...): read a margin around it and keep the day's own rows.
+        lo, hi = (d - 1) * 86400, (d + 2) * 86400
+        rows = [
+            r
+            for r in conn.execute(ROW_SQL + " WHERE opened_ts >= ? AND opened_ts < ?", (lo, hi))
+            if days.day_hour(float(r[0]))[0] == d
+        ]
+        n += len(rows)
+        conn.execute("DELETE FROM report_cells WHERE day = ?", (d,))
+        conn.executemany(
+            _INSERT, [_to_row(d, dim, key, c) for (_, dim, key), c in build_cells(rows, timezone, days).items()]
+        )
+    return n
+
+
+def today_local(timezone: str, now: float) -> int:
+    return LocalDays(timezone).day_hour(now)[0]
+
+
+def seal_dirty(conn: sqlite3.Connection, timezone: str, now: float) -> list[int]:
+    """Seal the local days marked dirty that ended before today (caller's transaction).  Today stays live."""
+    if (conn.execute("SELECT value FROM report_meta WHERE key = 'timezone'").fetchone() or [None])[0] != timezone:
+        return []  # not built yet (or for another zone): ``rebuild`` first; reports read live meanwhile
+    today = today_local(timezone, now)
+    dirty = [u for (u,) in conn.execute("SELECT utc_day FROM report_dirty")]
+    ready = {d for u in dirty for d in local_days_of(u) if d < today}
+    # A UTC day may be cleared once every local day it touches is sealed.
+    clear = [u for u in dirty if all(d in ready for d in local_days_of(u))]
+    seal_days(conn, timezone, ready)
+    conn.executemany("DELETE FROM report_dirty WHERE utc_day = ?", [(u,) for u in clear])
+    return sorted(ready)
+
+
+def rebuild(
+    conn: sqlite3.Connection, timezone: str, now: float, progress: Callable[[int, int], None] | None = None
+) -> int:
+    """Make every cell again from ``calls`` (the kept data is derived, never the only copy).  Returns days sealed."""
+    create_report_schema(conn)
+    days = LocalDays(timezone)
+    first, last = conn.execute("SELECT min(opened_ts), max(opened_ts) FROM calls").fetchone()
+    today = days.day_hour(now)[0]
+    with conn:
+        conn.execute("DELETE FROM report_cells")
+        conn.execute("DELETE FROM report_dirty")
+        conn.execute("DELETE FROM report_meta")
+    if first is None:
+        todo: list[int] = []
+    else:
+        todo = list(range(days.day_hour(float(first))[0], min(days.day_hour(float(last))[0], today - 1) + 1))
+    done = 0
+    for i in range(0, len(todo), 7):
+        week = todo[i : i + 7]
+        with conn:
+            seal_days(conn, timezone, week, days)
+        done += len(week)
+        if progress:
+            progress(done, len(todo))
+    with conn:
+        # Days not sealed (today, and later ones) stay dirty: reports compute them from the rows.
+        if last is not None:
+            for d in range(today, days.day_hour(float(last))[0] + 1):
+                conn.executemany("INSERT OR IGNORE INTO report_dirty VALUES (?)", [(u,) for u in utc_days_of(d)])
+        conn.execute("INSERT OR REPLACE INTO report_meta VALUES ('timezone', ?)", (timezone,))
+    return len(todo)
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def kth(arrays: Sequence[array], k: int) -> float:
+    """The k-th smallest value (0-based) of the union of sorted ``arrays``, without merging them.
+
+    Each step takes the middle of the widest remaining range as a pivot and counts what lies
+    at or below it in every array (bisection): ranges halve, so a year of days costs a few
+    thousand bisections, not a sort of a million values.
+    """
+    arrays = [a for a in arrays if len(a)]
+    if len(arrays) == 1:
+        return arrays[0][k]
+    lo = [0] * len(arrays)
+    hi = [len(a) for a in arrays]
+    while True:
+        j = max(range(len(arrays)), key=lambda i: hi[i] - lo[i])
+        if hi[j] - lo[j] == 0:
+            raise IndexError(k)
+        pivot = arrays[j][(lo[j] + hi[j]) // 2]
+        below = [bisect_right(a, pivot, lo[i], hi[i]) for i, a in enumerate(arrays)]
+        strictly = [bisect_left(a, pivot, lo[i], hi[i]) for i, a in enumerate(arrays)]
+        n_strict = sum(strictly)
+        n_below = sum(below)
+        if n_strict <= k < n_below:
+            return pivot
+        if k < n_strict:
+            hi = strictly
+        else:
+            lo = below
