@@ -198,6 +198,10 @@ class Topics:
         """Retained JSON: is the hub's event log being written (``ok``, ``warning``, ``fault``)."""
         return f"{self.root}/hub/health"
 
+    def integrations_status(self) -> str:
+        """Retained JSON from ``staffcall integrations``: e.g. ``{"webhooks": {"backlog": {receiver: n}}}``."""
+        return f"{self.root}/integrations/status"
+
     def summary(self) -> str:
         return f"{self.root}/summary"
 

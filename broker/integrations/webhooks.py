@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -59,6 +60,10 @@ STATE_FIELDS = (
 )
 
 
+BACKLOG_EVERY_S = 10.0
+"""How often the webhooks' backlog is checked for the retained ``integrations/status``."""
+
+
 class Webhooks:
     """The integration the host runs; ``senders`` deliver, this thread only writes the outbox."""
 
@@ -79,11 +84,37 @@ class Webhooks:
     def start(self, host) -> None:
         for sender in self.senders.values():
             sender.start()
+        self._host = host
+        self._stop = threading.Event()
+        self._reporter = threading.Thread(target=self._report, name="webhooks-backlog", daemon=True)
+        self._reporter.start()
 
     def stop(self) -> None:
+        if getattr(self, "_stop", None) is not None:
+            self._stop.set()
+            self._reporter.join(timeout=5)
         for sender in self.senders.values():
             sender.stop()
         self.outbox.close()
+
+    def backlog(self) -> dict[str, int]:
+        """Events waiting per receiver (the web server's ``staffcall_webhook_backlog``)."""
+        return {h.id: self.outbox.waiting(h.id) for h in self.hooks}
+
+    def _report(self) -> None:
+        """Publish the backlog (retained ``integrations/status``) when it changes, checked every BACKLOG_EVERY_S."""
+        last: dict[str, int] | None = None
+        while True:
+            try:
+                now = self.backlog()
+                if now != last:
+                    body = {"webhooks": {"backlog": now}, "updated_at": iso(self.wall())}
+                    self._host.publish(self.topics_.integrations_status(), p.encode(body), retain=True)
+                    last = now
+            except Exception:  # a closed outbox at shutdown, a broker away: next round
+                log.debug("webhooks: backlog report failed", exc_info=True)
+            if self._stop.wait(BACKLOG_EVERY_S):
+                return
 
     def handle(self, topic: str, payload: bytes, retained: bool) -> None:
         """Derive the events and write them to the outbox; a bad message is logged and dropped."""

@@ -67,7 +67,8 @@ def render_acl(cfg: Config) -> str:
         "board",
         "the live board: reads only",
         [("read", t) for t in ("state/+", "staff/+/presence", "device/+/status", "summary", "hub/status", "hub/health")]
-        + ([("read", "page/+")] if cfg.metrics.enabled else []),  # [metrics] counts pages by tier
+        + ([("read", "page/+"), ("read", "integrations/status")] if cfg.metrics.enabled else []),
+        # [metrics] counts pages by tier and shows the webhooks' backlog
     )
     block(
         "gateway",
@@ -82,7 +83,8 @@ def render_acl(cfg: Config) -> str:
         [
             ("read", t)
             for t in ("state/+", "page/+", "summary", "hub/status", "hub/health", "staff/+/presence", "device/+/status")
-        ],
+        ]
+        + [("write", "integrations/status")],
     )
     blocks[-1] += _homeassistant_acl(cfg)
     if cfg.homeassistant.enabled:

@@ -48,6 +48,7 @@ class LiveState:
         self.devices: dict[str, str] = {}
         self.hub: str | None = None
         self.health: dict[str, Any] | None = None
+        self.integrations: dict[str, Any] | None = None
         self.summary: dict[str, Any] | None = None
         self.version = 0
         self.rejected = 0
@@ -57,9 +58,9 @@ class LiveState:
     def topics(self) -> list[str]:
         """What to subscribe to."""
         r = self.root
-        return [
-            f"{r}{t}" for t in ("state/+", "staff/+/presence", "device/+/status", "summary", "hub/status", "hub/health")
-        ]
+        # integrations/status (the webhooks' backlog) is read only where [metrics] is on (the ACL).
+        topics = ("state/+", "staff/+/presence", "device/+/status", "summary", "hub/status", "hub/health")
+        return [f"{r}{t}" for t in (*topics, "integrations/status")]
 
     # --- updates (any thread) ----------------------------------------------------------
 
@@ -117,6 +118,12 @@ class LiveState:
             if msg is not None and not (isinstance(msg, dict) and isinstance(msg.get("status"), str)):
                 raise ValueError("hub health must be a JSON object with a status")
             self.health = msg
+            return True
+        if kind == "integrations" and parts[1:] == ["status"]:
+            msg = json.loads(payload) if payload else None
+            if msg is not None and not isinstance(msg, dict):
+                raise ValueError("integrations status must be a JSON object")
+            self.integrations = msg
             return True
         raise ValueError("topic is not one the board uses")
 

@@ -189,6 +189,23 @@ class LiveGauges(Collector):
             g.add_metric([name], bool(connected()))
         yield g
         yield from health_gauges(health)
+        yield from backlog_gauges(dict(self.live.integrations or {}))
+
+
+def backlog_gauges(status: dict[str, Any]) -> Iterator[GaugeMetricFamily]:
+    """The webhooks' outbox per receiver, from the integrations' retained ``integrations/status``."""
+    hooks = status.get("webhooks")
+    backlog = hooks.get("backlog") if isinstance(hooks, dict) else None
+    if not isinstance(backlog, dict):
+        return
+    g = GaugeMetricFamily(
+        "staffcall_webhook_backlog", "Events waiting in the webhooks' outbox (integrations/status)", labels=["receiver"]
+    )
+    for receiver, n in sorted(backlog.items()):
+        value = _number(n)
+        if isinstance(receiver, str) and value is not None:
+            g.add_metric([receiver[:64]], value)
+    yield g
 
 
 def health_gauges(health: dict[str, Any]) -> Iterator[GaugeMetricFamily]:

@@ -192,3 +192,21 @@ def test_a_restarted_web_server_counts_no_old_call_again(metrics_store):
     finally:
         anna.close()
         kiosk.close()
+
+
+def test_the_webhooks_backlog_is_a_gauge_per_receiver():
+    from broker.web.live import LiveState
+    from broker.web.prometheus import backlog_gauges
+
+    live = LiveState("s1")
+    assert list(backlog_gauges(dict(live.integrations or {}))) == []  # nothing heard: no metric
+    assert live.apply("staffcall/s1/integrations/status", b'{"webhooks": {"backlog": {"crm": 3, "chat": 0}}}')
+    (family,) = backlog_gauges(dict(live.integrations or {}))
+    assert {(s.labels["receiver"], s.value) for s in family.samples} == {("crm", 3), ("chat", 0)}
+    assert live.apply("staffcall/s1/integrations/status", b"[1]") is False  # not an object: ignored
+    base = STORE_TOML.format(port=1883, db=":memory:", ack=30, esc=90, greet=120, unatt=600)
+    acl = render_acl(parse_config(base + "\n[metrics]\nenabled = true\n"))
+    board = acl.split(f"user {credentials.username('board')}\n")[1].split("\n\n")[0]
+    integrations = acl.split(f"user {credentials.username('integrations')}\n")[1].split("\n\n")[0]
+    assert "topic read staffcall/s1/integrations/status" in board
+    assert "topic write staffcall/s1/integrations/status" in integrations
