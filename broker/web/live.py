@@ -178,9 +178,9 @@ class LiveState:
                 }
             )
         open_calls.sort(key=lambda c: -c["waited_s"])
-        staff = [
-            {"id": s.id, "name": s.name, "role": s.role, "status": presence.get(s.id, "offline")} for s in cfg.staff
-        ]
+        # Never heard from (no retained presence) is "off", not on shift today; "offline" is only what a
+        # pager's Will says: it was on and lost its connection.  The board tells the two apart.
+        staff = [{"id": s.id, "name": s.name, "role": s.role, "status": presence.get(s.id, "off")} for s in cfg.staff]
         devs = [
             {"id": d.id, "label": d.label or d.id, "zone": d.zone, "kind": d.kind, "status": devices.get(d.id)}
             for d in cfg.devices
