@@ -28,10 +28,18 @@ case "$what" in
     need espeak-ng espeak-ng
     need sox sox
     ldconfig -p 2>/dev/null | grep -q libXtst.so.6 || pkgs+=(libxtst6)
+    # the board's accessibility tests run axe-core (from npm, into tests/axe/, never committed)
+    need npm npm
     ;;
   hub) need mosquitto_pub mosquitto-clients ;;
 esac
-[ ${#pkgs[@]} -eq 0 ] && exit 0
+# axe-core for the board's accessibility tests: an npm package into tests/axe/ (git ignores its node_modules).
+axe() {
+  [ "$what" = test ] || return 0
+  [ -e "$(dirname "$0")/../tests/axe/node_modules/axe-core/axe.min.js" ] && return 0
+  npm install --no-save --no-package-lock --prefix "$(dirname "$0")/../tests/axe" axe-core@4 >/dev/null
+}
+[ ${#pkgs[@]} -eq 0 ] && { axe; exit 0; }
 if [ "$(id -u)" -eq 0 ]; then sudo=""; elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo"; else
   echo "staffcall: missing system packages: ${pkgs[*]}" >&2
   echo "staffcall: install them with: sudo apt-get install -y ${pkgs[*]}" >&2
@@ -42,3 +50,4 @@ export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
 # The distribution's mosquitto service is not ours: tests and the demo start private brokers.
+axe
