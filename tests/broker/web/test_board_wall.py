@@ -91,8 +91,12 @@ class Wall:
         self.live.apply(f"{T}/device/button-1/status", b"offline")
         self.live.apply(f"{T}/summary", b'{"calls": 14, "open": 5, "greeted": 9, "greeted_within_target": 7, '
                         b'"median_greet_s": 48.0, "median_ack_s": 12.0, "cancelled": 1, "unattended": 0}')  # fmt: skip
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.start()
+
+    def start(self) -> None:
+        port = self.port
         self.server = uvicorn.Server(
             uvicorn.Config(
                 create_app(self.cfg, self.live),
@@ -195,3 +199,32 @@ def test_presence_never_seen_is_not_on_shift_and_a_will_is_lost_connection():
     live.apply(f"{T}/staff/anna/presence", b'{"status": "offline"}')
     staff = {s["id"]: s["status"] for s in live.board(board_config("sv"), now=time.time())["staff"]}
     assert staff == {"anna": "offline", "ben": "off", "chloe": "off", "maria": "off"}
+
+
+def test_tv_mode_hides_the_pointer_dims_at_night_and_comes_back_after_a_server_restart(browser):
+    wall = Wall("sv")
+    ctx = browser.new_context(viewport={"width": 1920, "height": 1080})
+    try:
+        page = ctx.new_page()
+        page.goto(f"{wall.url}/board?tv=1&dim=00:00-23:59")  # night all day but one minute
+        page.wait_for_selector("#conn.live", timeout=30000)
+        style = page.evaluate("[getComputedStyle(document.body).cursor, getComputedStyle(document.body).overflow]")
+        assert style == ["none", "hidden"]
+        page.wait_for_function("document.body.classList.contains('night') || new Date().getMinutes() === 59")
+        page.goto(f"{wall.url}/board?tv=1&dim=off")
+        page.wait_for_selector("#conn.live", timeout=30000)
+        assert not page.evaluate("document.body.classList.contains('night')")
+        page.goto(f"{wall.url}/board?tv=1&dim=<b>")  # an unreadable ?dim= falls back to the default hours
+        assert page.get_attribute("body", "data-night") == "21:00-07:00"
+        page.wait_for_selector("#conn.live", timeout=30000)
+
+        wall.stop()  # the server goes away: the screen says so, then follows it again by itself
+        page.wait_for_selector("#conn.lost", timeout=30000)
+        assert page.inner_text("#conn") == board_texts("sv")["board_reconnecting"]
+        wall.live.apply(f"{T}/state/c9", state("c9", 12))
+        wall.start()
+        page.wait_for_selector(".call[data-id='c9']", timeout=60000)
+        page.wait_for_selector("#conn.live", timeout=30000)
+    finally:
+        ctx.close()
+        wall.stop()
