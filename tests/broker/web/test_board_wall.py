@@ -228,3 +228,14 @@ def test_tv_mode_hides_the_pointer_dims_at_night_and_comes_back_after_a_server_r
     finally:
         ctx.close()
         wall.stop()
+
+
+def test_the_page_speaks_the_store_language_and_shrugs_off_odd_queries():
+    from starlette.testclient import TestClient
+
+    with TestClient(create_app(board_config("sv"), LiveState("s1"))) as client:
+        page = client.get("/board", params={"lang": "<script>", "tv": "x" * 500, "dim": "25:00-99:99"})
+        assert page.status_code == 200 and '<html lang="sv">' in page.text and "Öppna anrop" in page.text
+        assert 'data-night="21:00-07:00"' in page.text and 'class="tv"' not in page.text
+        english = client.get("/board", params={"lang": "en", "tv": "1", "dim": "off"})
+        assert '<html lang="en">' in english.text and "Open calls" in english.text and 'data-night=""' in english.text
