@@ -90,6 +90,7 @@ def customer_view(
         return {
             **base,
             "screen": "waiting",
+            "coming": status == "acknowledged",  # the phone chimes once when it turns true
             "headline": v.headline,
             "who": v.who,
             "eta": v.eta,

@@ -28,10 +28,18 @@
   }
 
   if (!D.staff) {
+    // "PIN for Ben": whose PIN is asked stays on screen, and a wrong PIN shows below the box, not instead of it.
+    const who = $("who");
+    const pinFor = () => { $("pin-label").textContent = t("staff_pin_for", { name: who.selectedOptions[0]?.textContent || "" }); };
+    who.addEventListener("change", () => { pinFor(); $("login-error").textContent = ""; });
+    pinFor();
+    $("pin").setAttribute("aria-describedby", "login-error");
+    // The PIN box above a phone's on-screen keyboard.
+    $("pin").addEventListener("focus", () => setTimeout(() => $("pin").scrollIntoView({ block: "center" }), 300));
     $("login").addEventListener("submit", async (e) => {
       e.preventDefault();
-      try { await api("login", { staff: $("who").value, pin: $("pin").value }); location.reload(); }
-      catch (err) { $("login-error").textContent = err.message; }
+      try { await api("login", { staff: who.value, pin: $("pin").value }); location.reload(); }
+      catch (err) { $("login-error").textContent = err.message; $("pin").select(); $("pin").focus(); }
     });
     return;
   }
@@ -59,6 +67,46 @@
     } catch { /* not allowed now (tab hidden, battery saver): try again on the next view */ }
   }
 
+  // --- focus: lists rebuilt on every view keep the keyboard where it was; the page is a modal dialog --
+  const FOCUSABLE = "button:not(:disabled), a[href], select, input, textarea, [tabindex]:not([tabindex='-1'])";
+  const visible = (el) => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
+  function focusIn(box) {
+    const el = [...box.querySelectorAll(FOCUSABLE)].find(visible);
+    if (el) el.focus();
+  }
+  function keepFocus(container, rebuild) {
+    const was = document.activeElement;
+    const li = container.contains(was) ? was.closest("li, [data-outcomes-for]") : null;
+    const key = li && (li.dataset.call || li.dataset.radio || li.dataset.outcomesFor);
+    const same = was && was.dataset ? Object.entries(was.dataset).map(([k, v]) => `[data-${k.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())}="${CSS.escape(v)}"]`).join("") : "";
+    rebuild();
+    if (!li) return;
+    const now = [...container.querySelectorAll("li, [data-outcomes-for]")].find((x) => (x.dataset.call || x.dataset.radio || x.dataset.outcomesFor) === key);
+    const target = now && ((same && now.querySelector(same)) || now.querySelector(FOCUSABLE));
+    if (target) target.focus(); else focusIn(container.closest("section, main, .alert") || document.body);
+  }
+  let before = null;  // what had the focus when the page came
+  function dialog(a) {
+    const box = $("alert"), open = !box.hidden;
+    if (a && !open) before = document.activeElement;
+    box.hidden = !a;
+    for (const el of [document.querySelector("header"), document.querySelector("main")]) el.inert = !!a;
+    if (!a && open) {
+      const next = lastAlert && document.querySelector(`#my-calls li[data-call="${CSS.escape(lastAlert)}"] button`);
+      const back = next || (before && document.contains(before) && before) || document.querySelector("[data-status]");
+      back.focus();
+    }
+  }
+  // Tab and Shift+Tab go round inside the page while it shows (inert does the rest).
+  $("alert").addEventListener("keydown", (e) => {
+    if (e.key !== "Tab") return;
+    const all = [...$("alert").querySelectorAll(FOCUSABLE)].filter(visible);
+    if (!all.length) return;
+    const i = all.indexOf(document.activeElement);
+    if (e.shiftKey && i <= 0) { e.preventDefault(); all[all.length - 1].focus(); }
+    else if (!e.shiftKey && i === all.length - 1) { e.preventDefault(); all[0].focus(); }
+  });
+
   // --- rendering -------------------------------------------------------------------------------
   let view = null, got = 0, lastRing = null, lastAlert = null;
   let picking = null;  // the call whose outcome is on screen (Resolved was tapped and the store has outcomes)
@@ -72,10 +120,16 @@
   function render() {
     if (!view) return;
     $("me").textContent = view.name;
-    for (const b of document.querySelectorAll("[data-status]")) b.classList.toggle("on", b.dataset.status === view.presence);
+    for (const b of document.querySelectorAll("[data-status]")) {
+      b.classList.toggle("on", b.dataset.status === view.presence);
+      b.setAttribute("aria-pressed", String(b.dataset.status === view.presence));
+    }
+    // Not paged until they choose: say so, and offer On shift as the big button.
+    const unset = !["on_shift", "break", "off"].includes(view.presence);
+    $("presence-hint").hidden = !unset; $("presence").classList.toggle("unset", unset);
     keepAwake(view.presence === "on_shift" && document.visibilityState === "visible");
     const ul = $("calls");
-    ul.replaceChildren(...view.calls.map((c) => {
+    keepFocus(ul, () => ul.replaceChildren(...view.calls.map((c) => {
       const li = document.createElement("li");
       li.dataset.call = c.id;
       const top = document.createElement("div"); top.textContent = `${c.where} · ${c.zone_name}`;
@@ -92,7 +146,7 @@
       li.append(sub);
       li.classList.toggle("late", c.ticking && c.waited_s > 60);
       return li;
-    }));
+    })));
     $("no-calls").hidden = view.calls.length > 0;
     renderMine(view.my_calls || []);
     if (view.radio_pagers && $("radio-list")) renderRadio(view.radio_pagers);
@@ -101,7 +155,7 @@
       const d = document.createElement("div"); const b = document.createElement("b"); b.textContent = v; d.append(b, k); return d;
     }));
     const a = view.alert;
-    $("alert").hidden = !a;
+    dialog(a);
     document.body.dataset.alert = a ? a.id : "";
     if (a) {
       $("alert").className = `alert tier-${Math.min(a.tier, 3)}`;
@@ -114,8 +168,9 @@
       for (const b of document.querySelectorAll("[data-act]")) b.disabled = !a.allowed.includes(b.dataset.act);
       const picked = picking === a.id;
       $("a-actions").hidden = picked; $("a-outcomes").hidden = !picked;
-      if (picked) $("a-outcomes").replaceChildren(outcomeBox(a.id));
+      if (picked) keepFocus($("a-outcomes"), () => $("a-outcomes").replaceChildren(outcomeBox(a.id)));
       if (view.ring !== lastRing || a.id !== lastAlert) ring(a.tier);
+      if (a.id !== lastAlert || !$("alert").contains(document.activeElement)) focusIn($("alert"));
     }
     lastRing = view.ring; lastAlert = a ? a.id : null;
     tick();
@@ -125,7 +180,7 @@
     $("mine").hidden = mine.length === 0;
     const open = mine.some((c) => c.id === picking) || (view.alert && view.alert.id === picking);
     if (!open) picking = null;  // resolved or closed meanwhile: nothing left to pick an outcome for
-    $("my-calls").replaceChildren(...mine.map((c) => {
+    keepFocus($("my-calls"), () => $("my-calls").replaceChildren(...mine.map((c) => {
       const li = document.createElement("li"); li.dataset.call = c.id;
       const top = document.createElement("div"); top.className = "where"; top.textContent = `${c.where} · ${c.zone_name}`;
       const w = document.createElement("span"); w.className = "wait"; w.dataset.s = c.waited_s; w.dataset.ticking = c.ticking;
@@ -135,12 +190,13 @@
       sub.textContent = `${c.reason ? reasonText(c.reason) + " · " : ""}${statusText(c.status)}`;
       li.append(top, sub);
       if (picking === c.id) { li.append(outcomeBox(c.id)); return li; }
+      // "Sending" keeps the focus (aria-disabled, not disabled): a keyboard user stays on the call's next step.
       const b = document.createElement("button"); b.className = "next"; b.dataset.next = c.next || "";
-      b.disabled = !c.next; b.textContent = c.next ? t(`staff_${c.next}`) : t("staff_sending");
+      b.setAttribute("aria-disabled", String(!c.next)); b.textContent = c.next ? t(`staff_${c.next}`) : t("staff_sending");
       b.addEventListener("click", () => step(c.next, c.id));
       li.append(b);
       return li;
-    }));
+    })));
   }
   function step(action, id) {
     if (!action) return;
@@ -159,7 +215,7 @@
   }
   // Managers: colleagues who carry only a radio pager; a tap sets their presence (broker/web/radiopagers.py).
   function renderRadio(team) {
-    $("radio-list").replaceChildren(...team.map((c) => {
+    keepFocus($("radio-list"), () => $("radio-list").replaceChildren(...team.map((c) => {
       const li = document.createElement("li"); li.dataset.radio = c.staff;
       const who = document.createElement("div"); who.textContent = c.name;
       const st = document.createElement("div"); st.className = `muted presence-${c.presence || "none"}`; st.dataset.presence = c.presence || "";
@@ -169,10 +225,11 @@
       for (const status of ["on_shift", "off"]) {
         const b = document.createElement("button"); b.textContent = t(`staff_${status}`);
         b.dataset.radioStatus = status; b.classList.toggle("on", c.presence === status);
+        b.setAttribute("aria-pressed", String(c.presence === status));
         b.addEventListener("click", () => setRadio(c.staff, status)); li.append(b);
       }
       return li;
-    }));
+    })));
     $("no-radio").hidden = team.length > 0;
   }
   async function setRadio(staff, status) {
