@@ -27,8 +27,6 @@ case "$what" in
     # voice announcements ([announce]): the tests render each one with the real engine and check it with sox
     need espeak-ng espeak-ng
     need sox sox
-    # the accessibility tests fetch axe-core from the npm registry into a cache outside the repository
-    need npm npm
     ldconfig -p 2>/dev/null | grep -q libXtst.so.6 || pkgs+=(libxtst6)
     # the board's accessibility tests run axe-core (from npm, into tests/axe/, never committed)
     need npm npm

@@ -1,7 +1,8 @@
 """Accessibility checks for the phone pages, run in Debian's Chromium: axe-core, reflow and reachability.
 
-axe-core comes from the npm registry into a cache outside the repository (``STAFFCALL_AXE_DIR``, else
-``~/.cache/staffcall-test/axe``), installed once with npm; it is injected into the page under test.
+axe-core comes from the npm registry into ``tests/axe/`` (``deploy/install-deps.sh test`` installs it; git
+ignores its node_modules; ``STAFFCALL_AXE_DIR`` names another folder), installed here with npm if missing;
+it is injected into the page under test.  The board's tests use the same copy.
 
 Example::
 
@@ -27,13 +28,14 @@ REFLOW_320 = {"viewport": {"width": 320, "height": 568}, "device_scale_factor": 
 
 @cache
 def axe_source() -> str:
-    folder = Path(os.environ.get("STAFFCALL_AXE_DIR") or Path.home() / ".cache" / "staffcall-test" / "axe")
+    folder = Path(os.environ.get("STAFFCALL_AXE_DIR") or Path(__file__).resolve().parents[2] / "axe")
     js = folder / "node_modules" / "axe-core" / "axe.min.js"
     if not js.exists():
         npm = shutil.which("npm")
         assert npm, "the accessibility tests need npm for axe-core: run deploy/install-deps.sh test"
         folder.mkdir(parents=True, exist_ok=True)
-        cmd = [npm, "install", "--prefix", str(folder), "--no-audit", "--no-fund", f"axe-core@{AXE_VERSION}"]
+        cmd = [npm, "install", "--prefix", str(folder), "--no-save", "--no-package-lock", "--no-audit", "--no-fund"]
+        cmd.append(f"axe-core@{AXE_VERSION}")
         subprocess.run(cmd, check=True, timeout=600, capture_output=True)
     return js.read_text(encoding="utf-8")
 

@@ -3,7 +3,7 @@ the screen, the store's language, late marked by a word, and no axe-core A/AA vi
 
 The board only renders ``LiveState``; these tests feed it the hub's messages directly (the live path over the
 store's broker is ``test_board.py``'s), so each state is exact and the browser waits on nothing but the page.
-axe-core comes from npm (``deploy/install-deps.sh test`` puts it in ``tests/axe/``).
+axe-core comes from npm (``deploy/install-deps.sh test`` puts it in ``tests/axe/``; ``a11y.axe_source``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import json
 import os
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import uvicorn
@@ -22,11 +21,11 @@ from broker.contract.config import parse_config
 from broker.web.app import create_app
 from broker.web.board import board_texts
 from broker.web.live import LiveState
+from tests.broker.web.a11y import axe_source
 from tests.broker.web.conftest import free_port
 from tests.conftest import STORE_TOML
 
 T = "staffcall/s1"
-AXE = Path(__file__).resolve().parents[2] / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 SIZES = [(1280, 720), (1920, 1080), (3840, 2160)]
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
 
@@ -179,11 +178,11 @@ def test_wall_screen_sizes_and_every_call_on_screen(browser, wall, name):
 
 @pytest.mark.parametrize("name", list(STATES))
 def test_no_axe_violations(browser, wall, name):
-    assert AXE.exists(), f"axe-core is missing: run deploy/install-deps.sh test (it installs {AXE.name} with npm)"
+    source = axe_source()  # the one copy of axe-core the accessibility tests share
     STATES[name](wall.live)
     ctx, page = open_board(browser, wall, (1920, 1080), query="")
     try:
-        page.add_script_tag(path=str(AXE))
+        page.add_script_tag(content=source)
         found = page.evaluate(
             "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}})"
             ".then((r) => r.violations.map((v) => ({id: v.id, nodes: v.nodes.map((n) => n.target.join(' '))})))",
