@@ -31,6 +31,7 @@ from broker.contract.config import Config, parse_config  # noqa: E402
 from broker.contract.protocol import CallMsg, CallRef  # noqa: E402
 from broker.core.commands import DeviceAction, Page, PresenceChanged, Pressed, StaffAction  # noqa: E402
 from broker.core.dispatcher import Dispatcher  # noqa: E402
+from broker.hub.words import page_words  # noqa: E402
 
 SIZES = (10, 1_000, 10_000)
 STAFF, ZONES, MEASURED_DEVICES = 20, 5, 50
@@ -47,7 +48,7 @@ def config(open_calls: int) -> Config:
 
 def prepared(cfg: Config, open_calls: int) -> tuple[Dispatcher, FakeClock]:
     clock = FakeClock()
-    core = Dispatcher(cfg, clock)
+    core = Dispatcher(cfg, clock, page_words(cfg))
     for i in range(STAFF):
         core.handle(PresenceChanged(f"s{i}", "on_shift"))
     for i in range(open_calls):

@@ -34,6 +34,8 @@ class TextPager:
         self._statuses: dict[str, str] = {}
         self._listed: list[str] = []
         self._asking: str | None = None
+        self._quitting = False
+        """Set before the link is stopped: the disconnect that follows is ours, not a lost connection."""
         """A call whose Resolved waits for an outcome (``[pager] outcomes``): the next line picks it."""
         self.link = PagerLink(cfg, staff, on_change=self._changed, state_dir=cfg.pager.state_dir)
 
@@ -47,6 +49,8 @@ class TextPager:
     def _changed(self, what: str, detail: Any) -> None:
         link = self.link
         if what == "connection":
+            if self._quitting:
+                return
             self.say(f"[{self.cat.t('connected') if detail else self.cat.t('disconnected')}]")
         elif what == "page":
             with link.lock:
@@ -170,5 +174,6 @@ class TextPager:
         except KeyboardInterrupt:
             pass
         finally:
+            self._quitting = True
             self.link.stop()
         return 0

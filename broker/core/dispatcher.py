@@ -31,7 +31,8 @@ Example::
     ... kind = "kiosk"
     ... zone = "toys"
     ... ''')
-    >>> d = Dispatcher(cfg, FakeClock())
+    >>> from broker.hub.words import page_words  # the shell loads the catalog; the core does no I/O
+    >>> d = Dispatcher(cfg, FakeClock(), page_words(cfg))
     >>> _ = d.handle(PresenceChanged("anna", "on_shift"))
     >>> [c.staff for c in d.handle(Pressed("k1", CallMsg(id="c1"))) if isinstance(c, Page)]
     ['anna']
@@ -69,6 +70,7 @@ from broker.core.commands import (
     SummaryChanged,
 )
 from broker.core.eta import EtaEstimator
+from broker.core.pagetext import Texts, page_text, wear_text
 from broker.core.routing import CallRouter
 from broker.core.today import Today
 
@@ -83,22 +85,15 @@ REPEAT_STATE_EVERY_S = 1.0
 ACTING = frozenset({"on_shift", "break"})
 """Presence in which a colleague may take any call; others only calls they were paged for."""
 
-KIND_TEXT = {
-    "call": "",
-    "next": "NEXT: ",
-    "escalation": "ALL: ",
-    "repage": "REMINDER: ",
-    "repeat": "AGAIN: ",
-    "unattended": "UNATTENDED: ",
-    "nobody_on_shift": "NOBODY ON SHIFT: ",
-}
 VIBRATE = {1: [200, 100, 200], 2: [300, 100, 300, 100, 300], 3: [600, 150, 600, 150, 600]}
 
 
 class Dispatcher:
-    def __init__(self, config: Config, clock: Clock) -> None:
+    def __init__(self, config: Config, clock: Clock, words: Texts) -> None:
+        """``words``: the page catalog in the store's language, loaded by the shell (``broker.hub.words``)."""
         self.cfg = config
         self.clock = clock
+        self.words = words
         self.store = config.store.id
         self.t = config.timers
         self.router = CallRouter(config.staff)
@@ -605,7 +600,9 @@ class Dispatcher:
         if reset_timer:
             call.paged_mono = now
         page = self._page_msg(call, kind, now)
-        wear = WearMsg(id=call.id, text=page.text[:32], vibrate=VIBRATE[min(call.tier, 3)])
+        place = call.label or call.device
+        text = wear_text(self.words, place=place, reason=call.reason, kind=kind, tier=call.tier, device=call.device)
+        wear = WearMsg(id=call.id, text=text, vibrate=VIBRATE[min(call.tier, 3)])
         for staff in targets:
             if staff not in call.paged:
                 call.paged.append(staff)
@@ -615,10 +612,14 @@ class Dispatcher:
         self._touch(call)
 
     def _page_msg(self, call: Call, kind: str, now: float) -> PageMsg:
-        where = call.label or call.device
-        what = call.reason or "needs help"
-        waited = int(now - call.opened_mono)
-        text = f"{KIND_TEXT.get(kind, '')}{where} ({call.zone}): {what}, {waited // 60}:{waited % 60:02d}"
+        text = page_text(
+            self.words,
+            place=call.label or call.device,
+            zone=self.cfg.zone_name(call.zone, self.cfg.store.language),
+            reason=call.reason,
+            kind=kind,
+            waited_s=max(0, int(now - call.opened_mono)),
+        )
         return PageMsg(
             id=call.id,
             device=call.device,

@@ -57,7 +57,9 @@ from broker.core.commands import (
     SummaryChanged,
 )
 from broker.core.dispatcher import Dispatcher
+from broker.core.pagetext import alert_wear_text
 from broker.hub.eventlog import EventLog, Health, Record, event_row, press_row, rejected_row
+from broker.hub.words import page_words
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +116,8 @@ class Hub:
         self.cfg = config
         self.clock = clock or SystemClock()
         self.topics = p.Topics(config.store.id)
-        self.core = Dispatcher(config, self.clock)
+        self.words = page_words(config)
+        self.core = Dispatcher(config, self.clock, self.words)
         self.log = EventLog(config.database.path, config.database.min_free_mb, config.store.timezone)
         self.log.on_health = self._on_health
         self.exit_code = 0
@@ -487,9 +490,9 @@ class Hub:
     def _alert_managers(self, health: Health) -> None:
         wall = self.clock.wall()
         if health.status == "fault":
-            text = f"HUB: cannot save calls ({health.problem}); calls are still paged"
+            text = self.words.t("alert.fault", problem=health.problem)
         else:
-            text = "HUB: saving calls again"
+            text = self.words.t("alert.recovered")
         msg = p.PageMsg(
             id="hub-health",
             device="hub",
@@ -500,7 +503,7 @@ class Hub:
             text=text[:200],
             kind="alert",
         )
-        wear = p.WearMsg(id="hub-health", text=text[:32], vibrate=[600, 150, 600])
+        wear = p.WearMsg(id="hub-health", text=alert_wear_text(text), vibrate=[600, 150, 600])
         for staff in self.core.router.managers():
             with contextlib.suppress(Exception):
                 self.client.publish(self.topics.page(staff), p.encode(msg), qos=p.QOS)

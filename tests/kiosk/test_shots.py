@@ -6,7 +6,7 @@ from broker.callpoint.progress import CallProgress, describe
 from broker.contract.clock import FakeClock
 from broker.contract.protocol import CallMsg, StateMsg
 from broker.core.commands import PresenceChanged, Pressed, PublishState
-from broker.core.dispatcher import Dispatcher
+from broker.hub.words import new_core
 from kiosk.shots import OVERDUE, OVERDUE_AGE_S, sample_state
 from tests.broker.callpoint.test_progress import EN
 from tests.conftest import store_config
@@ -17,7 +17,7 @@ WHO = ("status", "tier", "staff", "staff_name", "staff_role", "nobody_on_shift")
 def escalated_state() -> StateMsg:
     """The real hub core, nobody answering until it has alerted everyone (tier 3)."""
     clock = FakeClock()
-    core = Dispatcher(store_config(ack=30, esc=90), clock)
+    core = new_core(store_config(ack=30, esc=90), clock)
     for s in ("anna", "ben"):
         core.handle(PresenceChanged(s, "on_shift"))
     sent = core.handle(Pressed("kiosk-1", CallMsg(id="c1")))

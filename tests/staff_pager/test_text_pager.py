@@ -44,6 +44,7 @@ def test_text_pager_gets_a_page_and_answers_it(hub, listener, config_file, spawn
     pager.wait_line(lambda s: "My calls today: 1" in s, timeout=5)
     pager.send("q")
     assert pager.close() == 0
+    assert not any("No connection" in s for s in pager.lines), "a normal quit is not a lost connection"
     # A clean exit says offline (retained), so the hub stops paging this pager.
     listener.wait_for(lambda m: m.topic == f"{T}/staff/anna/presence" and m.json == {"status": "offline"})
 

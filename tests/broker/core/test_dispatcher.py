@@ -26,6 +26,7 @@ from broker.core.commands import (
     SummaryChanged,
 )
 from broker.core.dispatcher import Dispatcher
+from broker.hub.words import new_core
 from tests.conftest import store_config
 
 
@@ -36,7 +37,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def core(clock: FakeClock) -> Dispatcher:
-    d = Dispatcher(store_config(), clock)
+    d = new_core(store_config(), clock)
     for s in ("anna", "ben", "chloe"):
         d.handle(PresenceChanged(s, "on_shift"))
     return d
@@ -85,10 +86,10 @@ def test_prefers_fewest_open_calls_then_longest_since_last_page(core, clock):
 
 
 def test_falls_back_to_anyone_on_shift_then_managers(clock):
-    core = Dispatcher(store_config(), clock)
+    core = new_core(store_config(), clock)
     core.handle(PresenceChanged("chloe", "on_shift"))
     assert pages(press(core, "kiosk-1")) == [("chloe", "call", 1)]  # nobody of electronics on shift
-    core2 = Dispatcher(store_config(), clock)
+    core2 = new_core(store_config(), clock)
     cmds = press(core2, "kiosk-1")
     assert pages(cmds) == [("maria", "nobody_on_shift", 3)]
     state = [c.msg for c in cmds if isinstance(c, PublishState)][-1]
@@ -96,7 +97,7 @@ def test_falls_back_to_anyone_on_shift_then_managers(clock):
 
 
 def test_colleague_coming_on_shift_takes_a_call_nobody_could(clock):
-    core = Dispatcher(store_config(), clock)
+    core = new_core(store_config(), clock)
     press(core, "kiosk-1")
     cmds = core.handle(PresenceChanged("anna", "on_shift"))
     assert pages(cmds) == [("anna", "call", 3)] or pages(cmds)[0][0] == "anna"
@@ -125,7 +126,7 @@ def test_ack_timeout_pages_next_then_escalates_to_everyone(core, clock):
 
 
 def test_escalate_after_wins_over_a_long_ack_timeout(clock):
-    core = Dispatcher(store_config(ack=60, esc=90), clock)
+    core = new_core(store_config(ack=60, esc=90), clock)
     core.handle(PresenceChanged("anna", "on_shift"))
     core.handle(PresenceChanged("ben", "on_shift"))
     press(core)
@@ -141,7 +142,7 @@ def test_decline_reroutes_at_once(core):
 
 
 def test_everyone_declines_escalates_to_managers(clock):
-    core = Dispatcher(store_config(), clock)
+    core = new_core(store_config(), clock)
     core.handle(PresenceChanged("anna", "on_shift"))
     press(core)
     cmds = staff(core, "anna", "decline")
@@ -316,7 +317,7 @@ def test_restore_rebuilds_open_calls_and_timers(core, clock):
             if isinstance(c, RecordCall):
                 rows[c.row["id"]] = c.row
     clock.advance(5)
-    fresh = Dispatcher(store_config(), clock)
+    fresh = new_core(store_config(), clock)
     out = fresh.restore(list(rows.values()), [], presence={"anna": "on_shift", "ben": "on_shift", "chloe": "off"})
     assert states(out) == ["waiting"]
     call = fresh.open["c1"]
@@ -339,7 +340,7 @@ def test_a_restored_row_missing_its_ack_or_greet_time_still_runs_its_timers(core
     assert (acked["status"], greeted["status"]) == ("acknowledged", "greeted")
     acked["time_to_ack_s"] = None
     greeted["time_to_greet_s"] = None
-    fresh = Dispatcher(store_config(), clock)
+    fresh = new_core(store_config(), clock)
     fresh.restore([acked, greeted], [], presence={"anna": "on_shift", "chloe": "on_shift"})
     clock.advance(3600)
     cmds = fresh.tick()
@@ -357,7 +358,7 @@ def test_a_resent_repeat_press_is_counted_once_even_after_a_restart(core, clock,
     log.submit([press_row(c.press_id, c.call_id, c.device, clock.wall()) for c in cmds if isinstance(c, RecordPress)])
     assert log.flush()
     assert pages(press(core, call_id="p2")) == [] and core.open["c1"].repeat_presses == 1
-    fresh = Dispatcher(store_config(), clock)
+    fresh = new_core(store_config(), clock)
     fresh.restore(log.load_open(), [], presence={"anna": "on_shift"})
     assert pages(press(fresh, call_id="p2")) == [] and fresh.open["c1"].repeat_presses == 1
     log.stop()
@@ -439,7 +440,7 @@ def test_a_call_adopted_just_after_midnight_counts_once_today():
     from tests.broker.conftest import local_ts
 
     clock = FakeClock(wall_start=local_ts("2026-03-02 23:59:50"))
-    core = Dispatcher(store_config(), clock)
+    core = new_core(store_config(), clock)
     core.restore([], [], presence={"anna": "on_shift"})
     clock.advance(20)  # the new day's first event is the adoption
     opened = "2026-03-02T22:59:55.000Z"
@@ -500,7 +501,7 @@ def test_load_and_waiting_queues_always_equal_a_full_scan(steps, on_shift_at_sta
     """The dispatcher keeps per-colleague load and per-zone waiting queues as calls change (so a new
     call never scans the open calls); after any sequence of events they equal the scan they replace."""
     clock = FakeClock()
-    core = Dispatcher(store_config(), clock)
+    core = new_core(store_config(), clock)
     for s in on_shift_at_start:
         core.handle(PresenceChanged(s, "on_shift"))
     for n, (kind, *args) in enumerate(steps):

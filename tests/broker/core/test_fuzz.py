@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from broker.contract.clock import FakeClock
 from broker.contract.protocol import MAX_PAYLOAD_BYTES, ProtocolError
 from broker.core.commands import Reject
-from broker.core.dispatcher import Dispatcher
 from broker.hub.shell import to_event
+from broker.hub.words import new_core
 from tests.conftest import store_config
 
 KNOWN_DEVICES = ["kiosk-1", "kiosk-2", "button-1"]
@@ -62,7 +62,7 @@ payload = st.one_of(
 @settings(max_examples=3000, deadline=None)
 @given(messages=st.lists(st.tuples(topic, payload), min_size=1, max_size=8))
 def test_core_rejects_bad_input_and_never_raises(messages):
-    core = Dispatcher(store_config(), FakeClock())
+    core = new_core(store_config(), FakeClock())
     for s in KNOWN_STAFF[:3]:
         core.handle(to_event("s1", f"staffcall/s1/staff/{s}/presence", b'{"status": "on_shift"}'))
     core.handle(to_event("s1", "staffcall/s1/call/kiosk-1", b'{"id": "c1"}'))
