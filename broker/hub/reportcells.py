@@ -30,13 +30,18 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 OPEN = ("waiting", "acknowledged", "greeted")
 DIMS = ("all", "hour", "zone", "device", "staff", "reason", "outcome", "declined")
 """Groupings kept per day; weekday, day and weekday x hour are days (and hours) regrouped."""
+MONTH_DIMS = ("all", "weekday", "wdhour", "zone", "device", "staff", "reason", "outcome", "declined")
+"""Groupings kept per month: a month has no days left, so weekday and weekday x hour (key wd * 24 + hour) are kept."""
+KEPT_VERSION = "2"
+"""Bumped when the kept data changes shape: a log kept with another version is rebuilt on open."""
+_EPOCH = date(1970, 1, 1)
 
 ROW_SQL = (
     "SELECT opened_ts, status, time_to_ack_s, time_to_greet_s, time_to_close_s, zone, device, reason, outcome, "
@@ -48,6 +53,11 @@ SCHEMA = [
     "calls INTEGER, open INTEGER, unattended INTEGER, left INTEGER, cancelled INTEGER, repeat_presses INTEGER, "
     "escalations INTEGER, feedback_sum INTEGER, feedback_count INTEGER, declines INTEGER, "
     "waiting BLOB, ack BLOB, greet BLOB, gave_up BLOB, PRIMARY KEY (dim, day, key)) WITHOUT ROWID",
+    # The month grain: each local month's sealed day cells merged (``seal_months``), keyed by its first day.
+    "CREATE TABLE IF NOT EXISTS report_month_cells (month INTEGER NOT NULL, dim TEXT NOT NULL, key NOT NULL, "
+    "calls INTEGER, open INTEGER, unattended INTEGER, left INTEGER, cancelled INTEGER, repeat_presses INTEGER, "
+    "escalations INTEGER, feedback_sum INTEGER, feedback_count INTEGER, declines INTEGER, "
+    "waiting BLOB, ack BLOB, greet BLOB, gave_up BLOB, PRIMARY KEY (dim, month, key)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS report_dirty (utc_day INTEGER PRIMARY KEY)",
     "CREATE TABLE IF NOT EXISTS report_meta (key TEXT PRIMARY KEY, value TEXT)",
     # Any write to a call marks its UTC day, in the writer's transaction: kept cells can never silently lag.
@@ -251,6 +261,7 @@ def cell_from_row(row: Sequence[Any]) -> Cell:
 
 
 _INSERT = f"INSERT OR REPLACE INTO report_cells VALUES ({', '.join('?' * (3 + len(COUNTERS) + len(ARRAYS)))})"
+_INSERT_MONTH = _INSERT.replace("report_cells", "report_month_cells")
 
 
 def utc_days_of(local_day: int) -> range:
@@ -286,9 +297,68 @@ def today_local(timezone: str, now: float) -> int:
     return LocalDays(timezone).day_hour(now)[0]
 
 
+def month_of(day: int) -> int:
+    """The first local day (day number) of the month that holds local day ``day``."""
+    return ((_EPOCH + timedelta(days=day)).replace(day=1) - _EPOCH).days
+
+
+def month_end(month: int) -> int:
+    """The first local day of the month after the one starting on local day ``month``."""
+    return month_of(month + 31)
+
+
+def merge_month(day_cells: Iterable[tuple[int, str, Any, Cell]]) -> dict[tuple[str, Any], Cell]:
+    """Month cells (dim, key) of a month's day cells (day, dim, key, cell): counters summed, arrays merged sorted."""
+    out: dict[tuple[str, Any], Cell] = {}
+
+    def into(dim: str, key: Any, c: Cell) -> None:
+        m = out.get((dim, key))
+        if m is None:
+            m = out[(dim, key)] = Cell()
+        m.add(c)
+
+    for day, dim, key, c in day_cells:
+        if dim == "all":
+            into("all", key, c)
+            into("weekday", (day + 3) % 7, c)  # 1970-01-01 was a Thursday; Monday = 0
+        elif dim == "hour":
+            into("wdhour", ((day + 3) % 7) * 24 + int(key), c)
+        else:
+            into(dim, key, c)
+    for c in out.values():
+        for name in ARRAYS:
+            setattr(c, name, array("d", sorted(getattr(c, name))))  # runs of sorted days: timsort merges them
+    return out
+
+
+def seal_months(conn: sqlite3.Connection, months: Iterable[int]) -> None:
+    """Merge the sealed day cells of each month (first days) into ``report_month_cells`` (caller commits)."""
+    dims = ", ".join("?" * len(DIMS))
+    for m in sorted(set(months)):
+        rows = conn.execute(
+            f"SELECT * FROM report_cells WHERE dim IN ({dims}) AND day >= ? AND day < ?", (*DIMS, m, month_end(m))
+        )
+        merged = merge_month((r[0], r[1], r[2], cell_from_row(r[3:])) for r in rows)
+        conn.execute("DELETE FROM report_month_cells WHERE month = ?", (m,))
+        conn.executemany(_INSERT_MONTH, [_to_row(m, dim, key, c) for (dim, key), c in merged.items()])
+
+
+def kept_ready(conn: sqlite3.Connection, timezone: str) -> bool:
+    """Whether the kept data is built, for this zone and in this version (else reports read the rows)."""
+    try:
+        meta = dict(conn.execute("SELECT key, value FROM report_meta WHERE key IN ('timezone', 'version')"))
+    except sqlite3.OperationalError:  # a log older than kept data (opened read-only, or not upgraded yet)
+        return False
+    return meta.get("timezone") == timezone and meta.get("version") == KEPT_VERSION
+
+
 def seal_dirty(conn: sqlite3.Connection, timezone: str, now: float) -> list[int]:
-    """Seal the local days marked dirty that ended before today (caller's transaction).  Today stays live."""
-    if (conn.execute("SELECT value FROM report_meta WHERE key = 'timezone'").fetchone() or [None])[0] != timezone:
+    """Seal the local days marked dirty that ended before today, and their months (caller's transaction).
+
+    Today stays live.  A month is merged again from its day cells whenever one of its days is sealed:
+    once a night for yesterday's month (a few hundred milliseconds at a busy store's 90,000 calls a month).
+    """
+    if not kept_ready(conn, timezone):
         return []  # not built yet (or for another zone): ``rebuild`` first; reports read live meanwhile
     today = today_local(timezone, now)
     dirty = [u for (u,) in conn.execute("SELECT utc_day FROM report_dirty")]
@@ -296,6 +366,7 @@ def seal_dirty(conn: sqlite3.Connection, timezone: str, now: float) -> list[int]
     # A UTC day may be cleared once every local day it touches is sealed.
     clear = [u for u in dirty if all(d in ready for d in local_days_of(u))]
     seal_days(conn, timezone, ready)
+    seal_months(conn, {month_of(d) for d in ready})
     conn.executemany("DELETE FROM report_dirty WHERE utc_day = ?", [(u,) for u in clear])
     return sorted(ready)
 
@@ -310,26 +381,35 @@ def rebuild(
     today = days.day_hour(now)[0]
     with conn:
         conn.execute("DELETE FROM report_cells")
+        conn.execute("DELETE FROM report_month_cells")
         conn.execute("DELETE FROM report_dirty")
         conn.execute("DELETE FROM report_meta")
     if first is None:
         todo: list[int] = []
     else:
         todo = list(range(days.day_hour(float(first))[0], min(days.day_hour(float(last))[0], today - 1) + 1))
-    done = 0
+    months = sorted({month_of(d) for d in todo})
+    done, total = 0, len(todo) + len(months)
     for i in range(0, len(todo), 7):
         week = todo[i : i + 7]
         with conn:
             seal_days(conn, timezone, week, days)
         done += len(week)
         if progress:
-            progress(done, len(todo))
+            progress(done, total)
+    for m in months:
+        with conn:
+            seal_months(conn, [m])
+        done += 1
+        if progress:
+            progress(done, total)
     with conn:
         # Days not sealed (today, and later ones) stay dirty: reports compute them from the rows.
         if last is not None:
             for d in range(today, days.day_hour(float(last))[0] + 1):
                 conn.executemany("INSERT OR IGNORE INTO report_dirty VALUES (?)", [(u,) for u in utc_days_of(d)])
         conn.execute("INSERT OR REPLACE INTO report_meta VALUES ('timezone', ?)", (timezone,))
+        conn.execute("INSERT OR REPLACE INTO report_meta VALUES ('version', ?)", (KEPT_VERSION,))
     return len(todo)
 
 

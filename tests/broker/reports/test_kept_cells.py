@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import random
 import sqlite3
+from datetime import date
 
 from broker.hub.eventlog import EventLog
-from broker.hub.reportcells import kth, rebuild
+from broker.hub.reportcells import kth, month_of, rebuild
 from broker.reports.metrics import Metrics, period
 from tests.broker.conftest import TZ, Log, local_ts
 
@@ -37,9 +38,15 @@ def fill(log: Log, n: int = 600, seed: int = 3) -> None:
 
 
 def reports(conn: sqlite3.Connection) -> list:
+    """Every report a manager can ask for over the filled year, whole months (DST ones) and this month."""
     m = Metrics(conn, TZ, 60, create_indexes=False)
-    p = period("range", TZ, NOW, since=__import__("datetime").date(2026, 1, 1))
-    return [m.report(p, by, NOW).to_dict() for by in (None, "staff", "zone", "weekday", "hour", "day")]
+    year = period("range", TZ, NOW, since=date(2026, 1, 1))
+    march = period("range", TZ, NOW, since=date(2026, 3, 1), until=date(2026, 3, 31))
+    october = period("range", TZ, NOW, since=date(2026, 2, 27), until=date(2026, 11, 2))
+    out = [m.report(year, by, NOW).to_dict() for by in (None, "staff", "zone", "weekday", "hour", "day")]
+    out += [m.report(p, by, NOW).to_dict() for p in (march, october) for by in (None, "hour", "weekday")]
+    out += [m.report(period("month", TZ, NOW), by, NOW).to_dict() for by in (None, "staff", "hour")]
+    return out
 
 
 def test_sealed_cells_equal_the_rows_and_a_rebuild_gives_them_again(log):
@@ -113,3 +120,42 @@ def test_kth_of_sorted_arrays_with_ties():
     arrays = [array("d", [1, 2, 2, 9]), array("d", [2, 2, 3]), array("d"), array("d", [0, 10])]
     flat = sorted(v for a in arrays for v in a)
     assert [kth(arrays, k) for k in range(len(flat))] == flat
+
+
+def test_months_are_read_merged_and_a_late_write_sends_its_month_back_to_the_days(log):
+    fill(log)
+    live = reports(log.conn)
+    rebuild(log.conn, TZ, NOW)
+    march = month_of(int(local_ts("2026-03-15 12:00:00") // 86400))
+    assert log.conn.execute("SELECT count(*) FROM report_month_cells WHERE month = ?", (march,)).fetchone()[0] > 0
+    # Spoil March's day cells: figures that still equal the rows read the merged month (the trend is per day).
+    log.conn.execute("UPDATE report_cells SET calls = calls + 1000 WHERE day >= ? AND day < ?", (march, march + 31))
+    log.conn.commit()
+    spoilt = reports(log.conn)
+    def by_month(rs: list) -> list:
+        return [dict(r, trend=None) for r in rs if r["by"] != "day"]
+
+    assert by_month(spoilt) == by_month(live)
+    assert spoilt != live
+    rebuild(log.conn, TZ, NOW)
+    # A late write to a sealed March day, not sealed again yet: March is stale and read day by day, live.
+    log.conn.execute("UPDATE calls SET time_to_greet_s = 1.0, status = 'resolved' WHERE id = 'k3'")
+    log.conn.commit()
+    after = reports(log.conn)
+    log.conn.execute("DELETE FROM report_meta")  # every day from the rows
+    log.conn.commit()
+    assert reports(log.conn) == after
+    assert after != live
+
+
+def test_a_log_kept_by_an_older_version_is_rebuilt_on_open(log):
+    fill(log, 100)
+    live = reports(log.conn)
+    rebuild(log.conn, TZ, NOW)
+    log.conn.execute("UPDATE report_meta SET value = '1' WHERE key = 'version'")
+    log.conn.execute("DELETE FROM report_month_cells")
+    log.conn.commit()
+    Metrics(log.conn, TZ, 60)  # the report's open: ensure_kept sees the old version and builds again
+    assert log.conn.execute("SELECT value FROM report_meta WHERE key = 'version'").fetchone()[0] != "1"
+    assert log.conn.execute("SELECT count(*) FROM report_month_cells").fetchone()[0] > 0
+    assert reports(log.conn) == live
