@@ -7,11 +7,12 @@ averages are sums of cells; a percentile is the k-th value of a few sorted array
 (``kth``), found by bisection without merging them.  Nothing is rounded, so every figure
 is exactly what a pass over the calls would give (``broker.reports.metrics`` checks it).
 
-Who writes: triggers on ``calls`` (made by ``create_schema``) mark the UTC day of every
-written call in ``report_dirty`` in the writer's own transaction, whoever the writer is.
-The hub's event log seals the dirty days before today in the same transaction as the
-call rows (``seal_dirty``); a report reads sealed cells and computes dirty days (today)
-from the call rows.  The cells are derived: ``rebuild`` makes them again from ``calls``.
+Who writes: triggers on ``calls`` (made by ``create_schema``) mark the UTC quarter hour of
+every written call in ``report_stale`` in the writer's own transaction, whoever the writer is.
+The hub's event log seals the marked days before today, and each day once it has ended, in the
+same transaction as the call rows (``seal_dirty``); a report reads sealed cells and computes
+the other days (today, or a day written since) from the call rows.  The cells are derived:
+``rebuild`` makes them again from ``calls``.
 
 Example::
 
@@ -39,7 +40,7 @@ DIMS = ("all", "hour", "zone", "device", "staff", "reason", "outcome", "declined
 """Groupings kept per day; weekday, day and weekday x hour are days (and hours) regrouped."""
 MONTH_DIMS = ("all", "weekday", "wdhour", "zone", "device", "staff", "reason", "outcome", "declined")
 """Groupings kept per month: a month has no days left, so weekday and weekday x hour (key wd * 24 + hour) are kept."""
-KEPT_VERSION = "2"
+KEPT_VERSION = "3"
 """Bumped when the kept data changes shape: a log kept with another version is rebuilt on open."""
 _EPOCH = date(1970, 1, 1)
 
@@ -58,15 +59,19 @@ SCHEMA = [
     "calls INTEGER, open INTEGER, unattended INTEGER, left INTEGER, cancelled INTEGER, repeat_presses INTEGER, "
     "escalations INTEGER, feedback_sum INTEGER, feedback_count INTEGER, declines INTEGER, "
     "waiting BLOB, ack BLOB, greet BLOB, gave_up BLOB, PRIMARY KEY (dim, month, key)) WITHOUT ROWID",
-    "CREATE TABLE IF NOT EXISTS report_dirty (utc_day INTEGER PRIMARY KEY)",
+    "CREATE TABLE IF NOT EXISTS report_stale (quarter INTEGER PRIMARY KEY)",
     "CREATE TABLE IF NOT EXISTS report_meta (key TEXT PRIMARY KEY, value TEXT)",
-    # Any write to a call marks its UTC day, in the writer's transaction: kept cells can never silently lag.
+    # The first kept data marked whole UTC days, which overlap two local days: gone, with its triggers.
+    *(f"DROP TRIGGER IF EXISTS report_dirty_{op}" for op in ("insert", "update", "delete")),
+    "DROP TABLE IF EXISTS report_dirty",
+    # Any write to a call marks its UTC quarter hour, in the writer's transaction: kept cells can never
+    # silently lag.  A quarter hour lies in one local day (zones are offset by whole quarter hours).
     # (Not INSERT OR IGNORE: inside a trigger the outer statement's conflict rule wins, and the hub upserts.)
     *(
-        f"CREATE TRIGGER IF NOT EXISTS report_dirty_{op.lower()} AFTER {op} ON calls BEGIN "
+        f"CREATE TRIGGER IF NOT EXISTS report_stale_{op.lower()} AFTER {op} ON calls BEGIN "
         + "".join(
-            f"INSERT INTO report_dirty SELECT CAST({row}.opened_ts / 86400 AS INTEGER) WHERE NOT EXISTS "
-            f"(SELECT 1 FROM report_dirty WHERE utc_day = CAST({row}.opened_ts / 86400 AS INTEGER)); "
+            f"INSERT INTO report_stale SELECT CAST({row}.opened_ts / 900 AS INTEGER) WHERE NOT EXISTS "
+            f"(SELECT 1 FROM report_stale WHERE quarter = CAST({row}.opened_ts / 900 AS INTEGER)); "
             for row in rows
         )
         + "END"
@@ -264,15 +269,6 @@ _INSERT = f"INSERT OR REPLACE INTO report_cells VALUES ({', '.join('?' * (3 + le
 _INSERT_MONTH = _INSERT.replace("report_cells", "report_month_cells")
 
 
-def utc_days_of(local_day: int) -> range:
-    """The UTC days a local day can overlap (offsets are within +-14 h)."""
-    return range(local_day - 1, local_day + 2)
-
-
-def local_days_of(utc_day: int) -> range:
-    return range(utc_day - 1, utc_day + 2)
-
-
 def seal_days(conn: sqlite3.Connection, timezone: str, local_days: Iterable[int], days: LocalDays | None = None) -> int:
     """Compute and store the cells of ``local_days`` from ``calls`` (caller commits).  Returns calls read."""
     days = days or LocalDays(timezone)
@@ -360,15 +356,35 @@ def seal_dirty(conn: sqlite3.Connection, timezone: str, now: float) -> list[int]
     """
     if not kept_ready(conn, timezone):
         return []  # not built yet (or for another zone): ``rebuild`` first; reports read live meanwhile
-    today = today_local(timezone, now)
-    dirty = [u for (u,) in conn.execute("SELECT utc_day FROM report_dirty")]
-    ready = {d for u in dirty for d in local_days_of(u) if d < today}
-    # A UTC day may be cleared once every local day it touches is sealed.
-    clear = [u for u in dirty if all(d in ready for d in local_days_of(u))]
-    seal_days(conn, timezone, ready)
+    days = LocalDays(timezone)
+    today = days.day_hour(now)[0]
+    through = sealed_through(conn, today - 1)
+    stale = {days.day_hour(q * 900.0)[0] for (q,) in conn.execute("SELECT quarter FROM report_stale")}
+    ready = {d for d in stale if d < today} | set(range(through + 1, today))
+    seal_days(conn, timezone, ready, days)
     seal_months(conn, {month_of(d) for d in ready})
-    conn.executemany("DELETE FROM report_dirty WHERE utc_day = ?", [(u,) for u in clear])
+    # Every marked day before today is sealed now, and days after ``sealed_through`` are read live.
+    conn.execute("DELETE FROM report_stale")
+    conn.execute("INSERT OR REPLACE INTO report_meta VALUES ('sealed_through', ?)", (str(max(through, today - 1)),))
     return sorted(ready)
+
+
+def sealed_through(conn: sqlite3.Connection, default: int) -> int:
+    """The last local day sealed in order (later days are live until the hub seals them after they end)."""
+    row = conn.execute("SELECT value FROM report_meta WHERE key = 'sealed_through'").fetchone()
+    return default if row is None else int(row[0])
+
+
+def live_days(conn: sqlite3.Connection, timezone: str, first: int, last: int) -> set[int]:
+    """Local days in [first, last] a report reads from the rows: after ``sealed_through``, or written since."""
+    days = LocalDays(timezone)
+    through = sealed_through(conn, first - 1)
+    live = set(range(max(first, through + 1), last + 1))
+    for (q,) in conn.execute("SELECT quarter FROM report_stale"):
+        d = days.day_hour(q * 900.0)[0]
+        if first <= d <= last:
+            live.add(d)
+    return live
 
 
 def rebuild(
@@ -382,7 +398,7 @@ def rebuild(
     with conn:
         conn.execute("DELETE FROM report_cells")
         conn.execute("DELETE FROM report_month_cells")
-        conn.execute("DELETE FROM report_dirty")
+        conn.execute("DELETE FROM report_stale")
         conn.execute("DELETE FROM report_meta")
     if first is None:
         todo: list[int] = []
@@ -404,10 +420,8 @@ def rebuild(
         if progress:
             progress(done, total)
     with conn:
-        # Days not sealed (today, and later ones) stay dirty: reports compute them from the rows.
-        if last is not None:
-            for d in range(today, days.day_hour(float(last))[0] + 1):
-                conn.executemany("INSERT OR IGNORE INTO report_dirty VALUES (?)", [(u,) for u in utc_days_of(d)])
+        # Days after it (today, and later ones) are read live from the rows.
+        conn.execute("INSERT OR REPLACE INTO report_meta VALUES ('sealed_through', ?)", (str(today - 1),))
         conn.execute("INSERT OR REPLACE INTO report_meta VALUES ('timezone', ?)", (timezone,))
         conn.execute("INSERT OR REPLACE INTO report_meta VALUES ('version', ?)", (KEPT_VERSION,))
     return len(todo)

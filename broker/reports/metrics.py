@@ -60,7 +60,7 @@ from broker.hub.reportcells import (
     cell_from_row,
     kept_ready,
     kth,
-    local_days_of,
+    live_days,
     month_end,
     month_of,
 )
@@ -529,11 +529,10 @@ class Metrics:
         return out
 
     def _live_days(self, first: int, last: int) -> tuple[set[int], bool]:
-        """Local days to compute from the call rows (written since sealed: today), and whether cells are kept."""
+        """Local days to compute from the call rows (today, or written since sealed), and whether cells are kept."""
         if not kept_ready(self.conn, self.timezone):
             return set(range(first, last + 1)), False
-        dirty = {d for (u,) in self.conn.execute("SELECT utc_day FROM report_dirty") for d in local_days_of(u)}
-        return {d for d in dirty if first <= d <= last}, True
+        return live_days(self.conn, self.timezone, first, last), True
 
     def _usable_months(self, first: int, last: int, live: set[int]) -> list[int]:
         """Months wholly inside [first, last] whose kept merge is exact: none of their live days was sealed before.

@@ -7,7 +7,7 @@ import sqlite3
 from datetime import date
 
 from broker.hub.eventlog import EventLog
-from broker.hub.reportcells import kth, month_of, rebuild
+from broker.hub.reportcells import kth, month_of, rebuild, seal_dirty
 from broker.reports.metrics import Metrics, period
 from tests.broker.conftest import TZ, Log, local_ts
 
@@ -104,9 +104,9 @@ def test_a_late_write_to_a_sealed_day_is_read_from_the_rows_until_the_hub_seals_
     )
     assert ev.flush(60) and not ev.degraded  # an upsert of a known call marks its day too (the trigger)
     ev.stop()
-    march = int(local_ts("2026-03-29 10:00:00") // 86400)
-    dirty = {u for (u,) in log.conn.execute("SELECT utc_day FROM report_dirty")}
-    assert march not in dirty  # sealed by the writer, in the call's transaction
+    quarter = int(local_ts("2026-03-29 10:00:00") // 900)
+    stale = {q for (q,) in log.conn.execute("SELECT quarter FROM report_stale")}
+    assert quarter not in stale  # sealed by the writer, in the call's transaction
     after = reports(log.conn)
     assert after[0]["total"]["calls"] == before[0]["total"]["calls"] + 1
     log.conn.execute("DELETE FROM report_meta")  # compare with every day from the rows
@@ -132,6 +132,7 @@ def test_months_are_read_merged_and_a_late_write_sends_its_month_back_to_the_day
     log.conn.execute("UPDATE report_cells SET calls = calls + 1000 WHERE day >= ? AND day < ?", (march, march + 31))
     log.conn.commit()
     spoilt = reports(log.conn)
+
     def by_month(rs: list) -> list:
         return [dict(r, trend=None) for r in rs if r["by"] != "day"]
 
@@ -159,3 +160,31 @@ def test_a_log_kept_by_an_older_version_is_rebuilt_on_open(log):
     assert log.conn.execute("SELECT value FROM report_meta WHERE key = 'version'").fetchone()[0] != "1"
     assert log.conn.execute("SELECT count(*) FROM report_month_cells").fetchone()[0] > 0
     assert reports(log.conn) == live
+
+
+def test_the_writer_seals_a_day_once_after_it_ends_not_at_every_commit_of_today(log):
+    fill(log, 100)
+    rebuild(log.conn, TZ, NOW)
+    # Calls of today (one in its first quarter hour, whose UTC day is yesterday's) touch no sealed day.
+    log.call("2026-12-30 00:10:00", id="t1", time_to_greet_s=5.0)
+    log.call("2026-12-30 14:00:00", id="t2", time_to_greet_s=7.0)
+    assert seal_dirty(log.conn, TZ, NOW) == []
+    log.conn.commit()
+    # The first commit after midnight seals the day that ended (and merges its month), once.
+    tomorrow = NOW + 86400
+    log.call("2026-12-31 09:00:00", id="t3", time_to_greet_s=9.0)
+    assert seal_dirty(log.conn, TZ, tomorrow) == [int(local_ts("2026-12-30 12:00:00") // 86400)]
+    log.conn.commit()
+    log.call("2026-12-31 09:30:00", id="t4", time_to_greet_s=9.0)
+    assert seal_dirty(log.conn, TZ, tomorrow) == []
+    log.conn.commit()
+    m = Metrics(log.conn, TZ, 60, create_indexes=False)
+    kept = m.report(period("month", TZ, tomorrow), "hour", tomorrow).to_dict()
+    log.conn.execute("DELETE FROM report_meta")  # every day from the rows
+    log.conn.commit()
+    assert (
+        Metrics(log.conn, TZ, 60, create_indexes=False)
+        .report(period("month", TZ, tomorrow), "hour", tomorrow)
+        .to_dict()
+        == kept
+    )
