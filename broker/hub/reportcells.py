@@ -80,6 +80,17 @@ SCHEMA = [
 ]
 
 
+REPORT_INDEXES = {
+    # Covering: every column a report reads, in opened_ts order, so a year's report reads
+    # this narrow index and never the wide rows (JSON lists, free text) of the table.
+    "idx_calls_report": "calls(opened_ts, status, time_to_greet_s, time_to_ack_s, time_to_close_s, zone, device, "
+    "reason, greeted_by, staff, feedback_score, repeat_presses, escalated, declines, declined)",
+}
+"""Indexes for ``broker.reports.metrics``; the hub makes them (``create_schema``) as the event log's one writer.
+
+Here, not in ``eventlog``, so a report need not import sqlite-utils for one constant."""
+
+
 def create_report_schema(conn: sqlite3.Connection) -> None:
     for sql in SCHEMA:
         conn.execute(sql)

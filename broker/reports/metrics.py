@@ -50,9 +50,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from broker.contract.clock import iso
-from broker.hub.eventlog import REPORT_INDEXES
 from broker.hub.reportcells import (
     COUNTERS,
+    REPORT_INDEXES,
     ROW_SQL,
     Cell,
     LocalDays,
