@@ -188,3 +188,26 @@ def test_the_writer_seals_a_day_once_after_it_ends_not_at_every_commit_of_today(
         .to_dict()
         == kept
     )
+
+
+def test_an_old_log_is_upgraded_on_open_with_a_progress_bar(tmp_path, monkeypatch):
+    from rich.progress import Progress
+
+    from broker.reports.metrics import open_metrics
+
+    log = Log(str(tmp_path / "old.db"))
+    fill(log, 100)
+    for table in ("report_cells", "report_month_cells", "report_stale", "report_meta"):
+        log.conn.execute(f"DROP TABLE {table}")  # a log from before the kept data
+    log.conn.commit()
+    shown: list[tuple] = []
+    real_update = Progress.update
+
+    def update(self, task, **kw):
+        shown.append((kw.get("completed"), kw.get("total")))
+        return real_update(self, task, **kw)
+
+    monkeypatch.setattr(Progress, "update", update)
+    m = open_metrics(log.path, TZ, 60)
+    assert shown and shown[-1][0] == shown[-1][1] > 0  # the bar went to its end
+    assert m.conn.execute("SELECT count(*) FROM report_month_cells").fetchone()[0] > 0
