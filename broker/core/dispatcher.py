@@ -413,7 +413,7 @@ class Dispatcher:
                 out.append(Reject(f"call {call.id!r} already has feedback"))
                 return
             call.feedback_score = ev.msg.score
-            self.today.feedback(self.clock.wall())
+            self.today.feedback(self.clock.wall(), call)
             self._touch(call)
             out.append(SummaryChanged())
             if call.staff:

@@ -47,7 +47,7 @@ import sqlite_utils
 
 from broker.contract.clock import iso
 from broker.contract.protocol import CLOSED_STATUSES, OPEN_STATUSES
-from broker.hub.reportcells import create_report_schema, seal_dirty
+from broker.hub.reportcells import REPORT_INDEXES, create_report_schema, seal_dirty
 
 log = logging.getLogger(__name__)
 
@@ -106,15 +106,6 @@ CALL_COLUMNS: dict[str, type] = {
     "presses": str,
     "opened_mono": float,
 }
-
-
-REPORT_INDEXES = {
-    # Covering: every column a report reads, in opened_ts order, so a year's report reads
-    # this narrow index and never the wide rows (JSON lists, free text) of the table.
-    "idx_calls_report": "calls(opened_ts, status, time_to_greet_s, time_to_ack_s, time_to_close_s, zone, device, "
-    "reason, greeted_by, staff, feedback_score, repeat_presses, escalated, declines, declined)",
-}
-"""Indexes for ``broker.reports.metrics``; made here so the hub stays the event log's one writer."""
 
 
 EVENT_COLUMNS: dict[str, type] = {

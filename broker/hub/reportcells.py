@@ -7,11 +7,12 @@ averages are sums of cells; a percentile is the k-th value of a few sorted array
 (``kth``), found by bisection without merging them.  Nothing is rounded, so every figure
 is exactly what a pass over the calls would give (``broker.reports.metrics`` checks it).
 
-Who writes: triggers on ``calls`` (made by ``create_schema``) mark the UTC day of every
-written call in ``report_dirty`` in the writer's own transaction, whoever the writer is.
-The hub's event log seals the dirty days before today in the same transaction as the
-call rows (``seal_dirty``); a report reads sealed cells and computes dirty days (today)
-from the call rows.  The cells are derived: ``rebuild`` makes them again from ``calls``.
+Who writes: triggers on ``calls`` (made by ``create_schema``) mark the UTC quarter hour of
+every written call in ``report_stale`` in the writer's own transaction, whoever the writer is.
+The hub's event log seals the marked days before today, and each day once it has ended, in the
+same transaction as the call rows (``seal_dirty``); a report reads sealed cells and computes
+the other days (today, or a day written since) from the call rows.  The cells are derived:
+``rebuild`` makes them again from ``calls``.
 
 Example::
 
@@ -30,13 +31,18 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 OPEN = ("waiting", "acknowledged", "greeted")
 DIMS = ("all", "hour", "zone", "device", "staff", "reason", "outcome", "declined")
 """Groupings kept per day; weekday, day and weekday x hour are days (and hours) regrouped."""
+MONTH_DIMS = ("all", "weekday", "wdhour", "zone", "device", "staff", "reason", "outcome", "declined")
+"""Groupings kept per month: a month has no days left, so weekday and weekday x hour (key wd * 24 + hour) are kept."""
+KEPT_VERSION = "3"
+"""Bumped when the kept data changes shape: a log kept with another version is rebuilt on open."""
+_EPOCH = date(1970, 1, 1)
 
 ROW_SQL = (
     "SELECT opened_ts, status, time_to_ack_s, time_to_greet_s, time_to_close_s, zone, device, reason, outcome, "
@@ -48,21 +54,41 @@ SCHEMA = [
     "calls INTEGER, open INTEGER, unattended INTEGER, left INTEGER, cancelled INTEGER, repeat_presses INTEGER, "
     "escalations INTEGER, feedback_sum INTEGER, feedback_count INTEGER, declines INTEGER, "
     "waiting BLOB, ack BLOB, greet BLOB, gave_up BLOB, PRIMARY KEY (dim, day, key)) WITHOUT ROWID",
-    "CREATE TABLE IF NOT EXISTS report_dirty (utc_day INTEGER PRIMARY KEY)",
+    # The month grain: each local month's sealed day cells merged (``seal_months``), keyed by its first day.
+    "CREATE TABLE IF NOT EXISTS report_month_cells (month INTEGER NOT NULL, dim TEXT NOT NULL, key NOT NULL, "
+    "calls INTEGER, open INTEGER, unattended INTEGER, left INTEGER, cancelled INTEGER, repeat_presses INTEGER, "
+    "escalations INTEGER, feedback_sum INTEGER, feedback_count INTEGER, declines INTEGER, "
+    "waiting BLOB, ack BLOB, greet BLOB, gave_up BLOB, PRIMARY KEY (dim, month, key)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS report_stale (quarter INTEGER PRIMARY KEY)",
     "CREATE TABLE IF NOT EXISTS report_meta (key TEXT PRIMARY KEY, value TEXT)",
-    # Any write to a call marks its UTC day, in the writer's transaction: kept cells can never silently lag.
+    # The first kept data marked whole UTC days, which overlap two local days: gone, with its triggers.
+    *(f"DROP TRIGGER IF EXISTS report_dirty_{op}" for op in ("insert", "update", "delete")),
+    "DROP TABLE IF EXISTS report_dirty",
+    # Any write to a call marks its UTC quarter hour, in the writer's transaction: kept cells can never
+    # silently lag.  A quarter hour lies in one local day (zones are offset by whole quarter hours).
     # (Not INSERT OR IGNORE: inside a trigger the outer statement's conflict rule wins, and the hub upserts.)
     *(
-        f"CREATE TRIGGER IF NOT EXISTS report_dirty_{op.lower()} AFTER {op} ON calls BEGIN "
+        f"CREATE TRIGGER IF NOT EXISTS report_stale_{op.lower()} AFTER {op} ON calls BEGIN "
         + "".join(
-            f"INSERT INTO report_dirty SELECT CAST({row}.opened_ts / 86400 AS INTEGER) WHERE NOT EXISTS "
-            f"(SELECT 1 FROM report_dirty WHERE utc_day = CAST({row}.opened_ts / 86400 AS INTEGER)); "
+            f"INSERT INTO report_stale SELECT CAST({row}.opened_ts / 900 AS INTEGER) WHERE NOT EXISTS "
+            f"(SELECT 1 FROM report_stale WHERE quarter = CAST({row}.opened_ts / 900 AS INTEGER)); "
             for row in rows
         )
         + "END"
         for op, rows in (("INSERT", ("NEW",)), ("UPDATE", ("NEW", "OLD")), ("DELETE", ("OLD",)))
     ),
 ]
+
+
+REPORT_INDEXES = {
+    # Covering: every column a report reads, in opened_ts order, so a year's report reads
+    # this narrow index and never the wide rows (JSON lists, free text) of the table.
+    "idx_calls_report": "calls(opened_ts, status, time_to_greet_s, time_to_ack_s, time_to_close_s, zone, device, "
+    "reason, greeted_by, staff, feedback_score, repeat_presses, escalated, declines, declined)",
+}
+"""Indexes for ``broker.reports.metrics``; the hub makes them (``create_schema``) as the event log's one writer.
+
+Here, not in ``eventlog``, so a report need not import sqlite-utils for one constant."""
 
 
 def create_report_schema(conn: sqlite3.Connection) -> None:
@@ -251,15 +277,7 @@ def cell_from_row(row: Sequence[Any]) -> Cell:
 
 
 _INSERT = f"INSERT OR REPLACE INTO report_cells VALUES ({', '.join('?' * (3 + len(COUNTERS) + len(ARRAYS)))})"
-
-
-def utc_days_of(local_day: int) -> range:
-    """The UTC days a local day can overlap (offsets are within +-14 h)."""
-    return range(local_day - 1, local_day + 2)
-
-
-def local_days_of(utc_day: int) -> range:
-    return range(utc_day - 1, utc_day + 2)
+_INSERT_MONTH = _INSERT.replace("report_cells", "report_month_cells")
 
 
 def seal_days(conn: sqlite3.Connection, timezone: str, local_days: Iterable[int], days: LocalDays | None = None) -> int:
@@ -286,18 +304,98 @@ def today_local(timezone: str, now: float) -> int:
     return LocalDays(timezone).day_hour(now)[0]
 
 
+def month_of(day: int) -> int:
+    """The first local day (day number) of the month that holds local day ``day``."""
+    return ((_EPOCH + timedelta(days=day)).replace(day=1) - _EPOCH).days
+
+
+def month_end(month: int) -> int:
+    """The first local day of the month after the one starting on local day ``month``."""
+    return month_of(month + 31)
+
+
+def merge_month(day_cells: Iterable[tuple[int, str, Any, Cell]]) -> dict[tuple[str, Any], Cell]:
+    """Month cells (dim, key) of a month's day cells (day, dim, key, cell): counters summed, arrays merged sorted."""
+    out: dict[tuple[str, Any], Cell] = {}
+
+    def into(dim: str, key: Any, c: Cell) -> None:
+        m = out.get((dim, key))
+        if m is None:
+            m = out[(dim, key)] = Cell()
+        m.add(c)
+
+    for day, dim, key, c in day_cells:
+        if dim == "all":
+            into("all", key, c)
+            into("weekday", (day + 3) % 7, c)  # 1970-01-01 was a Thursday; Monday = 0
+        elif dim == "hour":
+            into("wdhour", ((day + 3) % 7) * 24 + int(key), c)
+        else:
+            into(dim, key, c)
+    for c in out.values():
+        for name in ARRAYS:
+            setattr(c, name, array("d", sorted(getattr(c, name))))  # runs of sorted days: timsort merges them
+    return out
+
+
+def seal_months(conn: sqlite3.Connection, months: Iterable[int]) -> None:
+    """Merge the sealed day cells of each month (first days) into ``report_month_cells`` (caller commits)."""
+    dims = ", ".join("?" * len(DIMS))
+    for m in sorted(set(months)):
+        rows = conn.execute(
+            f"SELECT * FROM report_cells WHERE dim IN ({dims}) AND day >= ? AND day < ?", (*DIMS, m, month_end(m))
+        )
+        merged = merge_month((r[0], r[1], r[2], cell_from_row(r[3:])) for r in rows)
+        conn.execute("DELETE FROM report_month_cells WHERE month = ?", (m,))
+        conn.executemany(_INSERT_MONTH, [_to_row(m, dim, key, c) for (dim, key), c in merged.items()])
+
+
+def kept_ready(conn: sqlite3.Connection, timezone: str) -> bool:
+    """Whether the kept data is built, for this zone and in this version (else reports read the rows)."""
+    try:
+        meta = dict(conn.execute("SELECT key, value FROM report_meta WHERE key IN ('timezone', 'version')"))
+    except sqlite3.OperationalError:  # a log older than kept data (opened read-only, or not upgraded yet)
+        return False
+    return meta.get("timezone") == timezone and meta.get("version") == KEPT_VERSION
+
+
 def seal_dirty(conn: sqlite3.Connection, timezone: str, now: float) -> list[int]:
-    """Seal the local days marked dirty that ended before today (caller's transaction).  Today stays live."""
-    if (conn.execute("SELECT value FROM report_meta WHERE key = 'timezone'").fetchone() or [None])[0] != timezone:
+    """Seal the local days marked dirty that ended before today, and their months (caller's transaction).
+
+    Today stays live.  A month is merged again from its day cells whenever one of its days is sealed:
+    once a night for yesterday's month (a few hundred milliseconds at a busy store's 90,000 calls a month).
+    """
+    if not kept_ready(conn, timezone):
         return []  # not built yet (or for another zone): ``rebuild`` first; reports read live meanwhile
-    today = today_local(timezone, now)
-    dirty = [u for (u,) in conn.execute("SELECT utc_day FROM report_dirty")]
-    ready = {d for u in dirty for d in local_days_of(u) if d < today}
-    # A UTC day may be cleared once every local day it touches is sealed.
-    clear = [u for u in dirty if all(d in ready for d in local_days_of(u))]
-    seal_days(conn, timezone, ready)
-    conn.executemany("DELETE FROM report_dirty WHERE utc_day = ?", [(u,) for u in clear])
+    days = LocalDays(timezone)
+    today = days.day_hour(now)[0]
+    through = sealed_through(conn, today - 1)
+    stale = {days.day_hour(q * 900.0)[0] for (q,) in conn.execute("SELECT quarter FROM report_stale")}
+    ready = {d for d in stale if d < today} | set(range(through + 1, today))
+    seal_days(conn, timezone, ready, days)
+    seal_months(conn, {month_of(d) for d in ready})
+    # Every marked day before today is sealed now, and days after ``sealed_through`` are read live.
+    conn.execute("DELETE FROM report_stale")
+    conn.execute("INSERT OR REPLACE INTO report_meta VALUES ('sealed_through', ?)", (str(max(through, today - 1)),))
     return sorted(ready)
+
+
+def sealed_through(conn: sqlite3.Connection, default: int) -> int:
+    """The last local day sealed in order (later days are live until the hub seals them after they end)."""
+    row = conn.execute("SELECT value FROM report_meta WHERE key = 'sealed_through'").fetchone()
+    return default if row is None else int(row[0])
+
+
+def live_days(conn: sqlite3.Connection, timezone: str, first: int, last: int) -> set[int]:
+    """Local days in [first, last] a report reads from the rows: after ``sealed_through``, or written since."""
+    days = LocalDays(timezone)
+    through = sealed_through(conn, first - 1)
+    live = set(range(max(first, through + 1), last + 1))
+    for (q,) in conn.execute("SELECT quarter FROM report_stale"):
+        d = days.day_hour(q * 900.0)[0]
+        if first <= d <= last:
+            live.add(d)
+    return live
 
 
 def rebuild(
@@ -310,26 +408,33 @@ def rebuild(
     today = days.day_hour(now)[0]
     with conn:
         conn.execute("DELETE FROM report_cells")
-        conn.execute("DELETE FROM report_dirty")
+        conn.execute("DELETE FROM report_month_cells")
+        conn.execute("DELETE FROM report_stale")
         conn.execute("DELETE FROM report_meta")
     if first is None:
         todo: list[int] = []
     else:
         todo = list(range(days.day_hour(float(first))[0], min(days.day_hour(float(last))[0], today - 1) + 1))
-    done = 0
+    months = sorted({month_of(d) for d in todo})
+    done, total = 0, len(todo) + len(months)
     for i in range(0, len(todo), 7):
         week = todo[i : i + 7]
         with conn:
             seal_days(conn, timezone, week, days)
         done += len(week)
         if progress:
-            progress(done, len(todo))
+            progress(done, total)
+    for m in months:
+        with conn:
+            seal_months(conn, [m])
+        done += 1
+        if progress:
+            progress(done, total)
     with conn:
-        # Days not sealed (today, and later ones) stay dirty: reports compute them from the rows.
-        if last is not None:
-            for d in range(today, days.day_hour(float(last))[0] + 1):
-                conn.executemany("INSERT OR IGNORE INTO report_dirty VALUES (?)", [(u,) for u in utc_days_of(d)])
+        # Days after it (today, and later ones) are read live from the rows.
+        conn.execute("INSERT OR REPLACE INTO report_meta VALUES ('sealed_through', ?)", (str(today - 1),))
         conn.execute("INSERT OR REPLACE INTO report_meta VALUES ('timezone', ?)", (timezone,))
+        conn.execute("INSERT OR REPLACE INTO report_meta VALUES ('version', ?)", (KEPT_VERSION,))
     return len(todo)
 
 

@@ -50,8 +50,20 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from broker.contract.clock import iso
-from broker.hub.eventlog import REPORT_INDEXES
-from broker.hub.reportcells import COUNTERS, ROW_SQL, Cell, LocalDays, build_cells, cell_from_row, kth, local_days_of
+from broker.hub.reportcells import (
+    COUNTERS,
+    REPORT_INDEXES,
+    ROW_SQL,
+    Cell,
+    LocalDays,
+    build_cells,
+    cell_from_row,
+    kept_ready,
+    kth,
+    live_days,
+    month_end,
+    month_of,
+)
 from broker.hub.reportcells import rebuild as rebuild_cells
 
 log = logging.getLogger(__name__)
@@ -260,16 +272,12 @@ def ensure_indexes(conn: sqlite3.Connection) -> None:
 def ensure_kept(
     conn: sqlite3.Connection, timezone: str, progress: Callable[[int, int], None] | None = None, force: bool = False
 ) -> bool:
-    """Build the kept report cells of an event log that has none (or has them for another zone).
+    """Build the kept report cells of an event log that has none (or has them for another zone or version).
 
     Returns True when it built them.  A read-only or busy log is left as it is: reports then
     compute every day from the call rows, exact but slower.
     """
-    try:
-        kept = conn.execute("SELECT value FROM report_meta WHERE key = 'timezone'").fetchone()
-    except sqlite3.OperationalError:
-        kept = None
-    if kept is not None and kept[0] == timezone and not force:
+    if kept_ready(conn, timezone) and not force:
         return False
     try:
         rebuild_cells(conn, timezone, time.time(), progress)
@@ -310,6 +318,42 @@ def _label(by: str | None, g: Any) -> str:
     return str(g)
 
 
+def _same(day: int, key: Any) -> Any:
+    return key
+
+
+def _same_key(key: Any) -> Any:
+    return key
+
+
+_DAY_VIEWS: dict[str, tuple[str, Callable[[int, Any], Any]]] = {
+    "all": ("all", lambda day, key: "all"),
+    "day": ("all", lambda day, key: day),
+    "weekday": ("all", lambda day, key: (day + 3) % 7),  # 1970-01-01 was a Thursday; Monday = 0
+    "hour": ("hour", _same),
+    "wdhour": ("hour", lambda day, key: ((day + 3) % 7, key)),
+}
+"""View -> (day-grain dim, group key of a day cell)."""
+_MONTH_VIEWS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "all": ("all", _same_key),
+    "weekday": ("weekday", _same_key),
+    "hour": ("wdhour", lambda key: key % 24),
+    "wdhour": ("wdhour", lambda key: divmod(key, 24)),
+}
+"""View -> (month-grain dim, group key of a month cell); ``day`` has no month grain."""
+
+
+def _runs(days: Iterable[int]) -> list[tuple[int, int]]:
+    """Consecutive days as (first, last) runs: one range query each."""
+    runs: list[tuple[int, int]] = []
+    for d in days:
+        if runs and runs[-1][1] == d - 1:
+            runs[-1] = (runs[-1][0], d)
+        else:
+            runs.append((d, d))
+    return runs
+
+
 def _r(x: float | None, digits: int = 1) -> float | None:
     return None if x is None else round(x, digits)
 
@@ -333,7 +377,7 @@ class Metrics:
         self.timezone = timezone
         self.target = float(target_greet_s)
         self.names = staff_names or {}
-        self._cache: dict[tuple[Period, str], list[tuple[int, Any, Cell]]] | None = None
+        self._cache: dict[tuple[Period, str], list[tuple[Any, Cell]]] | None = None
         if create_indexes:
             ensure_indexes(conn)
             ensure_kept(conn, timezone)
@@ -430,46 +474,89 @@ class Metrics:
 
     # --- kept cells (broker.hub.reportcells) -------------------------------------------
 
-    def _cells(self, p: Period, dim: str) -> list[tuple[int, Any, Cell]]:
-        """(local day, key, cell) of ``dim`` over the period: sealed days from ``report_cells``, the rest live."""
-        cache_key = (p, dim)
+    def _cells(self, p: Period, view: str) -> list[tuple[Any, Cell]]:
+        """(group key, cell) of ``view`` over the period, from the coarsest kept grain that is exact.
+
+        Views: ``all``, ``day``, ``weekday``, ``hour``, ``wdhour`` (key (weekday, hour)), ``declined``
+        and the plain groupings.  Whole months come from ``report_month_cells`` when none of their
+        sealed days was written since; other days from ``report_cells``; live days from the rows.
+        """
+        cache_key = (p, view)
         if self._cache is not None and cache_key in self._cache:
             return self._cache[cache_key]
         days = LocalDays(self.timezone)
         first, last = days.day_hour(p.start_ts)[0], days.day_hour(p.end_ts - 1)[0]
-        live = self._live_days(first, last)
-        out: list[tuple[int, Any, Cell]] = []
-        if len(live) < last - first + 1:
+        live, kept = self._live_days(first, last)
+        dim, day_key = _DAY_VIEWS.get(view, (view, _same))
+        out: list[tuple[Any, Cell]] = []
+        months = self._usable_months(first, last, live) if kept and view != "day" else []
+        if months:
+            mdim, month_key = _MONTH_VIEWS.get(view, (view, _same_key))
+            sql = "SELECT * FROM report_month_cells WHERE dim = ? AND month >= ? AND month <= ?"
+            wanted = set(months)
+            for row in self.conn.execute(sql, (mdim, months[0], months[-1])):
+                if row[0] in wanted:
+                    out.append((month_key(row[2]), cell_from_row(row[3:])))
+        covered = {d for m in months for d in range(m, month_end(m))}
+        if kept:
             sql = "SELECT * FROM report_cells WHERE dim = ? AND day >= ? AND day <= ?"
-            for row in self.conn.execute(sql, (dim, first, last)):
-                if row[0] not in live:
-                    out.append((row[0], row[2], cell_from_row(row[3:])))
-        if live:
-            lo, hi = max(p.start_ts, (min(live) - 1) * 86400.0), min(p.end_ts, (max(live) + 2) * 86400.0)
-            rows = self.conn.execute(ROW_SQL + " WHERE opened_ts >= ? AND opened_ts < ?", (lo, hi))
-            for (day, d, key), c in build_cells(rows, self.timezone, days).items():
-                if d == dim and day in live:
-                    out.append((day, key, c))
+            for lo, hi in _runs(d for d in range(first, last + 1) if d not in covered and d not in live):
+                for row in self.conn.execute(sql, (dim, lo, hi)):
+                    out.append((day_key(row[0], row[2]), cell_from_row(row[3:])))
+        for day, d, key, c in self._live_cells(p, live, days):
+            if d == dim:
+                out.append((day_key(day, key), c))
         if self._cache is not None:
             self._cache[cache_key] = out
         return out
 
-    def _live_days(self, first: int, last: int) -> set[int]:
-        """Local days to compute from the call rows: those written since sealed (today), or all when not built."""
-        try:
-            kept = self.conn.execute("SELECT value FROM report_meta WHERE key = 'timezone'").fetchone()
-            if kept is None or kept[0] != self.timezone:
-                return set(range(first, last + 1))
-            dirty = {d for (u,) in self.conn.execute("SELECT utc_day FROM report_dirty") for d in local_days_of(u)}
-        except sqlite3.OperationalError:  # a log older than kept cells, opened read-only
-            return set(range(first, last + 1))
-        return {d for d in dirty if first <= d <= last}
+    def _live_cells(self, p: Period, live: set[int], days: LocalDays) -> list[tuple[int, str, Any, Cell]]:
+        """Cells of the live days computed from the call rows (once per report, shared by every view)."""
+        cache_key = (p, "(live)")
+        if self._cache is not None and cache_key in self._cache:
+            return self._cache[cache_key]  # type: ignore[return-value]
+        out: list[tuple[int, str, Any, Cell]] = []
+        if live:
+            lo, hi = max(p.start_ts, (min(live) - 1) * 86400.0), min(p.end_ts, (max(live) + 2) * 86400.0)
+            rows = self.conn.execute(ROW_SQL + " WHERE opened_ts >= ? AND opened_ts < ?", (lo, hi))
+            out = [
+                (day, dim, key, c)
+                for (day, dim, key), c in build_cells(rows, self.timezone, days).items()
+                if day in live
+            ]
+        if self._cache is not None:
+            self._cache[cache_key] = out  # type: ignore[assignment]
+        return out
+
+    def _live_days(self, first: int, last: int) -> tuple[set[int], bool]:
+        """Local days to compute from the call rows (today, or written since sealed), and whether cells are kept."""
+        if not kept_ready(self.conn, self.timezone):
+            return set(range(first, last + 1)), False
+        return live_days(self.conn, self.timezone, first, last), True
+
+    def _usable_months(self, first: int, last: int, live: set[int]) -> list[int]:
+        """Months wholly inside [first, last] whose kept merge is exact: none of their live days was sealed before.
+
+        A live day never sealed (today) is simply not in the month's merge; one sealed and written since
+        is, with its old figures: that month is read day by day until the hub seals the day again.
+        """
+        months = []
+        m = month_of(first)
+        if m < first:
+            m = month_end(m)
+        while month_end(m) - 1 <= last:
+            months.append(m)
+            m = month_end(m)
+        stale = set()
+        if live and months:
+            marks = ", ".join("?" * len(live))
+            sql = f"SELECT DISTINCT day FROM report_cells WHERE dim = 'all' AND day IN ({marks})"
+            stale = {month_of(d) for (d,) in self.conn.execute(sql, sorted(live))}
+        return [m for m in months if m not in stale]
 
     def _grouped(self, p: Period, by: str | None) -> dict[Any, list[Cell]]:
-        dim = {None: "all", "day": "all", "weekday": "all"}.get(by, by)
         groups: dict[Any, list[Cell]] = {}
-        for day, key, c in self._cells(p, dim or "all"):
-            g = day if by == "day" else (day + 3) % 7 if by == "weekday" else key
+        for g, c in self._cells(p, by or "all"):
             groups.setdefault(g, []).append(c)
         return groups
 
@@ -525,7 +612,7 @@ class Metrics:
         declines: dict[str, int] | None = None
         if by == "staff":
             declines = {}
-            for _, key, c in self._cells(p, "declined"):
+            for key, c in self._cells(p, "declined"):
                 declines[key] = declines.get(key, 0) + c.declines
         out = []
         for g in sorted(groups):
@@ -546,8 +633,8 @@ class Metrics:
         """Calls and median greeting time by weekday x hour: where the customers are."""
         hm = Heatmap()
         cells: dict[tuple[int, int], list[Cell]] = {}
-        for day, hour, c in self._cells(p, "hour"):
-            cells.setdefault(((day + 3) % 7, hour), []).append(c)
+        for wd_hour, c in self._cells(p, "wdhour"):
+            cells.setdefault(wd_hour, []).append(c)
         for (wd, hour), cs in cells.items():
             hm.calls[wd][hour] = sum(c.calls for c in cs)
             hm.greet_median[wd][hour] = _quantiles([c.greet for c in cs if len(c.greet)], (0.5,))[0]
@@ -557,7 +644,7 @@ class Metrics:
         """How long greeted customers waited (buckets of DISTRIBUTION_EDGES), then those who gave up or were left."""
         edges = DISTRIBUTION_EDGES
         labels = [f"{a}-{b}s" for a, b in zip(edges, edges[1:], strict=False)] + [f"{edges[-1]}s+"]
-        cells = [c for _, _, c in self._cells(p, "all")]
+        cells = [c for _, c in self._cells(p, "all")]
         below = [sum(bisect_left(c.greet, b) for c in cells) for b in edges[1:]]
         greeted = sum(len(c.greet) for c in cells)
         counts = [below[0]] + [b - a for a, b in zip(below, below[1:], strict=False)] + [greeted - below[-1]]
@@ -641,11 +728,7 @@ def open_metrics(
 
 def _upgrade_with_progress(conn: sqlite3.Connection, timezone: str, force: bool) -> None:
     """Build the kept cells of an older log (or again, ``--rebuild``), with a progress bar on stderr."""
-    try:
-        kept = conn.execute("SELECT value FROM report_meta WHERE key = 'timezone'").fetchone()
-    except sqlite3.OperationalError:
-        kept = None
-    if kept is not None and kept[0] == timezone and not force:
+    if kept_ready(conn, timezone) and not force:
         return
     from rich.console import Console
     from rich.progress import Progress
