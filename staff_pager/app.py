@@ -62,7 +62,11 @@ def make_app(cfg: Config, staff: str | None = None, lang: str | None = None, ful
             self.last_error = ""
 
         def build(self):
+            from kivy.core.window import Window
+
             self.title = self.cat.t("app_title")
+            # On a phone the focused field (the PIN) is kept above the on-screen keyboard.
+            Window.softinput_mode = "below_target"
             self.sm = ScreenManager(transition=NoTransition())
             self.signin = SignInScreen(name="signin")
             self.home = HomeScreen(name="home")
@@ -89,7 +93,7 @@ def make_app(cfg: Config, staff: str | None = None, lang: str | None = None, ful
             except OutboxLocked as exc:
                 self.last_error = str(exc)
                 log.error("%s", exc)
-                self.signin.ids.hint.text = str(exc)
+                self.signin.ids.error.text = str(exc)
                 return
             self.link.start()
             self.sm.current = "home"

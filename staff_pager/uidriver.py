@@ -7,7 +7,9 @@ Used by the UI tests and by the screenshot command: another process starts
 tapped by their text, as a colleague finds them (``{"op": "tap", "text": "On my way"}``);
 its ``view`` says::
 
-    screen, texts (visible), disabled (buttons), flashing, flashes, chimes, error, connected, transition
+    screen, texts (visible), disabled (buttons), flashing, flashes, chimes, error, connected, transition,
+    boxes (where each visible text is: x, y from the top, width, height), fields (visible text fields),
+    window (width, height)
 
 Example::
 
@@ -48,11 +50,30 @@ class PagerDriver(UIDriver):
                 if isinstance(w, Layout):
                     w.do_layout()
 
+    def box(self, w) -> list[int]:
+        """Where a person sees ``w``: window pixels, ``y`` from the top as the eye reads a screen."""
+        from kivy.core.window import Window
+
+        x, y = w.to_window(w.x, w.y)
+        return [round(x), round(Window.height - y - w.height), round(w.width), round(w.height)]
+
     def op_view(self) -> dict:
+        from kivy.core.window import Window
         from kivy.uix.button import Button
+        from kivy.uix.textinput import TextInput
 
         app = self.app
         ws = self.shown()
+        boxes: dict[str, list[int]] = {}
+        for w in ws:
+            if w.text and w.height > 0:
+                boxes.setdefault(w.text, self.box(w))
+        screen = app.sm.current_screen
+        fields = [
+            self.box(w)
+            for w in screen.walk(restrict=True)
+            if isinstance(w, TextInput) and w.height > 0 and visible(w, app.root)
+        ]
         return {
             "screen": app.sm.current,
             "texts": [w.text for w in ws if w.text],
@@ -63,6 +84,9 @@ class PagerDriver(UIDriver):
             "error": app.last_error,
             "connected": bool(app.link and app.link.connected),
             "transition": app.sm.transition.is_active,
+            "boxes": boxes,
+            "fields": fields,
+            "window": [Window.width, Window.height],
         }
 
 

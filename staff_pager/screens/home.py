@@ -1,4 +1,7 @@
-"""Home: presence buttons, the store's open calls with live waits, and "My shift"."""
+"""Home: presence buttons, the store's open calls with live waits, and "My shift".
+
+Right after sign-in no presence is chosen and the hub pages nobody who is not on shift:
+the screen says so and offers "On shift" as the big button, until one is chosen."""
 
 from __future__ import annotations
 
@@ -64,6 +67,7 @@ class HomeScreen(Screen):
         for key in ("on_shift", "break", "off"):
             self.ids[key].text = t(key)
             self.ids[key].state = "down" if presence == key else "normal"
+        self._first_minute(presence is None)
         content = self.ids.content
         content.clear_widgets()
         self._waits: dict[str, Label] = {}
@@ -75,6 +79,18 @@ class HomeScreen(Screen):
             content.add_widget(_line(t("no_calls")))
         for row in rows:
             content.add_widget(self._row(row))
+
+    def _first_minute(self, unchosen: bool) -> None:
+        """No presence yet: say that nobody pages this colleague, and make "On shift" the obvious tap."""
+        t = App.get_running_app().cat.t
+        notice, row, on_shift = self.ids.notice, self.ids.presence_row, self.ids.on_shift
+        notice.text = t("presence_none", on_shift=t("on_shift")) if unchosen else ""
+        notice.height = dp(56) if unchosen else 0
+        row.height = dp(96) if unchosen else dp(60)
+        on_shift.size_hint_x = 2.4 if unchosen else 1
+        on_shift.font_size = sp(26) if unchosen else sp(18)
+        on_shift.bold = unchosen
+        on_shift.background_color = (0.35, 0.85, 0.45, 1) if unchosen else (1, 1, 1, 1)
 
     def _row(self, row: CallRow) -> CallRowView:
         app = App.get_running_app()
