@@ -213,6 +213,10 @@ def build_cells(rows: Iterable[Sequence[Any]], timezone: str, days: LocalDays | 
             continue  # a row without a time belongs to no period (the SQL reports skip it too)
         day, hour = days.day_hour(opened)
         ack, greet, close = _num(ack), _num(greet), _num(close)
+        # Once per row, not once per grouping: the day report builds today's cells on every run.
+        is_open, cancelled, unattended = status in OPEN, status == "cancelled", status == "unattended"
+        rep, esc, dec = int(_num(rep) or 0), int(_num(esc) or 0), int(_num(dec) or 0)
+        fb = None if fb is None else _num(fb)
         keys = (
             ("all", "all"),
             ("hour", hour),
@@ -225,7 +229,7 @@ def build_cells(rows: Iterable[Sequence[Any]], timezone: str, days: LocalDays | 
         for dim, key in keys:
             c = cell(day, dim, key)
             c.calls += 1
-            if status in OPEN:
+            if is_open:
                 c.open += 1
                 if greet is None:
                     c.waiting.append(opened)
@@ -233,20 +237,20 @@ def build_cells(rows: Iterable[Sequence[Any]], timezone: str, days: LocalDays | 
                 c.ack.append(ack)
             if greet is not None:
                 c.greet.append(greet)
-            elif status == "cancelled":
+            elif cancelled:
                 c.cancelled += 1
                 if close is not None:
                     c.gave_up.append(close)
-            if status == "unattended":
+            if unattended:
                 c.unattended += 1
                 c.left += greet is None
-            c.repeat_presses += int(_num(rep) or 0)
-            c.escalations += int(_num(esc) or 0)
-            if fb is not None and _num(fb) is not None:
-                c.feedback_sum += int(_num(fb) or 0)
+            c.repeat_presses += rep
+            c.escalations += esc
+            if fb is not None:
+                c.feedback_sum += int(fb)
                 c.feedback_count += 1
-            c.declines += int(_num(dec) or 0)
-        if (_num(dec) or 0) > 0 and declined:
+            c.declines += dec
+        if dec > 0 and declined:
             try:
                 who = json.loads(declined)
             except (TypeError, ValueError):
