@@ -29,7 +29,7 @@ import json
 import sqlite3
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -179,8 +179,14 @@ def _num(x: Any) -> float | None:
     return float(x)
 
 
-def build_cells(rows: Iterable[Sequence[Any]], timezone: str, days: LocalDays | None = None) -> dict[tuple, Cell]:
-    """Cells of ``rows`` (columns of ``ROW_SQL``), arrays sorted; keyed (local day, dim, key)."""
+def build_cells(
+    rows: Iterable[Sequence[Any]], timezone: str, days: LocalDays | None = None, dims: Collection[str] | None = None
+) -> dict[tuple, Cell]:
+    """Cells of ``rows`` (columns of ``ROW_SQL``), arrays sorted; keyed (local day, dim, key).
+
+    ``dims`` (default: all, as sealing needs) limits the groupings built: a report of today
+    builds only the ones it shows, on every run.
+    """
     days = days or LocalDays(timezone)
     cells: dict[tuple, Cell] = {}
 
@@ -213,7 +219,11 @@ def build_cells(rows: Iterable[Sequence[Any]], timezone: str, days: LocalDays | 
             continue  # a row without a time belongs to no period (the SQL reports skip it too)
         day, hour = days.day_hour(opened)
         ack, greet, close = _num(ack), _num(greet), _num(close)
-        keys = (
+        # Once per row, not once per grouping: the day report builds today's cells on every run.
+        is_open, cancelled, unattended = status in OPEN, status == "cancelled", status == "unattended"
+        rep, esc, dec = int(_num(rep) or 0), int(_num(esc) or 0), int(_num(dec) or 0)
+        fb = None if fb is None else _num(fb)
+        keys: tuple[tuple[str, Any], ...] = (
             ("all", "all"),
             ("hour", hour),
             ("zone", "(none)" if zone is None else zone),
@@ -222,10 +232,12 @@ def build_cells(rows: Iterable[Sequence[Any]], timezone: str, days: LocalDays | 
             ("reason", "(none)" if reason is None else reason),
             ("outcome", "(none)" if outcome is None else outcome),
         )
+        if dims is not None:
+            keys = tuple(k for k in keys if k[0] in dims)
         for dim, key in keys:
             c = cell(day, dim, key)
             c.calls += 1
-            if status in OPEN:
+            if is_open:
                 c.open += 1
                 if greet is None:
                     c.waiting.append(opened)
@@ -233,20 +245,20 @@ def build_cells(rows: Iterable[Sequence[Any]], timezone: str, days: LocalDays | 
                 c.ack.append(ack)
             if greet is not None:
                 c.greet.append(greet)
-            elif status == "cancelled":
+            elif cancelled:
                 c.cancelled += 1
                 if close is not None:
                     c.gave_up.append(close)
-            if status == "unattended":
+            if unattended:
                 c.unattended += 1
                 c.left += greet is None
-            c.repeat_presses += int(_num(rep) or 0)
-            c.escalations += int(_num(esc) or 0)
-            if fb is not None and _num(fb) is not None:
-                c.feedback_sum += int(_num(fb) or 0)
+            c.repeat_presses += rep
+            c.escalations += esc
+            if fb is not None:
+                c.feedback_sum += int(fb)
                 c.feedback_count += 1
-            c.declines += int(_num(dec) or 0)
-        if (_num(dec) or 0) > 0 and declined:
+            c.declines += dec
+        if dec > 0 and declined and (dims is None or "declined" in dims):
             try:
                 who = json.loads(declined)
             except (TypeError, ValueError):

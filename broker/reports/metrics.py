@@ -378,6 +378,8 @@ class Metrics:
         self.target = float(target_greet_s)
         self.names = staff_names or {}
         self._cache: dict[tuple[Period, str], list[tuple[Any, Cell]]] | None = None
+        self._live_dims: set[str] | None = None
+        """Groupings the live days' cells are built for (None: all); a report sets the ones it shows."""
         if create_indexes:
             ensure_indexes(conn)
             ensure_kept(conn, timezone)
@@ -521,7 +523,7 @@ class Metrics:
             rows = self.conn.execute(ROW_SQL + " WHERE opened_ts >= ? AND opened_ts < ?", (lo, hi))
             out = [
                 (day, dim, key, c)
-                for (day, dim, key), c in build_cells(rows, self.timezone, days).items()
+                for (day, dim, key), c in build_cells(rows, self.timezone, days, self._live_dims).items()
                 if day in live
             ]
         if self._cache is not None:
@@ -681,10 +683,13 @@ class Metrics:
     def report(self, p: Period, by: str | None = None, now: float | None = None) -> Report:
         """Everything ``staffcall report`` shows for one period."""
         self._cache = {}  # one read of each grouping's cells for the whole report
+        # The live cells are built once for the whole report: only for the groupings it shows.
+        self._live_dims = {"all", "hour", "staff", "declined", _DAY_VIEWS.get(by or "all", (by or "all",))[0]}
         try:
             return self._report(p, by, now)
         finally:
             self._cache = None
+            self._live_dims = None
 
     def _report(self, p: Period, by: str | None, now: float | None) -> Report:
         staff = self.groups(p, "staff", now)

@@ -1,6 +1,6 @@
 """``staffcall report``: response-time summaries for managers, a thin shell over ``broker.reports.metrics``.
 
-Formats: a terminal table (rich, the default), ``--csv`` and ``--json`` on stdout,
+Formats: a terminal table (plain aligned text, coloured on a terminal; the default), ``--csv`` and ``--json`` on stdout,
 and ``--html FILE`` (one self-contained page with charts, see ``broker.reports.html``).
 
 Example::
@@ -19,13 +19,10 @@ import sys
 import time
 from dataclasses import asdict, fields
 from datetime import date
-from typing import TYPE_CHECKING
 
 from broker.reports.format import fmt_face, fmt_s, fmt_share
 from broker.reports.metrics import GROUPINGS, WEEKDAYS, Figures, Report
-
-if TYPE_CHECKING:
-    from rich.text import Text
+from broker.reports.terminal import Out, terminal_width, wants_color
 
 FIGURE_COLUMNS = [f.name for f in fields(Figures)]
 
@@ -34,23 +31,22 @@ SHADES = " ░▒▓█"
 """Shades for counts too wide for the grid: none, a few, ..., the busiest hour."""
 
 
-def heat_grid(calls: list[list[int]], width: int) -> Text:
+def heat_grid(calls: list[list[int]], width: int, out: Out | None = None) -> str:
     """Calls by weekday (rows) x hour (columns), as a grid that fits ``width`` terminal columns.
 
     All 24 hours when they fit (in 80 columns they do, with counts up to 99), else the hours from
     the first to the last with calls; counts become shades when the numbers do not fit.  A grid of
     only the hours with calls would read as a list, and a table title wraps at the table's width,
-    so the title is a line of its own.
+    so the title is a line of its own.  Busy cells are styled when ``out`` colours (a terminal).
 
     Example::
 
         >>> calls = [[0] * 24 for _ in range(7)]
         >>> calls[3][16] = 9
-        >>> heat_grid(calls, 80).plain.splitlines()[5][46:61]  # Thursday, 15:00 to 19:00
+        >>> heat_grid(calls, 80).splitlines()[5][46:61]  # Thursday, 15:00 to 19:00
         '  ·  ·  9  ·  ·'
     """
-    from rich.text import Text
-
+    out = Out(width) if out is None else out
     top = max(max(row) for row in calls)
     busy = [h for h in range(24) if any(row[h] for row in calls)] or [0]
     label = 4  # "Mon "
@@ -60,16 +56,16 @@ def heat_grid(calls: list[list[int]], width: int) -> Text:
     fitting = [o for o in options if label + len(o[0]) * (o[1] + 1) <= width]
     hours, cell, shade = fitting[0] if fitting else options[-1]
     title = "Calls by weekday x hour" + (f" (█ = {top} calls)" if shade else "")
-    grid = Text(title + "\n", style="bold")
-    grid.append(" " * label + "".join(" " + f"{h:02d}".rjust(cell) for h in hours))
+    grid = [out.style(title, "bold"), " " * label + "".join(" " + f"{h:02d}".rjust(cell) for h in hours)]
     for d, name in enumerate(WEEKDAYS):
-        grid.append(f"\n{name:<{label}}")
+        row = f"{name:<{label}}"
         for h in hours:
             n = calls[d][h]
             style = "bold red" if n and n >= 0.75 * top else ("yellow" if n and n >= 0.4 * top else "")
             text = "·" if not n else SHADES[-(-4 * n // top)] * cell if shade else str(n)
-            grid.append(" " + text.rjust(cell), style=style)
-    return grid
+            row += " " + out.style(text.rjust(cell), style)
+        grid.append(row)
+    return "\n".join(grid)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -174,29 +170,36 @@ def to_csv(report: Report) -> str:
 
 
 def print_table(report: Report, console=None) -> None:
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
+    """The terminal table, in plain aligned text (coloured on a terminal): no ``rich`` to import.
 
+    ``console`` (a ``rich`` console, as the demo passes) only gives the width and the output;
+    its text goes unstyled.
+    """
+    out = Out(terminal_width(), wants_color()) if console is None else Out(console.width, color=False)
+    render_table(report, out)
+    text = "\n".join(out.lines)
     if console is None:
-        console = Console()
-        if not console.is_terminal:  # piped or redirected: do not squeeze to 80 columns
-            console = Console(width=120)
+        sys.stdout.write(text + "\n")
+    else:
+        console.out(text, highlight=False)
+
+
+def render_table(report: Report, out: Out) -> None:
+    """The terminal report's lines into ``out``: the period, the figures, by group, colleagues, the heatmap."""
     p, t = report.period, report.total
-    console.print(
-        f"[bold]Staff calls, {p.label}[/bold] ({p.timezone}); promise: greeted within {fmt_s(report.target_greet_s)}"
+    out.line(
+        out.style(f"Staff calls, {p.label}", "bold") + f" ({p.timezone}); promise: greeted within "
+        f"{fmt_s(report.target_greet_s)}"
     )
     if t.calls == 0:
-        console.print("No calls in this period.")
+        out.line("No calls in this period.")
         return
 
-    def figures_table(title: str, rows: list[Figures], staff: bool = False) -> Table:
-        table = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, padding=(0, 1))
-        table.add_column("colleague" if staff else (report.by or ""), no_wrap=True, max_width=18)
-        heads = ["calls", "ack½", "greet½", "p90", "max", "promise"]
+    def figures_table(title: str, rows: list[Figures], staff: bool = False) -> None:
+        heads = ["colleague" if staff else (report.by or ""), "calls", "ack½", "greet½", "p90", "max", "promise"]
         heads += ["declines"] if staff else ["gave up", "unatt.", "esc.", "again"]
-        for name in [*heads, "face"]:
-            table.add_column(name, justify="right", no_wrap=True)
+        heads.append("face")
+        table = []
         for f in rows:
             cells = [
                 report.staff_names.get(f.key, f.key) if staff else f.key,
@@ -212,24 +215,28 @@ def print_table(report: Report, console=None) -> None:
             else:
                 cells += [str(f.cancelled), str(f.unattended), str(f.escalations), str(f.repeat_presses)]
             cells.append("—" if f.feedback_avg is None else f"{f.feedback_avg:.1f}")
-            table.add_row(*cells)
-        return table
+            table.append(cells)
+        out.line()
+        out.table(title, heads, table)
 
-    console.print(figures_table("All calls", [t]))
-    console.print(
+    figures_table("All calls", [t])
+    out.line()
+    out.line(
         f"  ½ = median, p90/max of the greeting; promise = greeted within {fmt_s(report.target_greet_s)}; "
         f"{t.cancelled} gave up after a median {fmt_s(t.cancelled_wait_median)}; "
         f"feedback {fmt_face(t.feedback_avg, t.feedback_count)} faces of 4"
     )
     if report.by:
-        console.print(figures_table(f"By {report.by}", report.groups))
+        figures_table(f"By {report.by}", report.groups)
     if report.staff:
-        console.print(figures_table("Colleagues (calls taken)", report.staff, staff=True))
+        figures_table("Colleagues (calls taken)", report.staff, staff=True)
     if report.fastest or report.happiest:
-        console.print("[bold]Shout-outs[/bold]")
+        out.line()
+        out.line("Shout-outs", "bold")
         for s in report.fastest:
-            console.print(f"  fastest greeting: {s.name}, median {fmt_s(s.value)} over {s.calls} calls")
+            out.line(f"  fastest greeting: {s.name}, median {fmt_s(s.value)} over {s.calls} calls")
         for s in report.happiest:
-            console.print(f"  happiest faces: {s.name}, {s.value:.1f} of 4 from {s.calls} customers")
+            out.line(f"  happiest faces: {s.name}, {s.value:.1f} of 4 from {s.calls} customers")
     if any(map(any, report.heatmap.calls)):
-        console.print(heat_grid(report.heatmap.calls, console.width))
+        out.line()
+        out.line(heat_grid(report.heatmap.calls, out.width, out))

@@ -15,7 +15,7 @@ def calls(*cells: tuple[int, int, int]) -> list[list[int]]:
 
 
 def lines(grid: list[list[int]], width: int) -> list[str]:
-    return heat_grid(grid, width).plain.splitlines()
+    return heat_grid(grid, width).splitlines()
 
 
 @pytest.mark.parametrize("width", [80, 120])
