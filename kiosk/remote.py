@@ -9,6 +9,7 @@ serves (``kiosk/kivyui.py``: view, tap, hold, key, type, shot, quit) and the kio
     {"op": "layout"}                         # window size, assumed DPI, every id'd widget's box on screen
     {"op": "show", "scene": "pin"}           # put the app into a situation without a network (shots.SCENES)
     {"op": "reset"}                          # back to Welcome, no call
+    {"op": "sounds"}                         # cues played so far (started with --record-sounds)
     {"op": "mem", "top": 10}                 # RSS, live widgets/textures; Python heap if tracemalloc runs
 
 A tap names a widget id of the shown screen or the open PIN pad (``{"op": "tap", "id": "call_button"}``).
@@ -200,6 +201,10 @@ class KioskDriver(UIDriver):
         setup()
         return {"scene": scene, "screen": self.app.sm.current}
 
+    def op_sounds(self) -> dict:
+        """The cues played so far (the kiosk started with ``--record-sounds``)."""
+        return {"played": list(getattr(self.app.cues.player, "played", []))}
+
     def op_reset(self) -> dict:
         self.app.finish()
         return {"screen": "welcome"}
@@ -237,16 +242,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", required=True)
     parser.add_argument("--outbox", required=True)
     parser.add_argument("--size", default="800x480")
+    parser.add_argument("--record-sounds", action="store_true", help="remember sound cues (op sounds), play none")
     parser.add_argument("--offline", action="store_true", help="no broker connection (layout tests, screenshots)")
     args = parser.parse_args(argv)
 
     from kiosk.kivyenv import configure_kivy
 
     configure_kivy(size=args.size, fullscreen=False)
+    from broker.callpoint.cues import RecordingPlayer
     from broker.contract.config import load_config
     from kiosk.app import KioskApp
 
-    app = KioskApp(load_config(args.config), args.device, args.outbox, online=not args.offline)
+    player = RecordingPlayer() if args.record_sounds else None
+    app = KioskApp(load_config(args.config), args.device, args.outbox, online=not args.offline, player=player)
     KioskDriver(app).serve()
     app.run()
     return 0
