@@ -8,7 +8,6 @@ import pytest
 import sqlite_utils
 
 from broker.callpoint.callpoint import CallPoint
-from broker.callpoint.cues import Cues, RecordingPlayer
 from hardware.station import ButtonStation
 from tests.hardware.conftest import hold, tap, wait_until
 
@@ -21,12 +20,7 @@ def make_station(hub, pins, tmp_path):
         cfg = hub.cfg
         point = CallPoint(cfg, device_id, outbox or str(tmp_path / f"{device_id}.outbox.db"))
         station = ButtonStation(
-            cfg.devices_by_id[device_id],
-            point,
-            cfg.buttons.hold_s,
-            cfg.buttons.bounce_s,
-            pin_factory=pins,
-            cues=Cues(RecordingPlayer()),
+            cfg.devices_by_id[device_id], point, cfg.buttons.hold_s, cfg.buttons.bounce_s, pin_factory=pins
         )
         point.start()
         wait_until(lambda: station.connected, what="station connected")
@@ -88,48 +82,6 @@ def test_press_repeat_and_hold_send_the_right_messages(hub, listener, make_stati
     assert sent == ["staffcall/s1/call/fit-1/greet"]
     db = sqlite_utils.Database(hub.cfg.database.path)
     assert [(r["id"], r["status"]) for r in db["calls"].rows] == [(call["id"], "greeted")]
-
-
-def acked(listener, call_id: str, start: int) -> None:
-    listener.wait_for(
-        lambda m: m.topic == f"staffcall/s1/state/{call_id}" and m.json and m.json["status"] == "acknowledged",
-        start=start,
-    )
-
-
-def played(station: ButtonStation) -> list[str]:
-    player = station.cues.player
-    assert isinstance(player, RecordingPlayer)
-    return list(player.played)
-
-
-def test_sound_cues_on_press_and_once_when_acknowledged(hub, listener, make_station):
-    on_shift(listener, "ben")
-    station = make_station("fit-1")
-    buzzer = station.buzzer.pin
-    buzzer.clear_states()
-    start = len(listener.messages)
-    tap(station)
-    call = listener.wait_for(lambda m: m.topic == "staffcall/s1/call/fit-1", start=start).json
-    wait_until(lambda: levels(buzzer) == [False, True, False], what="the press beep stays")
-    assert played(station) == ["sent"]
-    listener.state(call["id"], "waiting")
-
-    start = len(listener.messages)
-    tap(station)  # a repeat press: the buzzer beeps, the call was already sent
-    listener.wait_for(lambda m: m.topic == "staffcall/s1/call/fit-1", start=start)
-    listener.page("ben", call["id"], kind="repeat", start=start)
-    assert played(station) == ["sent"]
-
-    start = len(listener.messages)
-    listener.publish("staffcall/s1/staff/ben/ack", {"id": call["id"]})
-    acked(listener, call["id"], start)
-    wait_until(lambda: played(station) == ["sent", "coming"], what="the coming cue")
-    start = len(listener.messages)
-    tap(station)  # a press after the ack: more news of the same call, no second cue
-    listener.wait_for(lambda m: m.topic == "staffcall/s1/call/fit-1", start=start)
-    hub.settle()
-    assert played(station) == ["sent", "coming"]
 
 
 def test_contact_bounce_makes_one_call(hub, listener, make_station):

@@ -74,7 +74,7 @@ def klistener(kbroker: Broker) -> Iterator[Listener]:
 @pytest.fixture(scope="module")
 def kiosk_proc(xvfb, khub, kconfig_path: Path, tmp_path_factory) -> Iterator[KioskProcess]:
     d = tmp_path_factory.mktemp("kiosk-app")
-    k = KioskProcess(xvfb.display, kconfig_path, "kiosk-1", d / "outbox.db", d / "kivy", record_sounds=True)
+    k = KioskProcess(xvfb.display, kconfig_path, "kiosk-1", d / "outbox.db", d / "kivy")
     k.wait_view(lambda v: v["connected"])
     yield k
     k.close()

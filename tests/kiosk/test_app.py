@@ -39,27 +39,6 @@ def test_call_then_acknowledged_shows_who_is_coming_then_cancel(kiosk, klistener
     kiosk.wait_view(lambda v: v["screen"] == "welcome")  # thanks_s = 1 in the test config
 
 
-def test_sound_cues_on_call_sent_and_once_when_a_colleague_is_coming(kiosk, klistener, khub):
-    only_anna(klistener, khub)
-    before = len(kiosk.send(op="sounds")["played"])
-
-    def played() -> list[str]:
-        return kiosk.send(op="sounds")["played"][before:]
-
-    call_id, _call = tap_call(kiosk, klistener)
-    kiosk.wait_text("We have asked Anna (Summer substitute) to come")
-    assert played() == ["sent"]
-    klistener.publish("staffcall/s1/staff/anna/ack", {"id": call_id})
-    kiosk.wait_text("Anna (Summer substitute) is on the way")
-    klistener.publish("staffcall/s1/staff/anna/ack", {"id": call_id})  # a second ack: the same news, no second cue
-    klistener.state(call_id, "acknowledged")
-    kiosk.wait_view(lambda v: v["frames"] > 0)
-    assert played() == ["sent", "coming"]
-    kiosk.tap("cancel_button")
-    kiosk.wait_text("Your call is cancelled")
-    assert played() == ["sent", "coming"]
-
-
 def test_staff_pin_greets_then_resolve_leads_to_feedback(kiosk, klistener, khub):
     only_anna(klistener, khub)
     call_id, call = tap_call(kiosk, klistener, "reason_fitting_room")
