@@ -15,7 +15,7 @@ Example::
     point = CallPoint(cfg, "button-1", "button-1.outbox.db")
     station = ButtonStation(cfg.devices_by_id["button-1"], point, hold_s=3.0, pin_factory=MockFactory())
     point.start()
-    station.button.pin.drive_low()   # a customer presses: a call, a beep, a slow blink
+    station.button.pin.drive_low()   # a customer presses: a call, a beep, a slow blink (and the "sent" cue if on)
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from gpiozero import LED, RGBLED, Button, Buzzer
 from gpiozero.pins import Factory
 
 from broker.callpoint.callpoint import CallPoint
+from broker.callpoint.cues import Cues, SilentPlayer
 from broker.contract import protocol as p
 from broker.contract.config import Device
 from hardware.lights import OFF, Light, light_for
@@ -50,12 +51,15 @@ class ButtonStation:
         bounce_s: float = 0.05,
         pin_factory: Factory | None = None,
         clock: Callable[[], float] = time.monotonic,
+        cues: Cues | None = None,
     ) -> None:
         if device.button_pin is None:
             raise ValueError(f"device {device.id!r} has no button_pin; add button_pin = 17 to its [[devices]] entry")
         self.device = device
         self.point = point
         self.clock = clock
+        self.cues = cues if cues is not None else Cues(SilentPlayer())
+        """Customers' sound cues (call sent, colleague coming); the press beep on the buzzer stays as it was."""
         self.logic = PressLogic(hold_s, bounce_s)
         # Internal pull-up: the button shorts the pin to ground, no resistor needed.
         # bounce_time=None: debouncing is done on the leading edge in PressLogic (no added latency).
@@ -155,6 +159,7 @@ class ButtonStation:
                 self.status, self.tier = "waiting", 1  # shown at once; the hub's state follows
                 log.info("%s: call %s", self.device.id, self.call_id)
                 self._beep(1)
+                self.cues.call_sent()
             elif action == "repeat":
                 press_id = self.point.press_again()  # kept in the outbox while offline
                 log.info("%s: repeat press %s on %s", self.device.id, press_id or "(no open call)", self.call_id)
@@ -181,6 +186,7 @@ class ButtonStation:
                 return  # an older call's news (the greeted call the hub closed for a new press)
             if state.status in p.OPEN_STATUSES:
                 self.call_id, self.status, self.tier = call_id, state.status, state.tier
+                self.cues.call_state(call_id, state.status)
             else:
                 self.status, self.tier = None, 0
             self._show()

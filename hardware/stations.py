@@ -18,6 +18,7 @@ from pathlib import Path
 from gpiozero.pins import Factory
 
 from broker.callpoint.callpoint import CallPoint
+from broker.callpoint.cues import cues_for
 from broker.contract.config import Config, ConfigError, Device
 from hardware.station import ButtonStation
 
@@ -82,8 +83,11 @@ class ButtonStations:
         self.stations: list[ButtonStation] = []
         for dev in station_devices(cfg, only):
             point = CallPoint(cfg, dev.id, str(outbox / f"{dev.id}.outbox.db"))
+            cues = cues_for(cfg, dev.id, outbox / f"{dev.id}.cues")
             self.stations.append(
-                ButtonStation(dev, point, cfg.buttons.hold_s, cfg.buttons.bounce_s, pin_factory=self.pin_factory)
+                ButtonStation(
+                    dev, point, cfg.buttons.hold_s, cfg.buttons.bounce_s, pin_factory=self.pin_factory, cues=cues
+                )
             )
 
     def start(self) -> None:

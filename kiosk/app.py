@@ -25,6 +25,7 @@ from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.screenmanager import NoTransition, Screen
 
 from broker.callpoint.callpoint import CallPoint
+from broker.callpoint.cues import Player, cues_for
 from broker.callpoint.progress import CallProgress
 from broker.contract.config import Config
 from broker.contract.i18n import Catalog
@@ -66,7 +67,9 @@ class KioskApp(App):
     """The smallest touch target in pixels: 15 mm at the screen's (assumed) DPI, see kiosk/layout.py."""
     store_name = StringProperty("")
 
-    def __init__(self, cfg: Config, device: str, outbox_path: str, *, online: bool = True) -> None:
+    def __init__(
+        self, cfg: Config, device: str, outbox_path: str, *, online: bool = True, player: Player | None = None
+    ) -> None:
         super().__init__()
         self.cfg = cfg
         self.device = device
@@ -80,6 +83,7 @@ class KioskApp(App):
         self.online = online
         self.memory_releases = 0
         self._idle_release = Clock.create_trigger(self._release_memory, IDLE_RELEASE_S)
+        self.cues = cues_for(cfg, device, Path(outbox_path).resolve().parent / f"{device}.cues", player)
         self.point = CallPoint(
             cfg,
             device,
@@ -188,6 +192,7 @@ class KioskApp(App):
         call_id = self.point.call(reason=reason, lang=self.lang)
         self.progress = CallProgress(call_id, pressed_mono=pressed)
         self.show("waiting")
+        self.cues.call_sent()
 
     def apply_state(self, call_id: str, state: StateMsg) -> None:
         """A state for one of this device's calls (main thread)."""
@@ -195,6 +200,7 @@ class KioskApp(App):
             return
         self.progress.update(state, time.monotonic())
         self.show(self.progress.screen)
+        self.cues.call_state(call_id, state.status)
 
     def on_connected(self, _app, _up: bool) -> None:
         if self.sm.current == "waiting":

@@ -9,6 +9,7 @@ serves (``kiosk/kivyui.py``: view, tap, hold, key, type, shot, quit) and the kio
     {"op": "layout"}                         # window size, assumed DPI, every id'd widget's box on screen
     {"op": "show", "scene": "pin"}           # put the app into a situation without a network (shots.SCENES)
     {"op": "reset"}                          # back to Welcome, no call
+    {"op": "sounds"}                         # cues played so far (started with --record-sounds)
     {"op": "mem", "top": 10}                 # RSS, live widgets/textures; Python heap if tracemalloc runs
 
 A tap names a widget id of the shown screen or the open PIN pad (``{"op": "tap", "id": "call_button"}``).
@@ -52,6 +53,76 @@ def see_through_lines(roots: list) -> list[str]:
                         alpha = instruction.a
                     elif isinstance(instruction, Line) and instruction.width > 1 and alpha < 1:
                         found.append(type(widget).__name__)
+    return found
+
+
+def plain(ins) -> bool:
+    """A shape filled with its colour alone: no texture, or Kivy's 1x1 white default; not text, not an image."""
+    from kivy.graphics import RoundedRectangle
+
+    if isinstance(ins, RoundedRectangle):  # its default texture is a generated one, never text
+        return not ins.source
+    return ins.texture is None or tuple(ins.texture.size) == (1, 1)
+
+
+def backdrop(widget, base: tuple[float, float, float]) -> tuple[float, float, float]:
+    """The colour drawn behind ``widget``'s centre: ``base`` with every untextured rectangle its ancestors
+    (and its own ``canvas.before``) paint over that point composited in drawing order, alpha included."""
+    from kivy.core.window import WindowBase
+    from kivy.graphics import Color, Rectangle, RoundedRectangle
+
+    from kiosk.contrast import over
+
+    chain = []
+    w = widget
+    while w is not None and not isinstance(w, WindowBase) and w not in chain:  # the Window is its own parent
+        chain.append(w)
+        w = w.parent
+    cx, cy = widget.to_window(*widget.center)
+    colour = base
+    for a in reversed(chain):
+        canvas = a.canvas
+        groups = [canvas.before] if canvas.has_before else []
+        if a is not widget:
+            groups.append(canvas)
+        rgba = (1.0, 1.0, 1.0, 1.0)
+        for group in groups:
+            for ins in group.children:
+                if isinstance(ins, Color):
+                    rgba = tuple(ins.rgba)
+                elif isinstance(ins, Rectangle | RoundedRectangle) and plain(ins):
+                    x, y = a.to_window(*ins.pos)
+                    w_, h_ = ins.size
+                    if x <= cx <= x + w_ and y <= cy <= y + h_:
+                        colour = over(rgba, colour)
+    return colour
+
+
+def text_contrast(roots: list) -> list[dict]:
+    """Every visible text of ``roots``: its colour over what is drawn behind it, and the contrast it needs."""
+    from kivy.core.window import Window
+    from kivy.uix.label import Label
+
+    from kiosk.contrast import over, ratio, required
+    from kiosk.kivyui import visible
+    from kiosk.widgets import BACKGROUND
+
+    found = []
+    for root in roots:
+        for w in root.walk(restrict=True):
+            if not isinstance(w, Label) or not w.text.strip() or not visible(w, Window) or w.get_root_window() is None:
+                continue
+            bg = backdrop(w, BACKGROUND)
+            fg = over(w.color, bg)
+            found.append(
+                {
+                    "text": w.text,
+                    "font_px": float(w.font_size),
+                    "bold": bool(w.bold),
+                    "ratio": round(ratio(fg, bg), 2),
+                    "required": required(float(w.font_size), bool(w.bold)),
+                }
+            )
     return found
 
 
@@ -117,6 +188,7 @@ class KioskDriver(UIDriver):
             "dpi_source": app.dpi_source,
             "touch_px": app.touch,
             "widgets": widgets,
+            "contrast": text_contrast([roots[-1][1]]),  # the open PIN pad covers the screen
         }
 
     def op_show(self, scene: str) -> dict:
@@ -128,6 +200,10 @@ class KioskDriver(UIDriver):
         self.app.connected = True  # as the network would say; the offline scene says otherwise
         setup()
         return {"scene": scene, "screen": self.app.sm.current}
+
+    def op_sounds(self) -> dict:
+        """The cues played so far (the kiosk started with ``--record-sounds``)."""
+        return {"played": list(getattr(self.app.cues.player, "played", []))}
 
     def op_reset(self) -> dict:
         self.app.finish()
@@ -166,16 +242,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", required=True)
     parser.add_argument("--outbox", required=True)
     parser.add_argument("--size", default="800x480")
+    parser.add_argument("--record-sounds", action="store_true", help="remember sound cues (op sounds), play none")
     parser.add_argument("--offline", action="store_true", help="no broker connection (layout tests, screenshots)")
     args = parser.parse_args(argv)
 
     from kiosk.kivyenv import configure_kivy
 
     configure_kivy(size=args.size, fullscreen=False)
+    from broker.callpoint.cues import RecordingPlayer
     from broker.contract.config import load_config
     from kiosk.app import KioskApp
 
-    app = KioskApp(load_config(args.config), args.device, args.outbox, online=not args.offline)
+    player = RecordingPlayer() if args.record_sounds else None
+    app = KioskApp(load_config(args.config), args.device, args.outbox, online=not args.offline, player=player)
     KioskDriver(app).serve()
     app.run()
     return 0

@@ -184,9 +184,11 @@ class KioskProcess(AppProcess):
         size: str = "800x480",
         *,
         offline: bool = False,
+        record_sounds: bool = False,
     ) -> None:
         args = ["--config", str(config), "--device", device, "--outbox", str(outbox), "--size", size]
-        super().__init__("kiosk.remote", args + (["--offline"] if offline else []), display, kivy_home, quiet=True)
+        args += (["--offline"] if offline else []) + (["--record-sounds"] if record_sounds else [])
+        super().__init__("kiosk.remote", args, display, kivy_home, quiet=True)
 
     def wait_layout(self, pred: Callable[[dict], bool], timeout: float = 10.0) -> dict:
         """The widget boxes (kiosk.remote's ``layout``), once ``pred`` holds and two frames in a row agree."""

@@ -128,6 +128,8 @@ class Device(msgspec.Struct, forbid_unknown_fields=True):
     """Instead of ``led_pin``: an RGB LED's red, green and blue GPIOs (common cathode)."""
     buzzer_pin: int | None = None
     """GPIO of an active buzzer (optional)."""
+    sounds: bool | None = None
+    """This kiosk's or station's sound cues on or off; None = as ``[kiosk] sounds``."""
     gpio_host: str | None = None
     """Hostname of the Pi that drives this station when a store has several; None = any Pi."""
 
@@ -171,6 +173,10 @@ class KioskCfg(msgspec.Struct, forbid_unknown_fields=True):
     """The screen's pixels per inch, for 15 mm touch targets; None = assumed from the resolution (kiosk/layout.py)."""
     locales_dir: str | None = None
     """A folder of extra or replacing catalogs (LANG.json), relative to the config file: a new language is one file."""
+    sounds: bool = False
+    """Short tones on kiosks and button stations: call sent, colleague on the way (broker/callpoint/cues.py)."""
+    quiet_hours: list[str] = []
+    """No tones between these two times, e.g. ["21:00", "07:00"]; [] = never quiet."""
 
 
 class PagerCfg(msgspec.Struct, forbid_unknown_fields=True):

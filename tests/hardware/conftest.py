@@ -17,6 +17,7 @@ import pytest
 from gpiozero.pins.mock import MockFactory
 
 from broker.callpoint.callpoint import CallPoint
+from broker.callpoint.cues import Cues
 from broker.contract.config import Config, load_config, parse_config
 from broker.hub.shell import Hub
 from broker.mosquitto.runner import Broker
@@ -108,6 +109,7 @@ class SecureStations:
         start: bool = True,
         hold_s: float | None = None,
         bounce_s: float | None = None,
+        cues: Cues | None = None,
     ) -> ButtonStation:
         """A station logged in with its own credential, as ``staffcall buttons`` runs it (``start``: connected)."""
         point = CallPoint(self.cfg, device_id, outbox or str(self.folder / f"{device_id}.outbox.db"))
@@ -117,6 +119,7 @@ class SecureStations:
             hold_s or self.cfg.buttons.hold_s,
             bounce_s or self.cfg.buttons.bounce_s,
             pin_factory=pins,
+            cues=cues,
         )
         self.made.append(station)
         if not start:

@@ -10,6 +10,7 @@ import time
 
 import sqlite_utils
 
+from broker.callpoint.cues import Cues, RecordingPlayer
 from tests.hardware.conftest import SecureStations, hold, tap, wait_until
 
 CALL = "staffcall/s1/call/fit-1"
@@ -54,6 +55,39 @@ def test_a_press_after_greeted_makes_a_new_call_and_the_light_follows_it(store, 
     assert rows[first]["status"] == "resolved" and rows[first]["outcome"] == "auto-closed: pressed again"
     assert rows[new]["status"] == "acknowledged" and rows[new]["repeat_presses"] == 0
     assert station.point.outbox.pending_count() == 0
+    ben.close()
+
+
+def test_sound_cues_on_the_press_and_once_when_a_colleague_is_on_the_way(store, pins):
+    ben = on_shift(store, "ben")
+    player = RecordingPlayer()
+    station = store.station("fit-1", pins, cues=Cues(player))
+    buzzer = station.buzzer.pin
+    buzzer.clear_states()
+    mark = store.mark()
+    tap(station)
+    call_id = store.message(lambda t, b: t == CALL, start=mark)["id"]
+    wait_until(lambda: [s.state for s in buzzer.states] == [False, True, False], what="the press beep, as before")
+    assert player.played == ["sent"]
+    store.state(call_id, "waiting", start=mark)
+
+    mark = store.mark()
+    tap(station)  # a repeat press: the buzzer beeps, no second "sent"
+    store.message(lambda t, b: t == CALL, start=mark)
+    store.message(lambda t, b: t == "staffcall/s1/page/ben" and b["id"] == call_id, start=mark)
+    assert player.played == ["sent"]
+
+    mark = store.mark()
+    ben.publish("staffcall/s1/staff/ben/ack", json.dumps({"id": call_id}))
+    store.state(call_id, "acknowledged", start=mark)
+    wait_until(lambda: player.played == ["sent", "coming"], what="the coming cue")
+    mark = store.mark()
+    ben.publish("staffcall/s1/staff/ben/ack", json.dumps({"id": call_id}))  # the same news again
+    tap(station)  # and a press after the ack: more states of the same call, no second cue
+    store.message(lambda t, b: t == CALL, start=mark)
+    store.state(call_id, "acknowledged", start=mark)
+    assert store.hub.settle()
+    assert player.played == ["sent", "coming"]
     ben.close()
 
 

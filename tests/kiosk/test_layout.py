@@ -3,7 +3,8 @@
 One kiosk process per size (Kivy has one window per process), offline, put into each
 situation with the same scenes ``staffcall kiosk-screens`` renders.  For each: the
 id'd widgets lie inside the window, do not overlap each other, their text fits its
-box, and every button is at least 15 mm at the DPI the kiosk assumes for that size
+box, every text reaches WCAG contrast (4.5:1, large text 3:1) against the colour drawn
+behind it (kiosk/contrast.py), and every button is at least 15 mm at the DPI the kiosk assumes for that size
 (kiosk/layout.py: the Pi 7" display at 800x480, a 10.1" panel at 1280x800, a 15.6"
 one at 1920x1080).
 """
@@ -57,6 +58,9 @@ def problems(layout: dict) -> list[str]:
             found.append(f"{wid}: text {w['text']!r} does not fit its {bw:.0f}x{bh:.0f} box")
         if w["button"] and min(bw, bh) < layout["touch_px"] - 0.5:
             found.append(f"{wid} is {bw:.0f}x{bh:.0f} px, under 15 mm ({layout['touch_px']:.0f} px)")
+    for t in layout.get("contrast", []):
+        if t["ratio"] < t["required"]:
+            found.append(f"text {t['text']!r} at {t['font_px']:.0f} px is {t['ratio']}:1, under {t['required']}:1")
     names = sorted(wid for wid, w in widgets.items() if not w.get("container"))
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
@@ -109,9 +113,11 @@ def test_the_layout_check_can_fail():
             "b": {"where": "screen", "box": [50, 10, 100, 100], "button": False, "text": "x", "text_fits": False},
             "c": {"where": "screen", "box": [790, 0, 100, 100], "button": False},
         },
+        "contrast": [{"text": "Staff", "font_px": 15, "bold": False, "ratio": 3.95, "required": 4.5}],
     }
     found = problems(lay)
     assert any("under 15 mm" in p for p in found)
     assert any("overlaps" in p for p in found)
     assert any("does not fit" in p for p in found)
     assert any("outside" in p for p in found)
+    assert any("3.95:1, under 4.5:1" in p for p in found)

@@ -35,7 +35,14 @@ def store(tmp_path: Path) -> Iterator[SecureStore]:
 
 @pytest.fixture
 def kiosk(xvfb, store: SecureStore, tmp_path: Path) -> Iterator[KioskProcess]:
-    k = KioskProcess(xvfb.display, tmp_path / "staffcall.toml", "kiosk-1", tmp_path / "outbox.db", tmp_path / "kivy")
+    k = KioskProcess(
+        xvfb.display,
+        tmp_path / "staffcall.toml",
+        "kiosk-1",
+        tmp_path / "outbox.db",
+        tmp_path / "kivy",
+        record_sounds=True,
+    )
     try:
         k.wait_view(lambda v: v["connected"], timeout=20)
         yield k
@@ -81,6 +88,37 @@ def test_waiting_time_never_goes_back_when_the_hub_hears_of_the_call_late(kiosk,
         hub.stop()
     assert seen and seen[0] >= 4, seen
     assert seen == sorted(seen), f"the waiting time went backwards: {seen}"
+
+
+def test_sound_cues_when_the_call_is_sent_and_once_when_a_colleague_is_on_the_way(kiosk, store):
+    anna = peer(store.cfg, "staff:anna", subscribe=["staffcall/s1/page/anna"])
+    anna.publish("staffcall/s1/staff/anna/presence", json.dumps({"status": "on_shift"}), retain=True)
+    hub = Hub(store.cfg)
+    hub.start()
+    try:
+        assert hub.ready.wait(20), "the hub could not log in to the secured broker"
+
+        def played() -> list[str]:
+            return kiosk.send(op="sounds")["played"]
+
+        assert played() == []
+        kiosk.tap("call_button")
+        call_id = kiosk.wait_view(lambda v: v["screen"] == "waiting" and v["call_id"], timeout=20)["call_id"]
+        assert played() == ["sent"]
+        anna.wait_for(lambda t, _p: t == "staffcall/s1/page/anna", timeout=20)
+        kiosk.wait_text("We have asked Anna (Summer substitute) to come", timeout=20)
+        assert played() == ["sent"], "a page to a colleague is not yet 'on the way'"
+        anna.publish("staffcall/s1/staff/anna/ack", json.dumps({"id": call_id}))
+        kiosk.wait_text("Anna (Summer substitute) is on the way", timeout=20)
+        assert played() == ["sent", "coming"]
+        anna.publish("staffcall/s1/staff/anna/ack", json.dumps({"id": call_id}))  # the same news again
+        assert hub.settle()
+        kiosk.tap("cancel_button")
+        kiosk.wait_text("Your call is cancelled", timeout=20)
+        assert played() == ["sent", "coming"]
+    finally:
+        anna.close()
+        hub.stop()
 
 
 MINIMAL = ("id", "device", "zone", "status", "tier", "opened_at", "updated_at")
