@@ -28,6 +28,7 @@ import json
 import sys
 import threading
 import time
+from abc import ABC, abstractmethod
 from typing import Any
 
 KEYCODES = {"enter": 13, "spacebar": 32, "tab": 9}
@@ -72,7 +73,7 @@ def visible(widget, root) -> bool:
     return True
 
 
-class UIDriver:
+class UIDriver(ABC):
     """The verbs above over an app; an app's driver says what its ``view`` shows and where its widgets are.
 
     Commands run on Kivy's main thread (``Clock.schedule_once``); only the stdin reader and
@@ -95,11 +96,13 @@ class UIDriver:
     def screen(self) -> str:
         return self.app.sm.current
 
+    @abstractmethod
     def op_view(self) -> dict:
-        raise NotImplementedError
+        """What the app shows now, for the test or bench that drives it (each app its own fields)."""
 
     def before_tap(self) -> None:
         """Called before a widget is looked up for a tap (e.g. to lay out rows rebuilt this frame)."""
+        return None  # most apps need nothing here
 
     # --- serving ------------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ Example:
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -61,7 +62,7 @@ class OutboxJournal(Protocol):
     def removed(self, seq: int) -> None: ...
 
 
-class PendingActions:
+class PendingActions(ABC):
     """Actions kept until confirmed, resent after ``RESEND_AFTER_S``, dropped after ``GIVE_UP_AFTER_S``.
 
     A ``journal`` (optional) is told of every entry added and removed, so the entries can
@@ -77,9 +78,9 @@ class PendingActions:
         self.journal = journal
         self._seq = 0
 
+    @abstractmethod
     def confirmed(self, item: Pending, state: StateMsg) -> bool:
-        """Whether the hub's ``state`` of the item's call shows it has the item (the device's rule)."""
-        raise NotImplementedError
+        """Whether the hub's ``state`` of the item's call shows it has the item (each device's own rule)."""
 
     def restore(self, items: list[Pending]) -> None:
         """Entries written down by an earlier run: unsent as far as this run knows, so they go at once."""
