@@ -382,6 +382,9 @@ def seal_dirty(conn: sqlite3.Connection, timezone: str, now: float) -> list[int]
     days = LocalDays(timezone)
     today = days.day_hour(now)[0]
     through = sealed_through(conn, today - 1)
+    (oldest,) = conn.execute("SELECT min(quarter) FROM report_stale").fetchone()
+    if through >= today - 1 and (oldest is None or days.day_hour(oldest * 900.0)[0] >= today):
+        return []  # the usual commit: only today was written, and today stays live; nothing to do
     stale = {days.day_hour(q * 900.0)[0] for (q,) in conn.execute("SELECT quarter FROM report_stale")}
     ready = {d for d in stale if d < today} | set(range(through + 1, today))
     seal_days(conn, timezone, ready, days)
