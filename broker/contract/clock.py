@@ -82,3 +82,12 @@ class FakeClock:
 def iso(unix: float) -> str:
     """ISO-8601 UTC with milliseconds, the protocol's time format."""
     return datetime.fromtimestamp(unix, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(unix * 1000) % 1000:03d}Z"
+
+
+def parse_iso(text: str) -> float:
+    """The protocol's time format back to Unix time (``iso``'s inverse); ValueError if it is not one.
+
+    >>> parse_iso(iso(1_767_225_600.25))
+    1767225600.25
+    """
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()

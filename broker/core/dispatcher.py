@@ -45,11 +45,10 @@ import heapq
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from broker.contract.clock import Clock, iso
+from broker.contract.clock import Clock, iso, parse_iso
 from broker.contract.config import Config
 from broker.contract.protocol import OPEN_STATUSES, CallRef, FeedbackMsg, PageMsg, StateMsg, WearMsg
 from broker.core.calls import Bridge, Call
@@ -775,6 +774,6 @@ def _parse_iso(text: str | None, default: float) -> float:
     if not text:
         return default
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+        return parse_iso(text)
     except ValueError:
         return default

@@ -24,17 +24,12 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from broker.contract import protocol as p
-from broker.contract.clock import iso
+from broker.contract.clock import iso, parse_iso
 
 log = logging.getLogger(__name__)
-
-
-def parse_iso(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 class LiveState:
