@@ -3,14 +3,14 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 # Modules whose docstring examples `make test` runs (pytest --doctest-modules): they must stay true.
-DOCTEST_PATHS := broker/contract broker/core broker/hub broker/callpoint broker/reports broker/web broker/integrations broker/mosquitto broker/demo kiosk staff_pager hardware
+DOCTEST_PATHS := broker/contract broker/core broker/hub broker/callpoint broker/reports broker/web broker/integrations broker/chain broker/mosquitto broker/demo kiosk staff_pager hardware
 
 .PHONY: demo test lint setup clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,kiosk]'
+	$(PY) -m pip install -q -e '.[test,kiosk,chain]'
 	touch $@
 
 setup: $(VENV)/.installed

@@ -30,6 +30,8 @@ case "$what" in
     ldconfig -p 2>/dev/null | grep -q libXtst.so.6 || pkgs+=(libxtst6)
     # the board's accessibility tests run axe-core (from npm, into tests/axe/, never committed)
     need npm npm
+    # the chain tests run a three-node NATS cluster (JetStream, MQTT) from Debian's package
+    need nats-server nats-server
     ;;
   hub) need mosquitto_pub mosquitto-clients ;;
 esac
