@@ -60,8 +60,9 @@ FLUSH_ROWS = 50_000
 batches mean fewer, larger files."""
 FLUSH_S = 2.0
 """A record waits at most about this long in the buffer (while calls trickle in live)."""
-ACK_WAIT_S = 120.0
-"""The cluster redelivers a message not acknowledged this long after delivery (must exceed a flush)."""
+ACK_WAIT_S = 30.0
+"""The cluster redelivers a message not acknowledged this long after delivery: what an ingest killed
+with records in its buffer waits for after its restart.  Must exceed a flush (seconds)."""
 MAX_ACK_PENDING = 200_000
 COMPACT_MIN_FILES = 8
 INDEX_DIR = ".ingest"
@@ -287,10 +288,12 @@ async def consume(args: argparse.Namespace, stop: asyncio.Event | None = None) -
         durable_name=DURABLE,
         ack_policy=AckPolicy.EXPLICIT,
         deliver_policy=DeliverPolicy.ALL,
-        ack_wait=ACK_WAIT_S,
+        ack_wait=args.ack_wait,
         max_ack_pending=MAX_ACK_PENDING,
         max_waiting=16,
     )
+    with contextlib.suppress(nats.js.errors.Error):  # creates it, or updates what may change (ack_wait)
+        await js.add_consumer(CALLS_STREAM, config)
     sub = await js.pull_subscribe(CALLS_SUBJECTS, durable=DURABLE, stream=CALLS_STREAM, config=config)
     buf = Buffer()
     waiting: int | None = None
@@ -333,7 +336,9 @@ async def consume(args: argparse.Namespace, stop: asyncio.Event | None = None) -
         if progress.tty:
             progress.stream.write("\n")
         with contextlib.suppress(Exception):
-            await nc.drain()
+            await nc.flush(timeout=5)  # the last acks out; (drain() waits for a pull subscription forever)
+        with contextlib.suppress(Exception):
+            await nc.close()
     return writer.counts
 
 
@@ -395,6 +400,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--replicas", type=int, default=3, help="stream replicas when creating them (3 nodes: 3)")
     parser.add_argument("--flush-rows", type=int, default=FLUSH_ROWS, help="records per flush (files per partition)")
     parser.add_argument("--flush-s", type=float, default=FLUSH_S, help="longest wait of a record in the buffer")
+    parser.add_argument(
+        "--ack-wait", type=float, default=ACK_WAIT_S, help="seconds before the cluster redelivers an unacked record"
+    )
     parser.add_argument("--until-idle", type=float, default=0.0, help="exit after this many seconds with nothing left")
     parser.add_argument("--compact", action="store_true", help="merge each partition's small files, then exit")
     parser.add_argument("--no-fsync", action="store_true", help="skip fsync (benchmarks on a throwaway disk only)")

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from broker.chain.cluster import Cluster, ClusterSpec, ensure_streams
+from broker.chain.cluster import CALLS_STREAM, Cluster, ClusterSpec, ensure_streams
 from broker.contract.config import load_config
 from broker.contract.mqtt import connect_async, make_client
 from broker.mosquitto.setup import start_store_broker
@@ -74,6 +74,25 @@ class ChainCluster:
                 await nc.close()
 
         return asyncio.run(count())
+
+    def ingest_waiting(self) -> int | None:
+        """Records the ingest's consumer has not had acknowledged yet (None before it exists)."""
+
+        async def ask() -> int | None:
+            import nats
+
+            from broker.chain.ingest import DURABLE
+
+            nc = await nats.connect(servers=self.spec.servers, user="_ingest", password=self.ingest_password)
+            try:
+                info = await nc.jetstream(timeout=10).consumer_info(CALLS_STREAM, DURABLE)
+            except Exception:
+                return None
+            finally:
+                await nc.close()
+            return info.num_pending + info.num_ack_pending
+
+        return asyncio.run(ask())
 
     def stop(self) -> None:
         self.cluster.stop()
@@ -239,3 +258,45 @@ def parquet_keys(data: Path) -> list[tuple[str, str]]:
 
 def wait_keys(data: Path, want: set[tuple[str, str]], timeout: float) -> bool:
     return wait(lambda: want <= set(parquet_keys(data)), timeout)
+
+
+def record(store: str, call_id: str, day: int = 3) -> bytes:
+    """One call record as a store's hub sends it (for tests that load the stream directly)."""
+    from broker.contract.chain import CallRecord, encode
+
+    return encode(
+        CallRecord(
+            store=store,
+            region="north",
+            call_id=call_id,
+            device="kiosk-1",
+            zone="toys",
+            status="resolved",
+            staff="anna",
+            opened_at=f"2026-12-{day:02d}T10:00:00.000Z",
+            local_date=f"2026-12-{day:02d}",
+            local_weekday=day % 7,
+            local_hour=11,
+            time_to_greet_s=42.0,
+            target_greet_s=60.0,
+        )
+    )
+
+
+def load_stream(chain: ChainCluster, items: list[tuple[str, bytes]], server: int = 0) -> None:
+    """Publish (subject, payload) into the cluster as each store's own login would (core publishes, then
+    wait until the stream holds them all)."""
+    import nats
+
+    async def go() -> None:
+        by_store: dict[str, list[tuple[str, bytes]]] = {}
+        for subject, payload in items:
+            by_store.setdefault(subject.split(".")[1], []).append((subject, payload))
+        for store, mine in by_store.items():
+            nc = await nats.connect(servers=[chain.spec.servers[server]], user=store, password=chain_password(store))
+            for subject, payload in mine:
+                await nc.publish(subject, payload)
+            await nc.flush(timeout=30)
+            await nc.close()
+
+    asyncio.run(go())
