@@ -167,9 +167,14 @@ class Writer:
                 else:
                     self.counts.duplicates += 1
             batch = uuid.uuid4().hex[:12]
+            # One Arrow table for the whole flush (partition after partition), sliced per file: a flush
+            # over a thousand stores builds 24 arrays, not 24,000.
+            table = self._table([r for rows in fresh.values() for r in rows])
+            offset = 0
             for partition, rows in fresh.items():
                 rel = f"{partition}/part-{int(time.time())}-{batch}.parquet"
-                self._write_file(rel, self._table(rows))
+                self._write_file(rel, table.slice(offset, len(rows)))
+                offset += len(rows)
                 conn.execute("INSERT INTO files (path, partition, rows) VALUES (?, ?, ?)", (rel, partition, len(rows)))
             conn.execute("COMMIT")
         except BaseException:
