@@ -249,11 +249,17 @@ def parquet_keys(data: Path) -> list[tuple[str, str]]:
     """Every (store, call id) in the chain's files, duplicates kept."""
     import pyarrow.parquet as pq
 
-    keys: list[tuple[str, str]] = []
-    for path in sorted(data.glob("store=*/month=*/*.parquet")):
-        table = pq.read_table(path, columns=["store", "call_id"])
-        keys += list(zip(table.column("store").to_pylist(), table.column("call_id").to_pylist(), strict=True))
-    return keys
+    for _ in range(20):  # a compaction may remove a file between the listing and the read: list again
+        keys: list[tuple[str, str]] = []
+        try:
+            for path in sorted(data.glob("store=*/month=*/*.parquet")):
+                table = pq.read_table(path, columns=["store", "call_id"])
+                keys += list(zip(table.column("store").to_pylist(), table.column("call_id").to_pylist(), strict=True))
+        except FileNotFoundError:
+            time.sleep(0.05)
+            continue
+        return keys
+    raise AssertionError("the files kept changing while being read")
 
 
 def wait_keys(data: Path, want: set[tuple[str, str]], timeout: float) -> bool:
