@@ -368,6 +368,57 @@ class AnnounceCfg(msgspec.Struct, forbid_unknown_fields=True):
     """An announcement not yet said this long after the hub's state is dropped: it would be old news."""
 
 
+class ChainCfg(msgspec.Struct, forbid_unknown_fields=True):
+    """``[chain]``: this store as one of a chain's (docs/chain.md); off unless ``enabled``.
+
+    ``staffcall broker init`` adds a bridge from the store's Mosquitto to the chain's cluster; the
+    hub publishes each closed call and a periodic status on ``chain/<store>/...``; the bridge's
+    persistent session queues them on the store's disk while the WAN is down.
+    """
+
+    enabled: bool = False
+    host: str = ""
+    """The chain cluster's MQTT address as the store sees it, e.g. "chain.example.com"."""
+    port: int = 1883
+    """Its MQTT port (NATS' ``mqtt`` listener; 8883 with TLS is usual over the internet)."""
+    addresses: list[str] = []
+    """More ``host:port`` of the cluster's other nodes: the bridge fails over to them in turn."""
+    username: str = ""
+    """The store's own chain login (head office gives one per store; it may publish only as this store)."""
+    password: str = ""
+    credentials: str | None = None
+    """Instead of username/password: a TOML file with ``username`` and ``password`` (mode 0600)."""
+    region: str = ""
+    """The store's region in chain reports, e.g. "north"."""
+    share_text: bool = False
+    """Send customers' free text to the chain; off: it never leaves the store."""
+    ca: str | None = None
+    """CA certificate that signed the chain's; when set the bridge uses TLS."""
+    insecure: bool = False
+    """Skip the host-name check of the chain's certificate (tests only; the CA is still checked)."""
+    max_queued_messages: int = 120_000
+    """Records the bridge keeps while the WAN is down: a week of a busy store (15,000 calls a day) and status."""
+    max_queued_bytes: int = 64 * 2**20
+    """The same cap in bytes (a record is ~400 bytes); past either cap Mosquitto drops the newest."""
+    restart_timeout_s: int = 10
+    """Seconds between the bridge's reconnect attempts while the chain is away."""
+    status_every_s: float = 30.0
+    """How often the hub publishes the store's status for the chain board."""
+
+    def login(self) -> tuple[str, str]:
+        """(username, password), from ``credentials`` when set."""
+        if self.credentials:
+            try:
+                raw = tomllib.loads(Path(self.credentials).read_text(encoding="utf-8"))
+            except (OSError, tomllib.TOMLDecodeError) as exc:
+                raise ConfigError(f"[chain] credentials: cannot read {self.credentials} ({exc})") from None
+            user, password = raw.get("username"), raw.get("password")
+            if not isinstance(user, str) or not isinstance(password, str):
+                raise ConfigError(f'[chain] credentials: {self.credentials} needs username = "..." and password')
+            return user, password
+        return self.username, self.password
+
+
 class Config(msgspec.Struct, forbid_unknown_fields=True, dict=True):
     store: Store
     broker: BrokerCfg = msgspec.field(default_factory=BrokerCfg)
@@ -386,6 +437,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, dict=True):
     homeassistant: HomeAssistantCfg = msgspec.field(default_factory=HomeAssistantCfg)
     metrics: MetricsCfg = msgspec.field(default_factory=MetricsCfg)
     announce: AnnounceCfg = msgspec.field(default_factory=AnnounceCfg)
+    chain: ChainCfg = msgspec.field(default_factory=ChainCfg)
 
     @cached_property
     def staff_by_id(self) -> dict[str, Staff]:
@@ -428,6 +480,10 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, dict=True):
             self.homeassistant.published_file = str(base / self.homeassistant.published_file)
         if self.announce.record_dir and not Path(self.announce.record_dir).is_absolute():
             self.announce.record_dir = str(base / self.announce.record_dir)
+        for key in ("credentials", "ca"):
+            value = getattr(self.chain, key)
+            if value is not None and not Path(value).is_absolute():
+                setattr(self.chain, key, str(base / value))
         b = self.broker
         for key in ("credentials", "ca", "cert", "key"):
             value = getattr(b, key)
@@ -524,6 +580,7 @@ def _check(cfg: Config, source: str) -> None:
     _check_homeassistant(cfg.homeassistant, fail)
     _check_metrics(cfg.metrics, fail)
     _check_announce(cfg.announce, fail)
+    _check_chain(cfg.chain, cfg.store.id, fail)
 
 
 def _check_homeassistant(h: HomeAssistantCfg, fail) -> None:
@@ -581,6 +638,37 @@ def _check_announce(a: AnnounceCfg, fail) -> None:
         fail(f"{where} player", 'must start with a program, e.g. ["aplay", "-q"] or ["paplay"]')
     if a.enabled and not a.player and not a.record_dir:
         fail(f"{where} player", 'nothing would be heard or kept: set player = ["aplay", "-q"], or record_dir')
+
+
+def _check_chain(c: ChainCfg, store: str, fail) -> None:
+    where = "[chain]"
+    if c.enabled and "." in store:
+        # The cluster maps MQTT topic levels to NATS subject tokens, where "." separates tokens.
+        fail("[store] id", f"{store!r}: a store in a chain needs an id without '.', e.g. {store.replace('.', '-')!r}")
+    if c.region and not valid_id(c.region):
+        fail(f"{where} region", f'{c.region[:40]!r} must match {ID_PATTERN}, e.g. "north"')
+    if not 1 <= c.port <= 65535:
+        fail(f"{where} port", f"{c.port} is not a TCP port; use 1883 (or 8883 with TLS)")
+    for address in c.addresses:
+        if not re.fullmatch(r"[A-Za-z0-9.-]+:[0-9]{1,5}", address):
+            fail(f"{where} addresses", f'{address[:60]!r} must look like "chain-2.example.com:1883"')
+    if c.max_queued_messages < 1000 or c.max_queued_bytes < 2**20:
+        fail(f"{where} max_queued_messages", "keep at least 1000 messages and 1 MiB queued (a week: 120000, 64 MiB)")
+    if not 1 <= c.restart_timeout_s <= 3600:
+        fail(f"{where} restart_timeout_s", f"{c.restart_timeout_s} must be 1-3600 seconds, e.g. 10")
+    if not 5 <= c.status_every_s <= 120:
+        fail(f"{where} status_every_s", f"{c.status_every_s} must be 5-120 seconds (the board says offline after 120)")
+    if c.credentials and c.username:
+        fail(f"{where} username", "use either credentials (a file) or username/password, not both")
+    if not c.enabled:
+        return
+    if not re.fullmatch(r"[A-Za-z0-9.-]{1,253}", c.host):
+        fail(f"{where} host", f'{c.host[:60]!r} must be the chain cluster\'s host name, e.g. "chain.example.com"')
+    if not c.credentials and not (c.username and c.password):
+        fail(f"{where} username", "the store needs its chain login: username and password, or credentials")
+    for value in (c.username, c.password):
+        if value and not (value.isprintable() and value.strip() == value and " " not in value):
+            fail(f"{where} username", "login and password must be printable without spaces (they go into the bridge)")
 
 
 def _check_pager(cfg: Config, fail) -> None:

@@ -58,6 +58,7 @@ from broker.core.commands import (
 )
 from broker.core.dispatcher import Dispatcher
 from broker.core.pagetext import alert_wear_text
+from broker.hub.chainfeed import MARKER_KEY, ChainFeed, closed_since
 from broker.hub.eventlog import EventLog, Health, Record, event_row, press_row, rejected_row
 from broker.hub.words import page_words
 
@@ -150,6 +151,10 @@ class Hub:
         self._sync_token = uuid.uuid4().hex
         self._synced = threading.Event()
         self._retained: list[p.StateMsg] = []
+        # [chain]: closed calls and the store's status to the chain, after they are on disk (docs/chain.md).
+        self.chain = ChainFeed(config, self._publish_chain) if config.chain.enabled else None
+        self._chain_resend: list[dict] = []
+        self._chain_since = iso(self.clock.wall())
 
     # --- paho callbacks (network thread): only hand over ---------------------------
 
@@ -278,6 +283,9 @@ class Hub:
         if opened:
             log.info("restored %d open calls from %s", opened, self.cfg.database.path)
         self._pending_restore = commands
+        if self.chain is not None and MARKER_KEY in meta:
+            self._chain_since = meta[MARKER_KEY]
+            self._chain_resend = closed_since(self.log.db, self._chain_since)
 
     # --- the core loop ---------------------------------------------------------------
 
@@ -293,6 +301,10 @@ class Hub:
         if self._retained:
             self._execute(self.core.adopt(self._retained), None)
             self._retained = []
+        if self.chain is not None and self._chain_resend:
+            log.info("chain: re-sending %d calls closed since %s", len(self._chain_resend), self._chain_since)
+            self.chain.send(self._chain_resend)
+            self._chain_resend = []
         while not self.stopping.is_set():
             try:
                 item = self.inbox.get(timeout=self._wait_s())
@@ -306,6 +318,7 @@ class Hub:
                     self._execute(tick, None)
                 self._flush_summary()
                 self._flush_health()
+                self._flush_chain_status()
                 self._beat()
             except Exception:  # the store's hub keeps running
                 log.exception("hub loop error")
@@ -319,6 +332,8 @@ class Hub:
         meta = {"alive_mono": repr(self.clock.now()), "alive_wall": repr(self.clock.wall())}
         if self._boot:
             meta["boot_id"] = self._boot
+        if self.chain is not None:
+            meta[MARKER_KEY] = self._chain_since = self.chain.marker() or self._chain_since
         self.log.submit([("meta", meta)])
 
     def _wait_s(self) -> float:
@@ -429,7 +444,21 @@ class Hub:
                 topic = item.topic if item else ""
                 log.warning("rejected %s: %s", topic[:120], cmd.reason)
                 records.append(rejected_row(topic, item.payload if item else b"", cmd.reason, wall))
-        self.log.submit(records, self._acker(item))
+        after = self._acker(item)
+        closed = self.chain.closed_rows(records) if self.chain is not None else []
+        if self.chain is not None and closed:
+            after = self.chain.after_commit(closed, after)  # published once the rows are committed
+        self.log.submit(records, after)
+
+    def _publish_chain(self, topic: str, payload: bytes) -> mqtt.MQTTMessageInfo:
+        return self.client.publish(topic, payload, qos=p.QOS)
+
+    def _flush_chain_status(self) -> None:
+        if self.chain is None or not self.chain.status_due(time.monotonic()):
+            return
+        now = self.clock.now()
+        waits = [now - c.opened_mono for c in self.core.open.values() if c.greeted_mono is None]
+        self.chain.status(self.core.summary(), waits, self.core.device_status, self.clock.wall())
 
     def _flush_summary(self) -> None:
         """Today's figures, at most once a second: off the call->page path."""

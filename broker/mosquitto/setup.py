@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from broker.contract import credentials
+from broker.contract.chain import CALLS_TOPIC
 from broker.contract.config import Config, ConfigError
 from broker.contract.protocol import MAX_PAYLOAD_BYTES, PREFIX
 from broker.mosquitto.runner import Broker
@@ -63,6 +64,8 @@ def render_acl(cfg: Config) -> str:
         blocks.append(lines)
 
     block("hub", "the hub: everything under its store", [("readwrite", "#")])
+    if cfg.chain.enabled:  # the records the bridge carries to the chain (docs/chain.md)
+        blocks[-1].append(f"topic write {chain_root(cfg)}/#")
     block(
         "board",
         "the live board: reads only",
@@ -182,7 +185,8 @@ def render_conf(
         f"persistence_location {data_dir}/",
         "autosave_on_changes true",
         f"autosave_interval {AUTOSAVE_CHANGES}",
-        "max_queued_messages 100000",
+        f"max_queued_messages {max(100000, cfg.chain.max_queued_messages if cfg.chain.enabled else 0)}",
+        *([f"max_queued_bytes {cfg.chain.max_queued_bytes}"] if cfg.chain.enabled else []),
         "max_inflight_messages 100",
         f"max_packet_size {MAX_PACKET_BYTES}",
         # Nagle off: a page is a small publish right after a PUBACK; with Nagle on it waits for the
@@ -203,7 +207,49 @@ def render_conf(
             lines.append(f"cafile {b.ca}")
     if b.websocket_port:
         lines += ["", f"listener {b.websocket_port}{bind}", "protocol websockets"]
+    if cfg.chain.enabled:
+        lines += ["", *render_bridge(cfg)]
     return "\n".join(lines) + "\n"
+
+
+def chain_root(cfg: Config) -> str:
+    """``chain/<store>``: the topics this store's records use on the chain (``broker.contract.chain``)."""
+    return CALLS_TOPIC.format(store=cfg.store.id).rsplit("/", 1)[0]
+
+
+def render_bridge(cfg: Config) -> list[str]:
+    """The bridge to the chain's cluster: this store's ``chain/<store>/#`` out at QoS 1, nothing in.
+
+    A persistent session on both sides (``cleansession false``): while the WAN is down, Mosquitto
+    keeps the records in the bridge's queue (on disk with the broker's persistence), up to the
+    broker's ``max_queued_messages`` / ``max_queued_bytes``, and sends them when the link is back.
+    ``try_private false``: NATS' MQTT listener refuses the bridge flag Mosquitto sets otherwise.
+    Bridge-state notifications stay local (``$SYS/...`` is not this store's to publish on the chain)."""
+    c = cfg.chain
+    user, password = c.login()
+    addresses = " ".join([f"{c.host}:{c.port}", *c.addresses])
+    lines = [
+        f"connection chain-{cfg.store.id}",
+        f"address {addresses}",
+        "round_robin false",
+        f"remote_clientid staffcall-store-{cfg.store.id}",
+        f"local_clientid staffcall-bridge-{cfg.store.id}",
+        f"remote_username {user}",
+        f"remote_password {password}",
+        "bridge_protocol_version mqttv311",
+        "try_private false",
+        "cleansession false",
+        "notifications true",
+        "notifications_local_only true",
+        f"notification_topic {PREFIX}/{cfg.store.id}/chain/bridge",
+        "start_type automatic",
+        f"restart_timeout {c.restart_timeout_s}",
+        "keepalive_interval 30",
+        f"topic {chain_root(cfg)}/# out 1",
+    ]
+    if c.ca:
+        lines += [f"bridge_cafile {c.ca}", f"bridge_insecure {'true' if c.insecure else 'false'}"]
+    return lines
 
 
 @dataclass
@@ -255,7 +301,11 @@ def write_setup(
         setup.passwd.unlink(missing_ok=True)
         raise ConfigError(f"mosquitto_passwd failed: {done.stderr.strip() or done.stdout.strip()}")
     setup.acl.write_text(render_acl(cfg), encoding="utf-8")
-    setup.conf.write_text(render_conf(cfg, folder, data_dir, log_file, run_as), encoding="utf-8")
+    conf = render_conf(cfg, folder, data_dir, log_file, run_as)
+    if cfg.chain.enabled:  # it holds the store's chain password
+        credentials.write_private(setup.conf, conf)
+    else:
+        setup.conf.write_text(conf, encoding="utf-8")
     setup.account = grant_access(setup.conf, key=Path(cfg.broker.key) if cfg.broker.key else None)
     return setup
 
@@ -309,6 +359,8 @@ def grant_access(conf: Path, key: Path | None = None) -> str | None:
     for name in ("password_file", "acl_file"):
         if settings.get(name):
             _group_readable(Path(settings[name]), gid)
+    if "remote_password" in conf.read_text(encoding="utf-8"):  # a chain bridge's login
+        _group_readable(conf, gid)
     if key is not None and key.exists():
         _group_readable(key, gid)
     return account
