@@ -17,7 +17,7 @@ the other days (today, or a day written since) from the call rows.  The cells ar
 Example::
 
     >>> cells = build_cells([(1772442000.0, "resolved", 12.0, 42.0, 300.0, "toys", "k1", None, None,
-    ...     "anna", "anna", 3, 0, 0, 0, None)], "Europe/Stockholm")
+    ...     "anna", "anna", 3, 0, 0, 0, None, 60.0)], "Europe/Stockholm")
     >>> c = cells[(20514, "staff", "anna")]
     >>> c.calls, list(c.greet)
     (1, [42.0])
@@ -36,31 +36,37 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 OPEN = ("waiting", "acknowledged", "greeted")
-DIMS = ("all", "hour", "zone", "device", "staff", "reason", "outcome", "declined")
-"""Groupings kept per day; weekday, day and weekday x hour are days (and hours) regrouped."""
-MONTH_DIMS = ("all", "weekday", "wdhour", "zone", "device", "staff", "reason", "outcome", "declined")
+DIMS = ("all", "hour", "zone", "device", "staff", "reason", "outcome", "declined", "promise")
+"""Groupings kept per day; weekday, day and weekday x hour are days (and hours) regrouped.  ``promise``: the
+greeting first promised (``eta_first_s``) in PROMISE_STEP_S buckets, for the calibration (shown vs actual)."""
+MONTH_DIMS = ("all", "weekday", "wdhour", "zone", "device", "staff", "reason", "outcome", "declined", "promise")
 """Groupings kept per month: a month has no days left, so weekday and weekday x hour (key wd * 24 + hour) are kept."""
-KEPT_VERSION = "3"
+KEPT_VERSION = "4"
 """Bumped when the kept data changes shape: a log kept with another version is rebuilt on open."""
 _EPOCH = date(1970, 1, 1)
+PROMISE_STEP_S = 15
+"""Width of the calibration's buckets of promised greeting times."""
 
 ROW_SQL = (
     "SELECT opened_ts, status, time_to_ack_s, time_to_greet_s, time_to_close_s, zone, device, reason, outcome, "
-    "greeted_by, staff, feedback_score, repeat_presses, escalated, declines, declined FROM calls"
+    "greeted_by, staff, feedback_score, repeat_presses, escalated, declines, declined, eta_first_s FROM calls"
 )
 
 SCHEMA = [
     "CREATE TABLE IF NOT EXISTS report_cells (day INTEGER NOT NULL, dim TEXT NOT NULL, key NOT NULL, "
     "calls INTEGER, open INTEGER, unattended INTEGER, left INTEGER, cancelled INTEGER, repeat_presses INTEGER, "
-    "escalations INTEGER, feedback_sum INTEGER, feedback_count INTEGER, declines INTEGER, "
-    "waiting BLOB, ack BLOB, greet BLOB, gave_up BLOB, PRIMARY KEY (dim, day, key)) WITHOUT ROWID",
+    "escalations INTEGER, feedback_sum INTEGER, feedback_count INTEGER, declines INTEGER, promised INTEGER, "
+    "kept INTEGER, waiting BLOB, ack BLOB, greet BLOB, gave_up BLOB, excess BLOB, "
+    "PRIMARY KEY (dim, day, key)) WITHOUT ROWID",
     # The month grain: each local month's sealed day cells merged (``seal_months``), keyed by its first day.
     "CREATE TABLE IF NOT EXISTS report_month_cells (month INTEGER NOT NULL, dim TEXT NOT NULL, key NOT NULL, "
     "calls INTEGER, open INTEGER, unattended INTEGER, left INTEGER, cancelled INTEGER, repeat_presses INTEGER, "
-    "escalations INTEGER, feedback_sum INTEGER, feedback_count INTEGER, declines INTEGER, "
-    "waiting BLOB, ack BLOB, greet BLOB, gave_up BLOB, PRIMARY KEY (dim, month, key)) WITHOUT ROWID",
+    "escalations INTEGER, feedback_sum INTEGER, feedback_count INTEGER, declines INTEGER, promised INTEGER, "
+    "kept INTEGER, waiting BLOB, ack BLOB, greet BLOB, gave_up BLOB, excess BLOB, "
+    "PRIMARY KEY (dim, month, key)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS report_stale (quarter INTEGER PRIMARY KEY)",
     "CREATE TABLE IF NOT EXISTS report_meta (key TEXT PRIMARY KEY, value TEXT)",
+    "DROP INDEX IF EXISTS idx_calls_report",  # version 3's covering index, without the promise
     # The first kept data marked whole UTC days, which overlap two local days: gone, with its triggers.
     *(f"DROP TRIGGER IF EXISTS report_dirty_{op}" for op in ("insert", "update", "delete")),
     "DROP TABLE IF EXISTS report_dirty",
@@ -83,8 +89,8 @@ SCHEMA = [
 REPORT_INDEXES = {
     # Covering: every column a report reads, in opened_ts order, so a year's report reads
     # this narrow index and never the wide rows (JSON lists, free text) of the table.
-    "idx_calls_report": "calls(opened_ts, status, time_to_greet_s, time_to_ack_s, time_to_close_s, zone, device, "
-    "reason, greeted_by, staff, feedback_score, repeat_presses, escalated, declines, declined)",
+    "idx_calls_report_v4": "calls(opened_ts, status, time_to_greet_s, time_to_ack_s, time_to_close_s, zone, device, "
+    "reason, greeted_by, staff, feedback_score, repeat_presses, escalated, declines, declined, eta_first_s)",
 }
 """Indexes for ``broker.reports.metrics``; the hub makes them (``create_schema``) as the event log's one writer.
 
@@ -111,11 +117,17 @@ class Cell:
     feedback_sum: int = 0
     feedback_count: int = 0
     declines: int = 0
+    promised: int = 0
+    """Calls judged against the first promise (``eta_first_s``): greeted, or closed ungreeted after it."""
+    kept: int = 0
+    """Of those, greeted within it."""
     waiting: array = field(default_factory=lambda: array("d"))
     """opened_ts of open calls nobody greeted yet: they count against the promise once past it."""
     ack: array = field(default_factory=lambda: array("d"))
     greet: array = field(default_factory=lambda: array("d"))
     gave_up: array = field(default_factory=lambda: array("d"))
+    excess: array = field(default_factory=lambda: array("d"))
+    """Greeted minus promised (s) of greeted calls with a promise: negative is early."""
 
     def add(self, other: Cell) -> None:
         for name in COUNTERS:
@@ -135,8 +147,10 @@ COUNTERS = (
     "feedback_sum",
     "feedback_count",
     "declines",
+    "promised",
+    "kept",
 )
-ARRAYS = ("waiting", "ack", "greet", "gave_up")
+ARRAYS = ("waiting", "ack", "greet", "gave_up", "excess")
 
 
 class LocalDays:
@@ -213,6 +227,7 @@ def build_cells(
         esc,
         dec,
         declined,
+        promise,
     ) in rows:
         opened = _num(opened)
         if opened is None:
@@ -223,6 +238,12 @@ def build_cells(
         is_open, cancelled, unattended = status in OPEN, status == "cancelled", status == "unattended"
         rep, esc, dec = int(_num(rep) or 0), int(_num(esc) or 0), int(_num(dec) or 0)
         fb = None if fb is None else _num(fb)
+        promise = _num(promise)
+        # Judged against the first promise: greeted (kept or not), or closed ungreeted after it (broken).
+        # A customer who cancelled before the promised time, or still waits, is not judged.
+        judged = promise is not None and (greet is not None or (close is not None and close > promise))
+        kept = judged and greet is not None and greet <= promise
+        excess = greet - promise if judged and greet is not None else None
         keys: tuple[tuple[str, Any], ...] = (
             ("all", "all"),
             ("hour", hour),
@@ -258,6 +279,20 @@ def build_cells(
                 c.feedback_sum += int(fb)
                 c.feedback_count += 1
             c.declines += dec
+            if judged:
+                c.promised += 1
+                c.kept += kept
+                if excess is not None:
+                    c.excess.append(excess)
+        if judged and (dims is None or "promise" in dims):
+            c = cell(day, "promise", int(promise // PROMISE_STEP_S) * PROMISE_STEP_S)
+            c.calls += 1
+            c.promised += 1
+            c.kept += kept
+            if greet is not None:
+                c.greet.append(greet)
+            if excess is not None:
+                c.excess.append(excess)
         if dec > 0 and declined and (dims is None or "declined" in dims):
             try:
                 who = json.loads(declined)
@@ -417,13 +452,16 @@ def rebuild(
     conn: sqlite3.Connection, timezone: str, now: float, progress: Callable[[int, int], None] | None = None
 ) -> int:
     """Make every cell again from ``calls`` (the kept data is derived, never the only copy).  Returns days sealed."""
-    create_report_schema(conn)
+    with conn:
+        # The cells' shape may have changed since they were kept (``KEPT_VERSION``): made anew.
+        conn.execute("DROP TABLE IF EXISTS report_cells")
+        conn.execute("DROP TABLE IF EXISTS report_month_cells")
+        create_report_schema(conn)
+    derive_promises(conn)
     days = LocalDays(timezone)
     first, last = conn.execute("SELECT min(opened_ts), max(opened_ts) FROM calls").fetchone()
     today = days.day_hour(now)[0]
     with conn:
-        conn.execute("DELETE FROM report_cells")
-        conn.execute("DELETE FROM report_month_cells")
         conn.execute("DELETE FROM report_stale")
         conn.execute("DELETE FROM report_meta")
     if first is None:
@@ -451,6 +489,55 @@ def rebuild(
         conn.execute("INSERT OR REPLACE INTO report_meta VALUES ('timezone', ?)", (timezone,))
         conn.execute("INSERT OR REPLACE INTO report_meta VALUES ('version', ?)", (KEPT_VERSION,))
     return len(todo)
+
+
+def derive_promises(conn: sqlite3.Connection) -> int:
+    """Fill ``eta_first_s``, ``eta_ack_s`` and ``eta_last_s`` of calls logged before the calls carried them.
+
+    Read from the logged ``state`` events (the payloads the customer's device received): the
+    first with an ``eta_s``, the first while acknowledged, the last.  A promise is the greeting
+    time it stood for, counted from the opening: the hub's monotonic time of the event since the
+    call's ``opened_mono`` (else the payload's whole-second ``waited_s``) plus its ``eta_s``.
+    Returns the calls filled in.  Idempotent: calls that carry a promise are left alone.
+    """
+    have = {row[1] for row in conn.execute("PRAGMA table_info(calls)")}
+    with conn:  # a log the hub has not opened since the calls carried them (the hub adds them too)
+        for name in ("eta_first_s", "eta_ack_s", "eta_last_s"):
+            if name not in have:
+                conn.execute(f"ALTER TABLE calls ADD COLUMN {name} FLOAT")
+    sql = (
+        "SELECT e.call_id, e.mono - c.opened_mono, json_extract(e.payload, '$.waited_s'), "
+        "json_extract(e.payload, '$.eta_s'), json_extract(e.payload, '$.status') "
+        "FROM events AS e JOIN calls AS c ON c.id = e.call_id "
+        "WHERE e.kind = 'state' AND c.eta_first_s IS NULL AND json_valid(e.payload) "
+        "AND json_extract(e.payload, '$.eta_s') IS NOT NULL ORDER BY e.call_id, e.id"
+    )
+    updates: list[tuple[float, float | None, float, str]] = []
+    current: str | None = None
+    first = ack = last = None
+
+    def done() -> None:
+        if current is not None and first is not None and last is not None:
+            updates.append((first, ack, last, current))
+
+    for call_id, since_open, waited, eta, status in conn.execute(sql):
+        w, e = _num(waited), _num(eta)
+        if e is None or w is None:
+            continue
+        m = _num(since_open)
+        # The monotonic difference is exact on the same boot; across a restart it means nothing.
+        at = m if m is not None and w <= m < w + 1 else w
+        promise = round(at + e, 3)
+        if call_id != current:
+            done()
+            current, first, ack = call_id, promise, None
+        if status == "acknowledged" and ack is None:
+            ack = promise
+        last = promise
+    done()
+    with conn:
+        conn.executemany("UPDATE calls SET eta_first_s = ?, eta_ack_s = ?, eta_last_s = ? WHERE id = ?", updates)
+    return len(updates)
 
 
 # --- reading -------------------------------------------------------------------------------
