@@ -241,9 +241,11 @@ def build_cells(
         promise = _num(promise)
         # Judged against the first promise: greeted (kept or not), or closed ungreeted after it (broken).
         # A customer who cancelled before the promised time, or still waits, is not judged.
-        judged = promise is not None and (greet is not None or (close is not None and close > promise))
-        kept = judged and greet is not None and greet <= promise
-        excess = greet - promise if judged and greet is not None else None
+        judged, kept, excess = False, False, None
+        if promise is not None:
+            judged = greet is not None or (close is not None and close > promise)
+            if greet is not None:
+                kept, excess = greet <= promise, greet - promise
         keys: tuple[tuple[str, Any], ...] = (
             ("all", "all"),
             ("hour", hour),
@@ -284,7 +286,7 @@ def build_cells(
                 c.kept += kept
                 if excess is not None:
                     c.excess.append(excess)
-        if judged and (dims is None or "promise" in dims):
+        if judged and promise is not None and (dims is None or "promise" in dims):
             c = cell(day, "promise", int(promise // PROMISE_STEP_S) * PROMISE_STEP_S)
             c.calls += 1
             c.promised += 1
