@@ -233,8 +233,9 @@ def render_table(report: Report, out: Out) -> None:
     )
     out.line(
         f"  promises kept: {fmt_share(t.promises_kept_share)} of {t.promised} customers greeted within the time "
-        f"they were first shown; kept = that share, late½/late90 = median/p90 of greeted minus shown (- is early)"
+        "they were first shown (kept);"
     )
+    out.line("  late½/late90 = median/p90 of greeted minus the time shown (- is early)")
     if report.by:
         figures_table(f"By {report.by}", report.groups)
     if report.staff:
