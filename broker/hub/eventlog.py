@@ -47,7 +47,7 @@ import sqlite_utils
 
 from broker.contract.clock import iso
 from broker.contract.protocol import CLOSED_STATUSES, OPEN_STATUSES
-from broker.hub.reportcells import REPORT_INDEXES, create_report_schema, seal_dirty
+from broker.hub.reportcells import REPORT_INDEXES, create_report_schema, seal_dirty, stale_report_indexes
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +146,8 @@ def create_schema(db: sqlite_utils.Database) -> None:
     db.table("events").create_index(["kind", "staff"], if_not_exists=True)
     db.table("presses").create_index(["call_id"], if_not_exists=True)
     db.table("presses").create_index(["wall"], if_not_exists=True)
+    for name in stale_report_indexes(db.conn):
+        db.execute(f"DROP INDEX {name}")
     for name, target in REPORT_INDEXES.items():
         db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {target}")
     create_report_schema(db.conn)

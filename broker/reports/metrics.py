@@ -37,9 +37,9 @@ Example::
 
 from __future__ import annotations
 
-import logging
 import math
 import sqlite3
+import sys
 import time
 from array import array
 from bisect import bisect_left, bisect_right
@@ -66,7 +66,11 @@ from broker.hub.reportcells import (
 )
 from broker.hub.reportcells import rebuild as rebuild_cells
 
-log = logging.getLogger(__name__)
+
+def warn(text: str) -> None:
+    """A warning on stderr for whoever runs the report (no ``logging``: the day report must start quickly)."""
+    print(f"staffcall report: {text}", file=sys.stderr)
+
 
 GROUPINGS = ("hour", "day", "weekday", "zone", "device", "staff", "reason", "outcome")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -288,7 +292,7 @@ def ensure_indexes(conn: sqlite3.Connection) -> None:
             conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {target}")
             conn.commit()
         except sqlite3.OperationalError as exc:
-            log.warning("could not create index %s (%s); reports will be slower", name, exc)
+            warn(f"could not create index {name} ({exc}); reports will be slower")
 
 
 def ensure_kept(
@@ -304,7 +308,7 @@ def ensure_kept(
     try:
         rebuild_cells(conn, timezone, time.time(), progress)
     except sqlite3.OperationalError as exc:
-        log.warning("could not build the kept report data (%s); reports will be slower", exc)
+        warn(f"could not build the kept report data ({exc}); reports will be slower")
         return False
     return True
 

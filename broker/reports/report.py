@@ -100,7 +100,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     rep.add_argument(
         "--rebuild", action="store_true", help="make the kept report data again from the calls (it is derived data)"
     )
-    rep.set_defaults(func=run_report, period=None)
+    rep.set_defaults(func=run_report, period=None, logs=False)  # prints, never logs: starts quicker
 
 
 def build(args: argparse.Namespace, now: float | None = None) -> Report:
