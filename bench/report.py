@@ -288,26 +288,24 @@ def main() -> int:
 
 def promises_kept(staffcall: list[str], first) -> None:
     """The promise figures of the year, the month and today, as ``staffcall report --json`` gives them."""
-    print("\npromises kept (greeted within the time first shown), greeted minus shown: median / p90")
+    print("\npromises kept (greeted within the time first shown); greeted minus shown: median / p90")
+    year: dict = {}
     for name, extra in (("year", ["--since", first.isoformat()]), ("month", ["--month"]), ("today", ["--today"])):
         out = subprocess.run([*staffcall, *extra, "--json"], capture_output=True, text=True, env=INSTALLED_ENV)
         report = json.loads(out.stdout)
+        year = year or report
         t = report["total"]
         share = "—" if t["promises_kept_share"] is None else f"{100 * t['promises_kept_share']:.1f}%"
         print(
             f"  {name:<6} {share:>6} of {t['promised']:>9,}   {t['past_promise_median']} s / {t['past_promise_p90']} s"
             f"   calibration buckets: {len(report['calibration'])}"
         )
-    for c in report_year_calibration(staffcall, first):
+    print("  the year's calibration (synthetic times shown, not the estimator's):")
+    for c in year["calibration"]:
         print(
-            f"    shown {c['promise_s']:>4}-{c['promise_s'] + 15:<4}s  {c['promised']:>8,} calls  kept "
+            f"    shown {c['promise_s']:>4}-{c['promise_s'] + 15:<4}s {c['promised']:>8,} calls  kept "
             f"{100 * (c['kept_share'] or 0):5.1f}%  greeting median {c['greet_median']} s, p90 {c['greet_p90']} s"
         )
-
-
-def report_year_calibration(staffcall: list[str], first) -> list[dict]:
-    out = subprocess.run([*staffcall, "--since", first.isoformat(), "--json"], capture_output=True, text=True)
-    return json.loads(out.stdout)["calibration"]
 
 
 if __name__ == "__main__":
