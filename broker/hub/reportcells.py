@@ -327,6 +327,9 @@ def build_cells(
     cells: dict[tuple, Cell] = {}
     for k, listed in facts.items():
         col = list(zip(*listed, strict=True))
+        if k[1] == "promise":  # the calibration reads its counts and greetings only: nothing else to store
+            cells[k] = Cell(calls=len(listed), promised=sum(col[13]), kept=sum(col[14]), greet=_sorted(col[3]))
+            continue
         cells[k] = Cell(
             calls=len(listed),
             open=sum(col[0]),
