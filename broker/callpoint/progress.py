@@ -98,11 +98,23 @@ def person(state: StateMsg | None, t: Translate) -> str | None:
     return state.staff_name
 
 
+ETA_WORDS = ((20, "eta_soon"), (90, "eta_minute"), (300, "eta_minutes"), (600, "eta_few"))
+"""Seconds left up to which each phrase is said; beyond the last, "more than 10 minutes"."""
+
+
 def eta_text(remaining: float, t: Translate) -> str:
-    if remaining < 20:
-        return t("eta_soon")
-    minutes = max(1, math.ceil(remaining / 60))
-    return t("eta_minute") if minutes == 1 else t("eta_minutes", n=minutes)
+    """The time left in the few words a customer reads at a glance, never a range of seconds.
+
+    The hub's estimate is built to be kept (``broker/core/eta.py``), so the words round to the
+    nearest minute rather than up: under 20 s "any moment now", up to 1.5 minutes "about 1
+    minute", then "about n minutes" up to 5, "a few minutes" up to 10, then "more than 10 minutes".
+    """
+    for upto, key in ETA_WORDS:
+        if remaining < upto or (remaining == upto and key != "eta_soon"):
+            if key == "eta_minutes":
+                return t(key, n=max(2, math.floor(remaining / 60 + 0.5)))
+            return t(key)
+    return t("eta_long", n=10)
 
 
 def describe(progress: CallProgress, now: float, connected: bool, t: Translate, nobody_text: str = "") -> WaitingView:

@@ -46,6 +46,8 @@ class Store(msgspec.Struct, forbid_unknown_fields=True):
     id: str
     name: str
     target_greet_s: float = 60.0
+    eta_kept_share: float = 0.85
+    """The share of customers the estimate they are shown should hold for (``broker/core/eta.py``)."""
     language: str = "sv"
     timezone: str = "Europe/Stockholm"
     nobody_on_shift_text: str = ""
@@ -534,6 +536,8 @@ def _check(cfg: Config, source: str) -> None:
         fail("[store] id", f"{cfg.store.id!r} must match {ID_PATTERN} (letters, digits, . _ : -)")
     if cfg.store.target_greet_s <= 0:
         fail("[store] target_greet_s", "must be a positive number of seconds, e.g. 60")
+    if not 0.5 <= cfg.store.eta_kept_share <= 0.99:
+        fail("[store] eta_kept_share", "must be a share between 0.5 and 0.99, e.g. 0.85")
     t = cfg.timers
     for key in (
         "ack_timeout_s",

@@ -76,6 +76,12 @@ class Call:
     state_sent_mono: float | None = None
     state_due: bool = False
     """A repeat press changed the count but its state was held back by the rate limit."""
+    eta_first_s: float | None = None
+    """When the customer was first promised a greeting: seconds from the opening (shown then + its ``eta_s``).
+    Like ``eta_ack_s`` (the promise at the acknowledgement) and ``eta_last_s`` (the last one shown), it
+    compares directly with ``time_to_greet_s``: greeted within the time shown means greet <= promise."""
+    eta_ack_s: float | None = None
+    eta_last_s: float | None = None
 
     @property
     def is_open(self) -> bool:
@@ -125,6 +131,9 @@ class Call:
             "page_age_s": round(self.paged_mono - self.opened_mono, 3),
             "presses": None,
             "opened_mono": self.opened_mono,
+            "eta_first_s": self.eta_first_s,
+            "eta_ack_s": self.eta_ack_s,
+            "eta_last_s": self.eta_last_s,
         }
 
     @classmethod
@@ -169,4 +178,7 @@ class Call:
             outcome=row.get("outcome"),
             nobody_on_shift=bool(row.get("nobody_on_shift")),
             presses=set(json.loads(row.get("presses") or "[]")),
+            eta_first_s=row.get("eta_first_s"),
+            eta_ack_s=row.get("eta_ack_s"),
+            eta_last_s=row.get("eta_last_s"),
         )

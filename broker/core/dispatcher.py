@@ -45,6 +45,7 @@ import heapq
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -96,7 +97,8 @@ class Dispatcher:
         self.store = config.store.id
         self.t = config.timers
         self.router = CallRouter(config.staff)
-        self.eta = EtaEstimator(config.timers.default_eta_s)
+        self.eta = EtaEstimator(config.timers.default_eta_s, config.store.eta_kept_share)
+        self.tz = ZoneInfo(config.store.timezone)
         self.open: dict[str, Call] = {}
         self.closed: OrderedDict[str, Call] = OrderedDict()
         self.by_device: dict[str, str] = {}
@@ -179,6 +181,7 @@ class Dispatcher:
         for row in closed_rows:
             call = Call.from_row(row, now, wall, bridge)
             self._remember_closed(call)
+            self._learn(call)
             self.today.restored(call)
         out: list[Command] = []
         for row in rows:
@@ -189,6 +192,7 @@ class Dispatcher:
             self._schedule(call)
             out.append(self._state(call))
         out.append(RecordEvent("restored", None, {"open": len(rows), "closed": len(closed_rows)}))
+        self._touched.clear()  # the revised estimates are written with the calls' next change
         return out
 
     def adopt(self, states: list[StateMsg]) -> list[Command]:
@@ -505,7 +509,7 @@ class Dispatcher:
         if call.acked_mono is None:
             call.acked_mono = now
         walk = None if call.acked_mono is None else now - call.acked_mono
-        self.eta.greeted(call.zone, now - call.opened_mono, walk)
+        self.eta.greeted(call.zone, self._hour(call.opened_wall), now - call.opened_mono, walk, call.staff)
         self.today.greeted(self.clock.wall())
         self._schedule(call)
         self._touch(call)
@@ -716,6 +720,48 @@ class Dispatcher:
         while len(self.closed) > CLOSED_MEMORY:
             self.closed.popitem(last=False)
 
+    # --- the estimate the customer is shown -------------------------------------------------
+
+    def _hour(self, wall: float) -> int:
+        return datetime.fromtimestamp(wall, self.tz).hour
+
+    def _learn(self, call: Call) -> None:
+        """Learn from a call greeted before a restart: the estimate starts from the store's recent calls."""
+        if call.greeted_mono is None:
+            return
+        walk = None if call.acked_mono is None else call.greeted_mono - call.acked_mono
+        greet = call.greeted_mono - call.opened_mono
+        self.eta.greeted(call.zone, self._hour(call.opened_wall), greet, walk, call.staff)
+
+    def _eta(self, call: Call, now: float) -> int | None:
+        """The estimate shown with this state, recomputed every time (an escalated call is told anew).
+
+        Noted on the call as promised greeting times counted from its opening: ``eta_first_s``,
+        ``eta_ack_s`` and ``eta_last_s``."""
+        if call.status not in ("waiting", "acknowledged") or call.nobody_on_shift:
+            return None
+        ahead = bisect.bisect_left(self._waiting.get(call.zone, []), (call.opened_mono, ""))
+        acknowledged = call.status == "acknowledged"
+        eta = self.eta.estimate(
+            call.zone,
+            hour=self._hour(call.opened_wall),
+            waited_s=now - call.opened_mono,
+            acknowledged=acknowledged,
+            staff=call.staff,
+            since_ack_s=0.0 if call.acked_mono is None else now - call.acked_mono,
+            queue_ahead=ahead,
+            on_shift=len(self.router.on_shift_in(call.zone)) or len(self.router.on_shift()),
+        )
+        promise = round(now - call.opened_mono + eta, 3)
+        if call.eta_first_s is None:
+            call.eta_first_s = promise
+        if acknowledged and call.eta_ack_s is None:
+            call.eta_ack_s = promise
+        if call.eta_last_s != promise:
+            call.eta_last_s = promise
+            self._touch(call)
+        return eta
+
     # --- what the world sees ---------------------------------------------------------
 
     def _label(self, device: str) -> str | None:
@@ -725,19 +771,10 @@ class Dispatcher:
     def _state(self, call: Call, closed: bool = False) -> PublishState:
         now = self.clock.now()
         staff_cfg = self.router.staff.get(call.staff) if call.staff else None
-        eta = None
         if call.is_open:
             call.state_sent_mono = now
             call.state_due = False
-        if call.status in ("waiting", "acknowledged") and not call.nobody_on_shift:
-            ahead = bisect.bisect_left(self._waiting.get(call.zone, []), (call.opened_mono, ""))
-            eta = self.eta.estimate(
-                call.zone,
-                waited_s=now - call.opened_mono,
-                acknowledged=call.status == "acknowledged",
-                queue_ahead=ahead,
-                on_shift=len(self.router.on_shift_in(call.zone)) or len(self.router.on_shift()),
-            )
+        eta = self._eta(call, now)
         msg = StateMsg(
             id=call.id,
             device=call.device,

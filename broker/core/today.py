@@ -79,6 +79,9 @@ class Tally:
     faces: list[int] = field(default_factory=lambda: [0, 0, 0, 0, 0])
     """Count of each feedback score (index 0 unused)."""
     declines: int = 0
+    promised: int = 0
+    """Closed calls judged against the greeting first promised (``promise_judged``)."""
+    kept: int = 0
 
     def face(self, score: int) -> None:
         if 0 <= score < len(self.faces):
@@ -86,6 +89,19 @@ class Tally:
         else:
             self.faces.extend([0] * (score + 1 - len(self.faces)))
             self.faces[score] += 1
+
+
+def promise_judged(c: Call) -> tuple[bool, bool]:
+    """(judged, kept) against the greeting first shown: greeted, or closed ungreeted after that time.
+
+    The same rule as the reports (``broker.hub.reportcells``): a customer who cancelled before the
+    time shown, or still waits, is not judged yet."""
+    if c.eta_first_s is None:
+        return False, False
+    if c.greeted_mono is not None:
+        return True, c.greeted_mono - c.opened_mono <= c.eta_first_s
+    closed = c.closed_mono is not None and c.closed_mono - c.opened_mono > c.eta_first_s
+    return closed, False
 
 
 def _faces(counts: list[int], extra: list[int]) -> tuple[float | None, int]:
@@ -172,6 +188,9 @@ class Today:
                     t.face(c.feedback_score)
             if c.acked_mono is not None:
                 insort(self._store.ack, c.acked_mono - c.opened_mono)
+            judged, kept = promise_judged(c)
+            self._store.promised += judged
+            self._store.kept += kept
             self._store.cancelled += c.status == "cancelled"
             self._store.unattended += c.status == "unattended"
             if c.feedback_score is None:
@@ -193,6 +212,7 @@ class Today:
         target = self.target_greet_s
         med_ack, med_greet = median(t.ack, ack), median(t.greet, greet)
         feedback_avg, feedback_count = _faces(t.faces, faces)
+        judged = [promise_judged(c) for c in live]
         return {
             "day": self.day,
             "calls": t.calls + len(live),
@@ -206,6 +226,8 @@ class Today:
             "unattended": t.unattended,
             "feedback_avg": feedback_avg,
             "feedback_count": feedback_count,
+            "promised": t.promised + sum(j for j, _ in judged),
+            "promises_kept": t.kept + sum(k for _, k in judged),
             "updated_at": iso(wall),
         }
 

@@ -105,7 +105,11 @@ CALL_COLUMNS: dict[str, type] = {
     "page_age_s": float,
     "presses": str,
     "opened_mono": float,
+    "eta_first_s": float,
+    "eta_ack_s": float,
+    "eta_last_s": float,
 }
+"""``eta_*_s``: the greeting promised to the customer, in seconds from the opening (``broker.core.calls.Call``)."""
 
 
 EVENT_COLUMNS: dict[str, type] = {

@@ -17,7 +17,7 @@ the other days (today, or a day written since) from the call rows.  The cells ar
 Example::
 
     >>> cells = build_cells([(1772442000.0, "resolved", 12.0, 42.0, 300.0, "toys", "k1", None, None,
-    ...     "anna", "anna", 3, 0, 0, 0, None)], "Europe/Stockholm")
+    ...     "anna", "anna", 3, 0, 0, 0, None, 60.0)], "Europe/Stockholm")
     >>> c = cells[(20514, "staff", "anna")]
     >>> c.calls, list(c.greet)
     (1, [42.0])
@@ -37,13 +37,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 OPEN = ("waiting", "acknowledged", "greeted")
-DIMS = ("all", "hour", "zone", "device", "staff", "reason", "outcome", "declined")
-"""Groupings kept per day; weekday, day and weekday x hour are days (and hours) regrouped."""
-MONTH_DIMS = ("all", "weekday", "wdhour", "zone", "device", "staff", "reason", "outcome", "declined")
+DIMS = ("all", "hour", "zone", "device", "staff", "reason", "outcome", "declined", "promise")
+"""Groupings kept per day; weekday, day and weekday x hour are days (and hours) regrouped.  ``promise``: the
+greeting first promised (``eta_first_s``) in PROMISE_STEP_S buckets, for the calibration (shown vs actual)."""
+MONTH_DIMS = ("all", "weekday", "wdhour", "zone", "device", "staff", "reason", "outcome", "declined", "promise")
 """Groupings kept per month: a month has no days left, so weekday and weekday x hour (key wd * 24 + hour) are kept."""
-KEPT_VERSION = "3"
+KEPT_VERSION = "4"
 """Bumped when the kept data changes shape: a log kept with another version is rebuilt on open."""
 _EPOCH = date(1970, 1, 1)
+PROMISE_STEP_S = 15
+"""Width of the calibration's buckets of promised greeting times."""
 
 ROW_COLUMNS = (
     "opened_ts",
@@ -62,6 +65,7 @@ ROW_COLUMNS = (
     "escalated",
     "declines",
     "declined",
+    "eta_first_s",
 )
 """What the report cells are built from: the columns of ``ROW_SQL``, in order; the report index covers them."""
 ROW_SQL = f"SELECT {', '.join(ROW_COLUMNS)} FROM calls"
@@ -69,13 +73,15 @@ ROW_SQL = f"SELECT {', '.join(ROW_COLUMNS)} FROM calls"
 SCHEMA = [
     "CREATE TABLE IF NOT EXISTS report_cells (day INTEGER NOT NULL, dim TEXT NOT NULL, key NOT NULL, "
     "calls INTEGER, open INTEGER, unattended INTEGER, left INTEGER, cancelled INTEGER, repeat_presses INTEGER, "
-    "escalations INTEGER, feedback_sum INTEGER, feedback_count INTEGER, declines INTEGER, "
-    "waiting BLOB, ack BLOB, greet BLOB, gave_up BLOB, PRIMARY KEY (dim, day, key)) WITHOUT ROWID",
+    "escalations INTEGER, feedback_sum INTEGER, feedback_count INTEGER, declines INTEGER, promised INTEGER, "
+    "kept INTEGER, waiting BLOB, ack BLOB, greet BLOB, gave_up BLOB, excess BLOB, "
+    "PRIMARY KEY (dim, day, key)) WITHOUT ROWID",
     # The month grain: each local month's sealed day cells merged (``seal_months``), keyed by its first day.
     "CREATE TABLE IF NOT EXISTS report_month_cells (month INTEGER NOT NULL, dim TEXT NOT NULL, key NOT NULL, "
     "calls INTEGER, open INTEGER, unattended INTEGER, left INTEGER, cancelled INTEGER, repeat_presses INTEGER, "
-    "escalations INTEGER, feedback_sum INTEGER, feedback_count INTEGER, declines INTEGER, "
-    "waiting BLOB, ack BLOB, greet BLOB, gave_up BLOB, PRIMARY KEY (dim, month, key)) WITHOUT ROWID",
+    "escalations INTEGER, feedback_sum INTEGER, feedback_count INTEGER, declines INTEGER, promised INTEGER, "
+    "kept INTEGER, waiting BLOB, ack BLOB, greet BLOB, gave_up BLOB, excess BLOB, "
+    "PRIMARY KEY (dim, month, key)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS report_stale (quarter INTEGER PRIMARY KEY)",
     "CREATE TABLE IF NOT EXISTS report_meta (key TEXT PRIMARY KEY, value TEXT)",
     # The first kept data marked whole UTC days, which overlap two local days: gone, with its triggers.
@@ -133,11 +139,17 @@ class Cell:
     feedback_sum: int = 0
     feedback_count: int = 0
     declines: int = 0
+    promised: int = 0
+    """Calls judged against the first promise (``eta_first_s``): greeted, or closed ungreeted after it."""
+    kept: int = 0
+    """Of those, greeted within it."""
     waiting: array = field(default_factory=lambda: array("d"))
     """opened_ts of open calls nobody greeted yet: they count against the promise once past it."""
     ack: array = field(default_factory=lambda: array("d"))
     greet: array = field(default_factory=lambda: array("d"))
     gave_up: array = field(default_factory=lambda: array("d"))
+    excess: array = field(default_factory=lambda: array("d"))
+    """Greeted minus promised (s) of greeted calls with a promise: negative is early."""
 
     def add(self, other: Cell) -> None:
         for name in COUNTERS:
@@ -157,8 +169,10 @@ COUNTERS = (
     "feedback_sum",
     "feedback_count",
     "declines",
+    "promised",
+    "kept",
 )
-ARRAYS = ("waiting", "ack", "greet", "gave_up")
+ARRAYS = ("waiting", "ack", "greet", "gave_up", "excess")
 
 
 class LocalDays:
@@ -216,6 +230,7 @@ def build_cells(
     want = {d: dims is None or d in dims for d in ("all", "hour", "zone", "device", "staff", "reason", "outcome")}
     w_all, w_hour, w_zone, w_device, w_staff, w_reason, w_outcome = want.values()
     want_declined = dims is None or "declined" in dims
+    want_promise = dims is None or "promise" in dims
     facts: dict[tuple, list[tuple]] = {}
     declined_by: dict[tuple, int] = {}
     # The hub writes floats, ints and NULLs; anything else (a hand-edited row) goes through _num.
@@ -236,6 +251,7 @@ def build_cells(
         esc,
         dec,
         declined,
+        promise,
     ) in rows:
         if opened.__class__ is not float:
             opened = _num(opened)
@@ -257,6 +273,16 @@ def build_cells(
             dec = int(_num(dec) or 0)
         if fb is not None:
             fb = _num(fb)
+        if promise is not None and promise.__class__ is not float:
+            promise = _num(promise)
+        # Judged against the first promise: greeted (kept or not), or closed ungreeted after it (broken).
+        # A customer who cancelled before the time shown, or still waits, is not judged.
+        judged, kept, excess = False, False, None
+        if promise is not None:
+            if greet is not None:
+                judged, kept, excess = True, greet <= promise, greet - promise
+            else:
+                judged = close is not None and close > promise
         fact = (  # the columns summed below, by position
             is_open,
             opened if is_open and not_greeted else None,  # waiting
@@ -271,6 +297,9 @@ def build_cells(
             0 if fb is None else int(fb),
             fb is not None,
             dec,
+            judged,  # promised
+            kept,
+            excess,  # greeted - promised
         )
         if w_all:
             facts.setdefault((day, "all", "all"), []).append(fact)
@@ -286,6 +315,8 @@ def build_cells(
             facts.setdefault((day, "reason", "(none)" if reason is None else reason), []).append(fact)
         if w_outcome:
             facts.setdefault((day, "outcome", "(none)" if outcome is None else outcome), []).append(fact)
+        if judged and want_promise and promise is not None:
+            facts.setdefault((day, "promise", int(promise // PROMISE_STEP_S) * PROMISE_STEP_S), []).append(fact)
         if dec > 0 and declined and want_declined:
             try:
                 who = json.loads(declined)
@@ -296,6 +327,9 @@ def build_cells(
     cells: dict[tuple, Cell] = {}
     for k, listed in facts.items():
         col = list(zip(*listed, strict=True))
+        if k[1] == "promise":  # the calibration reads its counts and greetings only: nothing else to store
+            cells[k] = Cell(calls=len(listed), promised=sum(col[13]), kept=sum(col[14]), greet=_sorted(col[3]))
+            continue
         cells[k] = Cell(
             calls=len(listed),
             open=sum(col[0]),
@@ -307,10 +341,13 @@ def build_cells(
             feedback_sum=sum(col[10]),
             feedback_count=sum(col[11]),
             declines=sum(col[12]),
+            promised=sum(col[13]),
+            kept=sum(col[14]),
             waiting=_sorted(col[1]),
             ack=_sorted(col[2]),
             greet=_sorted(col[3]),
             gave_up=_sorted(col[5]),
+            excess=_sorted(col[15]),
         )
     # "declined" is a grouping of its own (by who declined), never one of a row's keys above.
     cells.update((k, Cell(declines=n)) for k, n in declined_by.items())
@@ -467,13 +504,16 @@ def rebuild(
     conn: sqlite3.Connection, timezone: str, now: float, progress: Callable[[int, int], None] | None = None
 ) -> int:
     """Make every cell again from ``calls`` (the kept data is derived, never the only copy).  Returns days sealed."""
-    create_report_schema(conn)
+    with conn:
+        # The cells' shape may have changed since they were kept (``KEPT_VERSION``): made anew.
+        conn.execute("DROP TABLE IF EXISTS report_cells")
+        conn.execute("DROP TABLE IF EXISTS report_month_cells")
+        create_report_schema(conn)
+    derive_promises(conn)
     days = LocalDays(timezone)
     first, last = conn.execute("SELECT min(opened_ts), max(opened_ts) FROM calls").fetchone()
     today = days.day_hour(now)[0]
     with conn:
-        conn.execute("DELETE FROM report_cells")
-        conn.execute("DELETE FROM report_month_cells")
         conn.execute("DELETE FROM report_stale")
         conn.execute("DELETE FROM report_meta")
     if first is None:
@@ -501,6 +541,55 @@ def rebuild(
         conn.execute("INSERT OR REPLACE INTO report_meta VALUES ('timezone', ?)", (timezone,))
         conn.execute("INSERT OR REPLACE INTO report_meta VALUES ('version', ?)", (KEPT_VERSION,))
     return len(todo)
+
+
+def derive_promises(conn: sqlite3.Connection) -> int:
+    """Fill ``eta_first_s``, ``eta_ack_s`` and ``eta_last_s`` of calls logged before the calls carried them.
+
+    Read from the logged ``state`` events (the payloads the customer's device received): the
+    first with an ``eta_s``, the first while acknowledged, the last.  A promise is the greeting
+    time it stood for, counted from the opening: the hub's monotonic time of the event since the
+    call's ``opened_mono`` (else the payload's whole-second ``waited_s``) plus its ``eta_s``.
+    Returns the calls filled in.  Idempotent: calls that carry a promise are left alone.
+    """
+    have = {row[1] for row in conn.execute("PRAGMA table_info(calls)")}
+    with conn:  # a log the hub has not opened since the calls carried them (the hub adds them too)
+        for name in ("eta_first_s", "eta_ack_s", "eta_last_s"):
+            if name not in have:
+                conn.execute(f"ALTER TABLE calls ADD COLUMN {name} FLOAT")
+    sql = (
+        "SELECT e.call_id, e.mono - c.opened_mono, json_extract(e.payload, '$.waited_s'), "
+        "json_extract(e.payload, '$.eta_s'), json_extract(e.payload, '$.status') "
+        "FROM events AS e JOIN calls AS c ON c.id = e.call_id "
+        "WHERE e.kind = 'state' AND c.eta_first_s IS NULL AND json_valid(e.payload) "
+        "AND json_extract(e.payload, '$.eta_s') IS NOT NULL ORDER BY e.call_id, e.id"
+    )
+    updates: list[tuple[float, float | None, float, str]] = []
+    current: str | None = None
+    first = ack = last = None
+
+    def done() -> None:
+        if current is not None and first is not None and last is not None:
+            updates.append((first, ack, last, current))
+
+    for call_id, since_open, waited, eta, status in conn.execute(sql):
+        w, e = _num(waited), _num(eta)
+        if e is None or w is None:
+            continue
+        m = _num(since_open)
+        # The monotonic difference is exact on the same boot; across a restart it means nothing.
+        at = m if m is not None and w <= m < w + 1 else w
+        promise = round(at + e, 3)
+        if call_id != current:
+            done()
+            current, first, ack = call_id, promise, None
+        if status == "acknowledged" and ack is None:
+            ack = promise
+        last = promise
+    done()
+    with conn:
+        conn.executemany("UPDATE calls SET eta_first_s = ?, eta_ack_s = ?, eta_last_s = ? WHERE id = ?", updates)
+    return len(updates)
 
 
 # --- reading -------------------------------------------------------------------------------

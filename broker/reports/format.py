@@ -2,8 +2,8 @@
 
 Example::
 
-    >>> fmt_s(125), fmt_share(0.875), fmt_face(None, 0)
-    ('2m05s', '88%', '—')
+    >>> fmt_s(125), fmt_share(0.875), fmt_face(None, 0), fmt_signed_s(-20.4)
+    ('2m05s', '88%', '—', '-20s')
 """
 
 from __future__ import annotations
@@ -17,6 +17,13 @@ def fmt_s(seconds: float | None) -> str:
         return f"{seconds:.0f}s"
     m, s = divmod(round(seconds), 60)
     return f"{m}m{s:02d}s"
+
+
+def fmt_signed_s(seconds: float | None) -> str:
+    """+12s (later than promised), -20s (earlier), -2m05s; an em dash when there is nothing to show."""
+    if seconds is None:
+        return "—"
+    return ("-" if seconds < 0 else "+") + fmt_s(abs(seconds))
 
 
 def fmt_share(share: float | None) -> str:

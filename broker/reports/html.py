@@ -22,11 +22,12 @@ from html import escape
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from broker.reports.format import fmt_face, fmt_s, fmt_share
+from broker.hub.reportcells import PROMISE_STEP_S
+from broker.reports.format import fmt_face, fmt_s, fmt_share, fmt_signed_s
 from broker.reports.metrics import WEEKDAYS, Report
 
 _env = Environment(loader=PackageLoader("broker.web", "templates"), autoescape=select_autoescape(["html"]))
-_env.filters.update(secs=fmt_s, share=fmt_share)
+_env.filters.update(secs=fmt_s, share=fmt_share, signed=fmt_signed_s)
 _env.globals.update(face=fmt_face)
 
 GOOD, LATE, BAD, INK, GRID = "#2e7d32", "#ef8f00", "#c62828", "#222", "#ccc"
@@ -39,6 +40,8 @@ def render(report: Report) -> str:
         distribution_svg=Markup(distribution_svg(report)),
         heatmap_svg=Markup(heatmap_svg(report)),
         trend_svg=Markup(trend_svg(report)),
+        calibration_svg=Markup(calibration_svg(report)),
+        step=PROMISE_STEP_S,
     )
 
 
@@ -112,6 +115,52 @@ def heatmap_svg(report: Report, width: int = 640, height: int = 200) -> str:
                     f'<text x="{x + cw / 2:.1f}" y="{y + ch / 2 + 4:.1f}" text-anchor="middle" class="cell" '
                     f'fill="{colour}">{n}</text>'
                 )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def calibration_svg(report: Report, width: int = 640, height: int = 240) -> str:
+    """Shown vs actual: per bucket of the time first shown, a bar from the median to the p90 greeting.
+
+    A well-kept promise has its bars mostly under the dashed diagonal (greeted at the time shown)."""
+    rows = [c for c in report.calibration if c.greet_median is not None]
+    pad_l, pad_r, pad_t, pad_b = 44, 10, 10, 30
+    plot_w, plot_h = width - pad_l - pad_r, height - pad_t - pad_b
+    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="Time shown vs greeting">']
+    if not rows:
+        parts.append(f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" class="ax">no promises</text></svg>')
+        return "".join(parts)
+    top = max([c.promise_s + PROMISE_STEP_S for c in rows] + [c.greet_p90 or 0 for c in rows]) * 1.05
+
+    def x(s: float) -> float:
+        return pad_l + plot_w * s / top
+
+    def y(s: float) -> float:
+        return pad_t + plot_h - plot_h * s / top
+
+    parts.append(
+        f'<line x1="{x(0):.1f}" y1="{y(0):.1f}" x2="{x(top):.1f}" y2="{y(top):.1f}" stroke="{BAD}" '
+        'stroke-dasharray="4 3"/>'
+    )
+    bar = plot_w * PROMISE_STEP_S / top * 0.7
+    for c in rows:
+        mid = x(c.promise_s + PROMISE_STEP_S / 2)
+        lo, hi = y(c.greet_median or 0), y(c.greet_p90 or c.greet_median or 0)
+        kept = c.kept_share if c.kept_share is not None else 0
+        colour = GOOD if kept >= 0.8 else LATE if kept >= 0.5 else BAD
+        parts.append(
+            f'<rect x="{mid - bar / 2:.1f}" y="{hi:.1f}" width="{bar:.1f}" height="{max(1.0, lo - hi):.1f}" '
+            f'fill="#90caf9" stroke="{colour}"><title>shown {fmt_s(c.promise_s)}: {c.promised} calls, kept '
+            f"{fmt_share(c.kept_share)}, greeting median {fmt_s(c.greet_median)}, p90 {fmt_s(c.greet_p90)}"
+            "</title></rect>"
+        )
+        parts.append(
+            f'<line x1="{mid - bar / 2:.1f}" x2="{mid + bar / 2:.1f}" y1="{lo:.1f}" y2="{lo:.1f}" stroke="{INK}"/>'
+        )
+    for i in range(5):
+        s = top * i / 4
+        parts.append(f'<text x="{x(s):.1f}" y="{height - 12}" text-anchor="middle" class="ax">{fmt_s(s)}</text>')
+        parts.append(f'<text x="{pad_l - 4}" y="{y(s) + 4:.1f}" text-anchor="end" class="ax">{fmt_s(s)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 

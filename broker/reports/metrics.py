@@ -216,6 +216,25 @@ class Figures:
     feedback_avg: float | None = None
     feedback_count: int = 0
     declines: int = 0
+    promised: int = 0
+    """Calls judged against the greeting first promised to the customer: greeted, or left after it."""
+    promises_kept: int = 0
+    promises_kept_share: float | None = None
+    """Greeted within the time first shown (``eta_first_s``) / ``promised``."""
+    past_promise_median: float | None = None
+    """Greeted minus promised, seconds (negative: early); of greeted calls that were promised a time."""
+    past_promise_p90: float | None = None
+
+
+@dataclass
+class Calibration:
+    """Calls first promised a greeting within [promise_s, promise_s + step): what they got."""
+
+    promise_s: int
+    promised: int
+    kept_share: float | None
+    greet_median: float | None
+    greet_p90: float | None
 
 
 @dataclass
@@ -248,6 +267,9 @@ class Report:
     distribution: list[tuple[str, int]]
     trend: list[Figures]
     staff_names: dict[str, str] = field(default_factory=dict)
+    calibration: list[Calibration] = field(default_factory=list)
+    beat_promise: list[ShoutOut] = field(default_factory=list)
+    """Colleagues who greet before the time the customer was shown (median seconds early)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -387,6 +409,7 @@ class Metrics:
         if create_indexes:
             ensure_indexes(conn)
             ensure_kept(conn, timezone)
+            ensure_indexes(conn)  # an index on a column the upgrade just added
 
     # --- building blocks -----------------------------------------------------------
 
@@ -579,6 +602,7 @@ class Metrics:
         waiting = [ts for c in cells for ts in c.waiting]
         judged = t.calls - len(waiting) + sum(1 for ts in waiting if now_ts - ts > self.target)
         ack_q, greet_q, gave_q = _quantiles(ack, (0.5, 0.9)), _quantiles(greet, (0.5, 0.9)), _quantiles(gave_up, (0.5,))
+        past_q = _quantiles([c.excess for c in cells if len(c.excess)], (0.5, 0.9))
         return Figures(
             key=label,
             calls=t.calls,
@@ -601,6 +625,11 @@ class Metrics:
             feedback_avg=_r(t.feedback_sum / t.feedback_count, 2) if t.feedback_count else None,
             feedback_count=t.feedback_count,
             declines=t.declines if declines is None else declines,
+            promised=t.promised,
+            promises_kept=t.kept,
+            promises_kept_share=_r(t.kept / t.promised, 4) if t.promised else None,
+            past_promise_median=past_q[0],
+            past_promise_p90=past_q[1],
         )
 
     # --- figures ---------------------------------------------------------------------
@@ -657,6 +686,35 @@ class Metrics:
         counts += [sum(c.cancelled for c in cells), sum(c.left for c in cells)]
         return list(zip([*labels, "gave up", "unattended"], counts, strict=True))
 
+    def calibration(self, p: Period) -> list[Calibration]:
+        """Shown vs actual: per bucket of the greeting first promised, how often it held and what came."""
+        groups: dict[int, list[Cell]] = {}
+        for key, c in self._cells(p, "promise"):
+            groups.setdefault(int(key), []).append(c)
+        out = []
+        for key in sorted(groups):
+            cs = groups[key]
+            promised, kept = sum(c.promised for c in cs), sum(c.kept for c in cs)
+            q = _quantiles([c.greet for c in cs if len(c.greet)], (0.5, 0.9))
+            out.append(Calibration(key, promised, _r(kept / promised, 4) if promised else None, q[0], q[1]))
+        return out
+
+    def beat_promise(self, staff: list[Figures], top: int = 3) -> list[ShoutOut]:
+        """Colleagues whose median greeting came before the time the customer was shown (value: seconds early)."""
+        people = [
+            f
+            for f in staff
+            if f.key != "(nobody)"
+            and f.promised >= SHOUTOUT_MIN_CALLS
+            and f.past_promise_median is not None
+            and f.past_promise_median < 0
+        ]
+        people.sort(key=lambda f: (f.past_promise_median, -f.promised, f.key))
+        return [
+            ShoutOut(f.key, self.names.get(f.key, f.key), -(f.past_promise_median or 0.0), f.promised)
+            for f in people[:top]
+        ]
+
     def shoutouts(self, staff: list[Figures], top: int = 3) -> tuple[list[ShoutOut], list[ShoutOut]]:
         """The fastest greeters (median) and the happiest faces (average) among colleagues with enough calls.
 
@@ -688,7 +746,14 @@ class Metrics:
         """Everything ``staffcall report`` shows for one period."""
         self._cache = {}  # one read of each grouping's cells for the whole report
         # The live cells are built once for the whole report: only for the groupings it shows.
-        self._live_dims = {"all", "hour", "staff", "declined", _DAY_VIEWS.get(by or "all", (by or "all",))[0]}
+        self._live_dims = {
+            "all",
+            "hour",
+            "staff",
+            "declined",
+            "promise",
+            _DAY_VIEWS.get(by or "all", (by or "all",))[0],
+        }
         try:
             return self._report(p, by, now)
         finally:
@@ -711,6 +776,8 @@ class Metrics:
             distribution=self.distribution(p),
             trend=self.groups(p, "day", now),
             staff_names=dict(self.names),
+            calibration=self.calibration(p),
+            beat_promise=self.beat_promise(staff),
         )
 
 

@@ -20,7 +20,8 @@ import time
 from dataclasses import asdict, fields
 from datetime import date
 
-from broker.reports.format import fmt_face, fmt_s, fmt_share
+from broker.hub.reportcells import PROMISE_STEP_S
+from broker.reports.format import fmt_face, fmt_s, fmt_share, fmt_signed_s
 from broker.reports.metrics import GROUPINGS, WEEKDAYS, Figures, Report
 from broker.reports.terminal import Out, terminal_width, wants_color
 
@@ -197,6 +198,7 @@ def render_table(report: Report, out: Out) -> None:
 
     def figures_table(title: str, rows: list[Figures], staff: bool = False) -> None:
         heads = ["colleague" if staff else (report.by or ""), "calls", "ack½", "greet½", "p90", "max", "promise"]
+        heads += ["kept", "late½", "late90"]
         heads += ["declines"] if staff else ["gave up", "unatt.", "esc.", "again"]
         heads.append("face")
         table = []
@@ -209,6 +211,9 @@ def render_table(report: Report, out: Out) -> None:
                 fmt_s(f.greet_p90),
                 fmt_s(f.greet_max),
                 fmt_share(f.within_target_share),
+                fmt_share(f.promises_kept_share),
+                fmt_signed_s(f.past_promise_median),
+                fmt_signed_s(f.past_promise_p90),
             ]
             if staff:
                 cells.append(str(f.declines))
@@ -226,13 +231,28 @@ def render_table(report: Report, out: Out) -> None:
         f"{t.cancelled} gave up after a median {fmt_s(t.cancelled_wait_median)}; "
         f"feedback {fmt_face(t.feedback_avg, t.feedback_count)} faces of 4"
     )
+    out.line(
+        f"  promises kept: {fmt_share(t.promises_kept_share)} of {t.promised} customers greeted within the time "
+        "they were first shown (kept);"
+    )
+    out.line("  late½/late90 = median/p90 of greeted minus the time shown (- is early)")
     if report.by:
         figures_table(f"By {report.by}", report.groups)
     if report.staff:
         figures_table("Colleagues (calls taken)", report.staff, staff=True)
-    if report.fastest or report.happiest:
+    if report.calibration:
+        rows = [
+            [f"{fmt_s(c.promise_s)}-{fmt_s(c.promise_s + PROMISE_STEP_S)}", str(c.promised), fmt_share(c.kept_share)]
+            + [fmt_s(c.greet_median), fmt_s(c.greet_p90)]
+            for c in report.calibration
+        ]
+        out.line()
+        out.table("Promises: shown vs actual", ["shown", "calls", "kept", "greet½", "p90"], rows)
+    if report.fastest or report.happiest or report.beat_promise:
         out.line()
         out.line("Shout-outs", "bold")
+        for s in report.beat_promise:
+            out.line(f"  beat the time shown: {s.name}, a median {fmt_s(s.value)} early over {s.calls} calls")
         for s in report.fastest:
             out.line(f"  fastest greeting: {s.name}, median {fmt_s(s.value)} over {s.calls} calls")
         for s in report.happiest:

@@ -92,6 +92,8 @@ def today_figures(cfg):
             "feedback_avg": f.feedback_avg,
             "feedback_count": f.feedback_count,
             "p90_greet_s": f.greet_p90,
+            "promised": f.promised,
+            "promises_kept": f.promises_kept,
             "source": "event log",
         }
 

@@ -99,6 +99,7 @@
       ["board_fig_median_greet", fmt(d.median_greet_s)],
       ["board_fig_median_ack", fmt(d.median_ack_s)],
       ["board_fig_within", share],
+      ["board_fig_promises_kept", d.promised ? Math.round((100 * (d.promises_kept || 0)) / d.promised) + "%" : "—"],
       ["board_fig_cancelled", d.cancelled ?? 0],
       ["board_fig_unattended", d.unattended ?? 0],
       ["board_fig_feedback", d.feedback_avg ? `${d.feedback_avg.toFixed(1)} (${d.feedback_count})` : "—"],

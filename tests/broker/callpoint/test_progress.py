@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from broker.callpoint.progress import CallProgress, describe
+import pytest
+
+from broker.callpoint.progress import CallProgress, describe, eta_text
 from broker.contract.i18n import Catalog
 from broker.contract.protocol import StateMsg
 
@@ -124,3 +126,31 @@ def _fields(text: str) -> list[str]:
     import string
 
     return [f for _, f, _, _ in string.Formatter().parse(text) if f]
+
+
+@pytest.mark.parametrize(
+    ("remaining", "words"),
+    [
+        (5, "any moment now"),
+        (19.9, "any moment now"),
+        (20, "about 1 minute"),
+        (45, "about 1 minute"),
+        (90, "about 1 minute"),
+        (91, "about 2 minutes"),
+        (149, "about 2 minutes"),
+        (150, "about 3 minutes"),
+        (299, "about 5 minutes"),
+        (300, "about 5 minutes"),
+        (301, "a few minutes"),
+        (600, "a few minutes"),
+        (601, "more than 10 minutes"),
+        (3600, "more than 10 minutes"),
+    ],
+)
+def test_the_estimate_in_words_a_customer_reads_at_a_glance(remaining, words):
+    assert eta_text(remaining, EN) == words
+
+
+@pytest.mark.parametrize(("remaining", "words"), [(45, "om ungefär 1 minut"), (400, "om några minuter")])
+def test_the_same_words_in_swedish(remaining, words):
+    assert eta_text(remaining, Catalog(LOCALES, "sv").t) == words

@@ -300,14 +300,20 @@ def test_second_ack_by_another_colleague_is_rejected(core):
 
 
 def test_eta_learns_from_recent_greetings(core, clock):
-    for i in range(4):
+    for i in range(10):
         press(core, call_id=f"w{i}")
-        clock.advance(20)
+        clock.advance(10 * (i + 1))
         staff(core, "anna", "greet", call_id=f"w{i}")
         staff(core, "anna", "resolve", call_id=f"w{i}")
     cmds = press(core, call_id="next")
     st = [c.msg for c in cmds if isinstance(c, PublishState)][0]
-    assert st.eta_s == 30  # median 20 s, rounded up to 15 s steps
+    assert st.eta_s == 100  # 10..100 s: 10 samples, so 85 % ([store] eta_kept_share) needs the longest
+    row = [c.row for c in cmds if isinstance(c, RecordCall)][-1]
+    assert (row["eta_first_s"], row["eta_last_s"], row["eta_ack_s"]) == (100, 100, None)
+    clock.advance(30)
+    row = [c.row for c in staff(core, "anna", "ack", call_id="next") if isinstance(c, RecordCall)][-1]
+    # Acknowledged: a walk (here 0 s, greeted at once) from now, recorded as seconds from the opening.
+    assert (row["eta_first_s"], row["eta_ack_s"], row["eta_last_s"]) == (100, 45, 45)
 
 
 def test_restore_rebuilds_open_calls_and_timers(core, clock):

@@ -28,6 +28,7 @@ def test_demo_shows_every_step_and_a_summary(tmp_path):
         "customer pressed again",
         "Staff calls",
         "promise = greeted within",
+        "promises kept: ",
         "Colleagues",
     ):
         assert needle in text, f"demo output lacks {needle!r}"

@@ -23,6 +23,7 @@ def week_of_calls(log) -> None:
                 time_to_greet_s=waits[(day + i) % 7] * (1.5 if day == 7 else 1),
                 greeted_by=("anna", "ben", "chloe")[i % 3],
                 feedback_score=(4, 3, 4)[i % 3],
+                eta_first_s=(45.0, 60.0, 90.0)[i % 3],
             )
         log.call(f"2026-03-{day:02d} 12:00:00", "cancelled", time_to_close_s=70.0)
     log.call("2026-03-06 18:00:00", "unattended", time_to_close_s=600.0, escalated=True)
@@ -41,7 +42,17 @@ def test_html_report_in_chromium(log, page, tmp_path):
     page.goto(path.as_uri())
     assert [u for u in requests if not u.startswith("file:")] == []
     assert page.inner_text("#kpi-calls") == "57"
-    assert page.locator("svg.chart").count() == 3
+    assert page.locator("svg.chart").count() == 4
+    waits = [12.0, 25.0, 48.0, 75.0, 130.0, 40.0, 33.0]
+    kept = sum(
+        waits[(day + i) % 7] * (1.5 if day == 7 else 1) <= (45.0, 60.0, 90.0)[i % 3]
+        for day in range(2, 9)
+        for i in range(7)
+    )
+    assert page.inner_text("#kpi-promises") == f"{round(100 * kept / 49)}%"
+    # one bar per time shown (45 s, 60 s, 90 s buckets), under the dashed "greeted at the time shown" line
+    assert page.locator("svg[aria-label='Time shown vs greeting'] rect").count() == 3
+    assert page.locator("#calibration tr").count() == 4
     # 7 x 24 heatmap cells, 10 distribution bars, one bar per day of the trend
     assert page.locator("svg[aria-label='Calls by weekday and hour'] rect").count() == 7 * 24
     assert page.locator("svg[aria-label='Wait-time distribution'] rect").count() == 10

@@ -17,6 +17,7 @@ STATUSES = ["resolved"] * 8 + ["cancelled", "unattended", "waiting", "greeted"]
 
 def fill(log: Log, n: int = 600, seed: int = 3) -> None:
     rnd = random.Random(seed)
+    promises = random.Random(seed + 1)  # its own draws: the other columns stay as they were
     for i in range(n):
         day = rnd.choice(["03-28", "03-29", "03-30", "10-24", "10-25", "10-26", "12-29", "12-30"])
         hour = rnd.choice(["00:30", "02:30", "09:15", "23:59"])
@@ -34,6 +35,7 @@ def fill(log: Log, n: int = 600, seed: int = 3) -> None:
             feedback_score=rnd.choice([None, 1, 2, 3, 4]),
             declines=1 if rnd.random() < 0.1 else 0,
             declined='["chloe"]',
+            eta_first_s=promises.choice([None, 30.0, 45.0, 60.0, 95.0]),
         )
 
 

@@ -10,7 +10,25 @@ from zoneinfo import ZoneInfo
 from broker.hub.reportcells import build_cells
 from tests.conftest import write_config
 
-ROW = (1772442000.0, "resolved", 12.0, 42.0, 300.0, "toys", "k1", None, None, "anna", "anna", 3, 0, 0, 1, '["bo"]')
+ROW = (
+    1772442000.0,
+    "resolved",
+    12.0,
+    42.0,
+    300.0,
+    "toys",
+    "k1",
+    None,
+    None,
+    "anna",
+    "anna",
+    3,
+    0,
+    0,
+    1,
+    '["bo"]',
+    90.0,
+)
 
 
 def test_day_report_imports_neither_rich_nor_logging(tmp_path, log):

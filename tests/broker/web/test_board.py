@@ -175,6 +175,9 @@ def test_board_updates_live_in_chromium(hub, listener, board_server, page, tmp_p
     listener.publish(f"{T}/staff/anna/resolve", {"id": "c1"})
     page.wait_for_selector(".call[data-id='c1']", state="detached", timeout=5000)
     page.wait_for_function("document.querySelector('#today [data-key=board_fig_calls]').innerText === '1'")
+    # Greeted within the time the customer was shown (the default estimate, 60 s): today's promises kept.
+    page.wait_for_function("document.querySelector('#today [data-key=board_fig_promises_kept]').innerText === '100%'")
+    assert "Hållna löften (visad tid)" in page.inner_text("#today")
     assert page.is_visible("#no-calls")
     if os.environ.get("STAFFCALL_KEEP_SCREENSHOTS"):
         keep = os.environ["STAFFCALL_KEEP_SCREENSHOTS"]
