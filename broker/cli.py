@@ -35,6 +35,7 @@ COMMANDS = {
     "kiosk-screens": "kiosk.cli",
     "buttons": "hardware.cli",
     "integrations": "broker.integrations.cli",
+    "chain": "broker.chain.cli",
 }
 """Subcommand -> the module whose ``register(subparsers)`` adds it; ``staffcall --help`` lists them in this order."""
 
