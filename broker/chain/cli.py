@@ -12,6 +12,7 @@ import importlib
 
 SUBCOMMANDS = {
     "report": "the store report's figures across the chain: per store and region, rankings, shout-outs",
+    "board": "one live web page of every store: open calls, longest wait, today's promise, stores offline",
 }
 
 
