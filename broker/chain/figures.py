@@ -1,8 +1,8 @@
 """The store report's figures across the chain, computed by DuckDB over the chain's Parquet files.
 
-One scan answers a whole report: a ``GROUP BY GROUPING SETS`` query gives the chain's total, each
-store, each region, each local day (the trend), weekday x hour (the heatmap), each colleague (the
-shout-outs) and the asked ``--by`` grouping together, so 30 million calls are read once.  The
+Two scans answer a whole report: ``GROUP BY GROUPING SETS`` queries give the chain's total, each
+store, each region and the asked ``--by`` grouping (every figure), then each local day (the trend),
+weekday x hour (the heatmap) and each colleague (the shout-outs) with the few figures they show.  The
 files to read are listed first (``broker.chain.files.parquet_files``): one store's report opens
 only that store's folder, a month's report only that month's.
 
@@ -20,7 +20,7 @@ The figures mean what they mean in the store report (``broker.reports.metrics``)
 Example::
 
     >>> sql, _ = figures_sql(["a.parquet"], Filters(region="north"), by="store")
-    >>> "GROUPING SETS" in sql and "region = $region" in sql
+    >>> "GROUPING SETS" in sql and "region = $region" in sql and "k_day" not in sql
     True
 """
 
@@ -196,27 +196,49 @@ def where(filters: Filters) -> tuple[str, dict[str, Any]]:
     return " AND ".join(parts), params
 
 
+DETAIL = """
+  count(*) AS calls,
+  count(time_to_greet_s) AS greeted,
+  [quantile_cont(time_to_greet_s, 0.5)] AS greet_q,
+  avg(feedback_score) AS feedback_avg,
+  count(feedback_score) AS feedback_count,
+  min(target_greet_s) AS target,
+  max(staff_name) AS staff_name
+"""
+"""The few figures the trend, the heatmap and the shout-outs need (a lighter pass than ``AGGREGATES``)."""
+
+
 def figures_sql(files: list[str], filters: Filters, by: str | None) -> tuple[str, dict[str, Any]]:
-    """One query for every grouping a report shows; a ``set`` column names each row's grouping."""
-    sets = ["total", "store", "region", "day", "wdhour", "staff"]
-    if by in ("weekday", "hour"):
-        sets.append(by)
-    cond, params = where(filters)
-    params["files"] = files
-    grouping = f"GROUPING({', '.join(_KEYS)})"
-    masks = {name: _mask(name) for name in sets}
-    label = "CASE " + " ".join(f"WHEN g = {m} THEN '{n}'" for n, m in masks.items()) + " END"
+    """The full figures of the total, each store, each region (and the ``--by`` weekday or hour)."""
+    sets = ["total", "store", "region"] + ([by] if by in ("weekday", "hour") else [])
     dist = ", ".join(
         f"count(*) FILTER (time_to_greet_s >= {a} AND time_to_greet_s < {b}) AS d{i}"
         for i, (a, b) in enumerate(zip(DISTRIBUTION_EDGES, DISTRIBUTION_EDGES[1:], strict=False))
     )
     dist += f", count(*) FILTER (time_to_greet_s >= {DISTRIBUTION_EDGES[-1]}) AS d{len(DISTRIBUTION_EDGES) - 1}"
+    return _grouping_sets(files, filters, sets, f"{AGGREGATES}, {dist}")
+
+
+def detail_sql(files: list[str], filters: Filters) -> tuple[str, dict[str, Any]]:
+    """The trend (each local day), the heatmap (weekday x hour) and each colleague (store, staff)."""
+    return _grouping_sets(files, filters, ["day", "wdhour", "staff"], DETAIL)
+
+
+def _grouping_sets(files: list[str], filters: Filters, sets: list[str], aggregates: str) -> tuple[str, dict[str, Any]]:
+    """One scan, one row per group of each set; a ``set`` column names the row's grouping.
+
+    Holistic aggregates (the exact quantiles) keep every value of every group until the end, so
+    the sets are split between two queries: the many small groups get only what they show.
+    """
+    cond, params = where(filters)
+    params["files"] = files
+    used = [k for k in _KEYS if any(k in _SETS[s] for s in sets)]
+    masks = {name: _mask(name, used) for name in sets}
+    label = "CASE " + " ".join(f"WHEN g = {m} THEN '{n}'" for n, m in masks.items()) + " END"
+    keys = ", ".join(f"{k} AS {_ALIAS[k]}" for k in used)
     sql = f"""
     SELECT {label} AS set, * EXCLUDE (g) FROM (
-      SELECT {grouping} AS g, store AS k_store, region AS k_region, local_date AS k_day,
-             local_weekday AS k_weekday, local_hour AS k_hour, staff AS k_staff,
-             max(staff_name) AS staff_name,
-             {AGGREGATES}, {dist}
+      SELECT GROUPING({", ".join(used)}) AS g, {keys}, {aggregates}
       FROM read_parquet($files, hive_partitioning = false)
       WHERE {cond}
       GROUP BY GROUPING SETS ({", ".join(_SETS[s] for s in sets)})
@@ -225,15 +247,17 @@ def figures_sql(files: list[str], filters: Filters, by: str | None) -> tuple[str
     return sql, params
 
 
-def _mask(name: str) -> int:
-    """The GROUPING() bitmask of a set: a bit per key column, set when the column is NOT grouped."""
+_ALIAS = {"store": "k_store", "region": "k_region", "local_date": "k_day", "local_weekday": "k_weekday",
+          "local_hour": "k_hour", "staff": "k_staff"}  # fmt: skip
+
+
+def _mask(name: str, used: list[str]) -> int:
+    """The GROUPING() bitmask of a set over ``used`` keys: a bit per key, set when the key is NOT grouped."""
     inside = _SETS[name].strip("()").replace(" ", "").split(",")
-    names = {"store": "store", "region": "region", "local_date": "local_date", "local_weekday": "local_weekday",
-             "local_hour": "local_hour", "staff": "staff"}  # fmt: skip
     bits = 0
-    for i, key in enumerate(_KEYS):
-        if names[key] not in inside:
-            bits |= 1 << (len(_KEYS) - 1 - i)
+    for i, key in enumerate(used):
+        if key not in inside:
+            bits |= 1 << (len(used) - 1 - i)
     return bits
 
 
@@ -287,6 +311,18 @@ def to_figures(key: str, row: dict[str, Any]) -> ChainFigures:
         declines=int(row["declines"]),
         stores=row.get("stores", 1 if row.get("set") == "store" else 0),
         region=(row["region"] or "") if row.get("set") == "store" else "",
+    )
+
+
+def light_figures(key: str, row: dict[str, Any]) -> ChainFigures:
+    """A trend or heatmap cell: calls, greeted, the median greeting and the faces."""
+    return ChainFigures(
+        key=key,
+        calls=row["calls"],
+        greeted=row["greeted"],
+        greet_median=_r(row["greet_q"][0], 3) if row["greet_q"] else None,
+        feedback_avg=_r(row["feedback_avg"], 2),
+        feedback_count=row["feedback_count"],
     )
 
 

@@ -32,9 +32,11 @@ from broker.chain.figures import (
     ChainFigures,
     ChainReport,
     Filters,
+    detail_sql,
     distribution,
     figures_sql,
     group_label,
+    light_figures,
     rank,
     shoutouts,
     to_figures,
@@ -103,13 +105,13 @@ def build(root: str, filters: Filters, by: str | None, label: str = "", con: Any
     report.distribution = distribution(None)
     if not files:
         return report
-    sql, params = figures_sql(files, filters, by)
-    cur = con.execute(sql, params)
-    names = [d[0] for d in cur.description]
     rows: dict[str, list[dict[str, Any]]] = {}
-    for values in cur.fetchall():
-        row = dict(zip(names, values, strict=True))
-        rows.setdefault(row["set"], []).append(row)
+    for sql, params in (figures_sql(files, filters, by), detail_sql(files, filters)):
+        cur = con.execute(sql, params)
+        names = [d[0] for d in cur.description]
+        for values in cur.fetchall():
+            row = dict(zip(names, values, strict=True))
+            rows.setdefault(row["set"], []).append(row)
     total = rows.get("total", [])
     if not total or not total[0]["calls"]:
         return report
@@ -133,11 +135,11 @@ def build(root: str, filters: Filters, by: str | None, label: str = "", con: Any
     report.fastest, report.happiest = shoutouts(rows.get("staff", []))
     report.distribution = distribution(total[0])
     days = sorted(rows.get("day", []), key=lambda r: r["k_day"])
-    report.trend = [to_figures(r["k_day"].isoformat(), r) for r in days]
+    report.trend = [light_figures(r["k_day"].isoformat(), r) for r in days]
     for r in rows.get("wdhour", []):
         wd, hour = int(r["k_weekday"]), int(r["k_hour"])
         report.heatmap[wd][hour] = r["calls"]
-        report.heat_greet[wd][hour] = to_figures("", r).greet_median
+        report.heat_greet[wd][hour] = light_figures("", r).greet_median
     last_day = filters.until or days[-1]["k_day"]
     this_monday = last_day - timedelta(days=last_day.weekday())
     report.weeks = ((this_monday - timedelta(days=7)).isoformat(), this_monday.isoformat())
