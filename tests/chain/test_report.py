@@ -227,3 +227,31 @@ def test_the_command_terminal_and_an_empty_folder(chain, tmp_path):
     assert "Ranking" in done.stdout and "s12" not in done.stdout.split("Ranking")[1]  # s12 is in the west
     empty = subprocess.run([*cmd[:6], str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert empty.returncode == 0 and "No calls" in empty.stdout
+
+
+def test_week_and_month_periods_and_bad_ranges():
+    from argparse import Namespace
+
+    from broker.chain.report import filters_from
+
+    def args(**kw):
+        base = dict(since=None, until=None, week=False, month=False, region=None, store=None)
+        return Namespace(**{**base, **kw})
+
+    today = date(2026, 12, 3)  # a Thursday
+    f, label = filters_from(args(week=True), today)
+    assert (f.since, f.until, label) == (date(2026, 11, 30), date(2026, 12, 6), "week 2026-W49")
+    f, label = filters_from(args(month=True, region="north", store=["s1"]), today)
+    assert (f.since, f.until, f.region, f.stores) == (date(2026, 12, 1), date(2026, 12, 31), "north", ("s1",))
+    with pytest.raises(ValueError, match="swap"):
+        filters_from(args(since=date(2026, 12, 5), until=date(2026, 12, 1)), today)
+    with pytest.raises(ValueError, match="needs --since"):
+        filters_from(args(until=date(2026, 12, 1)), today)
+
+
+def test_every_chain_text_is_in_both_catalogs():
+    from broker.chain.texts import texts
+
+    en, sv = texts("en"), texts("sv")
+    assert en.keys() == sv.keys() and len(en) > 40
+    assert sum(en[k] != sv[k] for k in en) > len(en) * 0.8  # translated, not copied
