@@ -12,6 +12,7 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
+from tests.broker.web.a11y import assert_no_axe_violations
 from tests.chain.conftest import free_port, wait_port
 
 OFFLINE_AFTER_S = 4.0
@@ -96,6 +97,7 @@ def test_live_numbers_and_a_silent_store_turns_offline(browser, board):
         expect(page.locator('li.store[data-store="s2"]')).to_have_class("store offline", timeout=30000)
         expect(page.locator('li.store[data-store="s1"]')).not_to_have_class("store offline")
         expect(page.locator("#summary")).to_contain_text("2 offline")
+        assert_no_axe_violations(page, "chain board, two stores offline")
         # Back again: online again.
         alive.s2 = True
         expect(page.locator('li.store[data-store="s2"]')).to_have_class("store late", timeout=30000)
@@ -119,4 +121,5 @@ def test_hostile_statuses_are_rejected_and_the_page_speaks_swedish(browser, boar
     expect(page.locator('li.store[data-store="s6"] dt').first).to_have_text("Öppna anrop")
     expect(page.locator('li.store[data-store="s6"] .name')).to_have_text("Kiruna <b>")  # text, never markup
     expect(page.locator('li.store[data-store="s6"] .longest')).to_have_text("1m35s")
+    assert_no_axe_violations(page, "chain board in Swedish")
     page.close()
