@@ -12,6 +12,8 @@ import importlib
 
 SUBCOMMANDS = {
     "ingest": "consume every store's records from the chain cluster into Parquet files, exactly once per call",
+    "report": "the store report's figures across the chain: per store and region, rankings, shout-outs",
+    "board": "one live web page of every store: open calls, longest wait, today's promise, stores offline",
 }
 
 

@@ -306,3 +306,6 @@ def load_stream(chain: ChainCluster, items: list[tuple[str, bytes]], server: int
             await nc.close()
 
     asyncio.run(go())
+
+
+from tests.chain.natsjs import nats_js  # noqa: E402, F401  (the board tests' single-node fixture)
