@@ -27,6 +27,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,6 +39,25 @@ from tests.faults.helpers import CuttableLink, start_hub, stop, wait
 from tests.security.conftest import Peer, peer, write_secure_config
 
 STORES = ("s1", "s2", "s3")
+
+
+def run_async(coro: Any) -> Any:
+    """``asyncio.run`` in a thread of its own: the session's Playwright browser keeps an event loop
+    running in the main thread, where ``asyncio.run`` refuses to start another."""
+    result: dict[str, Any] = {}
+
+    def go() -> None:
+        try:
+            result["value"] = asyncio.run(coro)
+        except BaseException as exc:  # handed to the caller's thread
+            result["error"] = exc
+
+    thread = threading.Thread(target=go)
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    return result.get("value")
 
 
 def chain_password(store: str) -> str:
@@ -52,7 +72,7 @@ class ChainCluster:
         self.cluster = Cluster(self.spec, folder).start()
         self.servers = ",".join(self.spec.servers)
         self.ingest_password = self.spec.services["_ingest"]
-        asyncio.run(self._streams())
+        run_async(self._streams())
 
     async def _streams(self) -> None:
         import nats
@@ -73,7 +93,7 @@ class ChainCluster:
             finally:
                 await nc.close()
 
-        return asyncio.run(count())
+        return run_async(count())
 
     def ingest_waiting(self) -> int | None:
         """Records the ingest's consumer has not had acknowledged yet (None before it exists)."""
@@ -92,7 +112,7 @@ class ChainCluster:
                 await nc.close()
             return info.num_pending + info.num_ack_pending
 
-        return asyncio.run(ask())
+        return run_async(ask())
 
     def stop(self) -> None:
         self.cluster.stop()
@@ -305,7 +325,7 @@ def load_stream(chain: ChainCluster, items: list[tuple[str, bytes]], server: int
             await nc.flush(timeout=30)
             await nc.close()
 
-    asyncio.run(go())
+    run_async(go())
 
 
 from tests.chain.natsjs import nats_js  # noqa: E402, F401  (the board tests' single-node fixture)
