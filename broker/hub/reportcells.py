@@ -366,13 +366,24 @@ def _to_row(day: int, dim: str, key: Any, c: Cell) -> tuple:
 
 
 def cell_from_row(row: Sequence[Any]) -> Cell:
-    """A Cell from the columns after (day, dim, key) of ``report_cells``."""
+    """A Cell from the columns after (day, dim, key) of ``report_cells`` (``cell_columns``: an array not
+    read comes as NULL and stays empty)."""
     c = Cell(*row[: len(COUNTERS)])
     for name, blob in zip(ARRAYS, row[len(COUNTERS) :], strict=True):
-        a = array("d")
-        a.frombytes(blob)
-        setattr(c, name, a)
+        if blob:
+            a = array("d")
+            a.frombytes(blob)
+            setattr(c, name, a)
     return c
+
+
+def cell_columns(grain: str, arrays: Collection[str] = ARRAYS) -> str:
+    """The SELECT list of a cells table (``grain``: ``day`` or ``month``), reading only the ``arrays`` wanted.
+
+    The arrays are most of what a cell weighs (a year's greetings are 8 MB per grouping): a view
+    that shows only counts and median greetings (the heatmap, the calibration) reads only those.
+    """
+    return ", ".join([grain, "dim", "key", *COUNTERS, *(a if a in arrays else "NULL" for a in ARRAYS)])
 
 
 _INSERT = f"INSERT OR REPLACE INTO report_cells VALUES ({', '.join('?' * (3 + len(COUNTERS) + len(ARRAYS)))})"
@@ -608,8 +619,10 @@ def kth(arrays: Sequence[array], k: int) -> float:
     lo = [0] * len(arrays)
     hi = [len(a) for a in arrays]
     while True:
-        j = max(range(len(arrays)), key=lambda i: hi[i] - lo[i])
-        if hi[j] - lo[j] == 0:
+        widths = [h - low for h, low in zip(hi, lo, strict=True)]
+        widest = max(widths)
+        j = widths.index(widest)
+        if widest == 0:
             raise IndexError(k)
         pivot = arrays[j][(lo[j] + hi[j]) // 2]
         below = [bisect_right(a, pivot, lo[i], hi[i]) for i, a in enumerate(arrays)]

@@ -51,12 +51,14 @@ from zoneinfo import ZoneInfo
 
 from broker.contract.clock import iso
 from broker.hub.reportcells import (
+    ARRAYS,
     COUNTERS,
     REPORT_INDEXES,
     ROW_SQL,
     Cell,
     LocalDays,
     build_cells,
+    cell_columns,
     cell_from_row,
     kept_ready,
     kth,
@@ -77,6 +79,8 @@ WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 OPEN = ("waiting", "acknowledged", "greeted")
 DISTRIBUTION_EDGES = (0, 30, 60, 90, 120, 180, 300, 600)
 """Greeting-time buckets in seconds: 0-30, 30-60, ..., 600+."""
+TREND_ARRAYS = ("greet", "waiting")
+"""What the day-by-day trend reads of the kept times: its ack, gave-up and past-promise figures stay None."""
 SHOUTOUT_MIN_CALLS = 3
 """Greetings a colleague needs in the period to be ranked (one lucky call proves little)."""
 SHOUTOUT_MIN_FACES = 2
@@ -313,6 +317,14 @@ def ensure_kept(
     return True
 
 
+def _only(c: Cell, arrays: tuple[str, ...]) -> Cell:
+    """``c`` with only the ``arrays`` named (the others empty), as ``cell_columns`` reads a kept cell."""
+    light = Cell(*(getattr(c, name) for name in COUNTERS))
+    for name in arrays:
+        setattr(light, name, getattr(c, name))
+    return light
+
+
 def _quantiles(arrays: list[array], ps: Iterable[float]) -> list[float | None]:
     """Type-7 quantiles of the union of sorted ``arrays`` (exact: the k-th values, interpolated)."""
     n = sum(len(a) for a in arrays)
@@ -323,8 +335,12 @@ def _quantiles(arrays: list[array], ps: Iterable[float]) -> list[float | None]:
         h = (n - 1) * q
         k = math.floor(h + 1e-9)  # guard against (n-1)*q landing a hair below an integer
         frac = max(0.0, h - k)
-        lo = kth(arrays, k)
-        hi = kth(arrays, k + 1) if frac > 0 and k + 1 < n else lo
+        lo = hi = kth(arrays, k)
+        if frac > 0 and k + 1 < n:
+            # The next value: lo again when more than k + 1 values are <= lo, else the least value above it.
+            at = [bisect_right(a, lo) for a in arrays]
+            if sum(at) < k + 2:
+                hi = min(a[i] for a, i in zip(arrays, at, strict=True) if i < len(a))
         out.append(_r(lo + frac * (hi - lo), 3))
     return out
 
@@ -503,14 +519,15 @@ class Metrics:
 
     # --- kept cells (broker.hub.reportcells) -------------------------------------------
 
-    def _cells(self, p: Period, view: str) -> list[tuple[Any, Cell]]:
+    def _cells(self, p: Period, view: str, arrays: tuple[str, ...] = ARRAYS) -> list[tuple[Any, Cell]]:
         """(group key, cell) of ``view`` over the period, from the coarsest kept grain that is exact.
 
         Views: ``all``, ``day``, ``weekday``, ``hour``, ``wdhour`` (key (weekday, hour)), ``declined``
         and the plain groupings.  Whole months come from ``report_month_cells`` when none of their
         sealed days was written since; other days from ``report_cells``; live days from the rows.
+        Kept cells carry only ``arrays`` (the others empty): a view that needs fewer reads less.
         """
-        cache_key = (p, view)
+        cache_key = (p, view, arrays)
         if self._cache is not None and cache_key in self._cache:
             return self._cache[cache_key]
         days = LocalDays(self.timezone)
@@ -521,20 +538,23 @@ class Metrics:
         months = self._usable_months(first, last, live) if kept and view != "day" else []
         if months:
             mdim, month_key = _MONTH_VIEWS.get(view, (view, _same_key))
-            sql = "SELECT * FROM report_month_cells WHERE dim = ? AND month >= ? AND month <= ?"
+            columns = cell_columns("month", arrays)
+            sql = f"SELECT {columns} FROM report_month_cells WHERE dim = ? AND month >= ? AND month <= ?"
             wanted = set(months)
             for row in self.conn.execute(sql, (mdim, months[0], months[-1])):
                 if row[0] in wanted:
                     out.append((month_key(row[2]), cell_from_row(row[3:])))
         covered = {d for m in months for d in range(m, month_end(m))}
         if kept:
-            sql = "SELECT * FROM report_cells WHERE dim = ? AND day >= ? AND day <= ?"
+            sql = f"SELECT {cell_columns('day', arrays)} FROM report_cells WHERE dim = ? AND day >= ? AND day <= ?"
             for lo, hi in _runs(d for d in range(first, last + 1) if d not in covered and d not in live):
                 for row in self.conn.execute(sql, (dim, lo, hi)):
                     out.append((day_key(row[0], row[2]), cell_from_row(row[3:])))
+        full = set(arrays) >= set(ARRAYS)
         for day, d, key, c in self._live_cells(p, live, days):
             if d == dim:
-                out.append((day_key(day, key), c))
+                # The same times as a kept cell read for this view, so a day gives one answer, sealed or live.
+                out.append((day_key(day, key), c if full else _only(c, arrays)))
         if self._cache is not None:
             self._cache[cache_key] = out
         return out
@@ -583,9 +603,9 @@ class Metrics:
             stale = {month_of(d) for (d,) in self.conn.execute(sql, sorted(live))}
         return [m for m in months if m not in stale]
 
-    def _grouped(self, p: Period, by: str | None) -> dict[Any, list[Cell]]:
+    def _grouped(self, p: Period, by: str | None, arrays: tuple[str, ...] = ARRAYS) -> dict[Any, list[Cell]]:
         groups: dict[Any, list[Cell]] = {}
-        for g, c in self._cells(p, by or "all"):
+        for g, c in self._cells(p, by or "all", arrays):
             groups.setdefault(g, []).append(c)
         return groups
 
@@ -634,20 +654,23 @@ class Metrics:
 
     # --- figures ---------------------------------------------------------------------
 
-    def groups(self, p: Period, by: str | None = None, now: float | None = None) -> list[Figures]:
+    def groups(
+        self, p: Period, by: str | None = None, now: float | None = None, arrays: tuple[str, ...] = ARRAYS
+    ) -> list[Figures]:
         """Figures per group of ``by`` (one group "all" when None), ordered by key.
 
         ``now`` (unix time) lets calls still open count against the promise once they
-        have waited past it; without it open calls are left out of the share.
+        have waited past it; without it open calls are left out of the share.  ``arrays``
+        limits the times read (the others' figures are None): the day trend reads greetings only.
         """
         if by is not None and by not in GROUPINGS:
             raise ValueError(f"unknown grouping {by!r}; use one of {', '.join(GROUPINGS)}")
         now_ts = -1.0 if now is None else float(now)
-        groups = self._grouped(p, by)
+        groups = self._grouped(p, by, arrays)
         declines: dict[str, int] | None = None
         if by == "staff":
             declines = {}
-            for key, c in self._cells(p, "declined"):
+            for key, c in self._cells(p, "declined", ()):
                 declines[key] = declines.get(key, 0) + c.declines
         out = []
         for g in sorted(groups):
@@ -668,7 +691,7 @@ class Metrics:
         """Calls and median greeting time by weekday x hour: where the customers are."""
         hm = Heatmap()
         cells: dict[tuple[int, int], list[Cell]] = {}
-        for wd_hour, c in self._cells(p, "wdhour"):
+        for wd_hour, c in self._cells(p, "wdhour", ("greet",)):
             cells.setdefault(wd_hour, []).append(c)
         for (wd, hour), cs in cells.items():
             hm.calls[wd][hour] = sum(c.calls for c in cs)
@@ -689,7 +712,7 @@ class Metrics:
     def calibration(self, p: Period) -> list[Calibration]:
         """Shown vs actual: per bucket of the greeting first promised, how often it held and what came."""
         groups: dict[int, list[Cell]] = {}
-        for key, c in self._cells(p, "promise"):
+        for key, c in self._cells(p, "promise", ("greet",)):
             groups.setdefault(int(key), []).append(c)
         out = []
         for key in sorted(groups):
@@ -774,7 +797,8 @@ class Metrics:
             happiest=happiest,
             heatmap=self.heatmap(p),
             distribution=self.distribution(p),
-            trend=self.groups(p, "day", now),
+            # Per day: calls, greetings and the promise (all a trend shows), not every time of the year again.
+            trend=self.groups(p, "day", now, TREND_ARRAYS),
             staff_names=dict(self.names),
             calibration=self.calibration(p),
             beat_promise=self.beat_promise(staff),

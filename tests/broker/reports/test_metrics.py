@@ -220,3 +220,26 @@ def test_period_with_no_transitions_in_utc(log):
     log.call("2026-03-02 01:30:00", time_to_greet_s=5.0)
     m = Metrics(log.conn, "UTC", 60)
     assert m.figures(p).calls == 1 and [f.key for f in m.groups(p, "hour")] == ["00:00"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.lists(st.integers(min_value=0, max_value=30), max_size=12), min_size=1, max_size=6),
+    st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.9, 0.99, 1.0]),
+)
+def test_quantiles_across_cells_match_one_sorted_list(parts, q):
+    """Several kept cells (sorted arrays, ties across them) give the quantile of their union, interpolated."""
+    from array import array
+
+    from broker.reports.metrics import _quantiles
+
+    arrays = [array("d", sorted(float(v) for v in part)) for part in parts]
+    values = sorted(v for a in arrays for v in a)
+    got = _quantiles(arrays, (q,))[0]
+    if not values:
+        assert got is None
+        return
+    h = (len(values) - 1) * q
+    k = int(h)
+    want = values[k] + (h - k) * ((values[k + 1] if k + 1 < len(values) else values[k]) - values[k])
+    assert got == pytest.approx(want, abs=1e-3)
