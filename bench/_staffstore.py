@@ -127,7 +127,7 @@ def roster(cfg: Config, first_day: date, days: int, lunch: bool = True) -> list[
             if s.manager:
                 continue
 
-            def at(h: int) -> float:
+            def at(h: int, day: date = day) -> float:
                 return datetime(day.year, day.month, day.day, h, tzinfo=tz).timestamp()
 
             out.append(Shift(at(OPEN_HOURS[0]) - 300, s.id, "on_shift"))

@@ -107,7 +107,7 @@ class Outcome:
 @dataclass
 class Result:
     calls: list[Outcome] = field(default_factory=list)
-    busy_s: Counter[str] = field(default_factory=Counter)
+    busy_s: dict[str, float] = field(default_factory=dict)
     """Seconds each colleague spent on calls (acknowledge to resolve)."""
     taken: Counter[str] = field(default_factory=Counter)
     """Calls each colleague greeted."""
@@ -257,7 +257,8 @@ class Replay:
     def _free(self, staff: str) -> None:
         who = self._colleagues[staff]
         if who.call is not None:
-            self._result.busy_s[staff] += self.clock.now() - who.since
+            busy = self._result.busy_s
+            busy[staff] = busy.get(staff, 0.0) + self.clock.now() - who.since
         who.call = None
         # Once free, answer the oldest waiting call that still pages them.
         waiting = [
