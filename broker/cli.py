@@ -35,6 +35,8 @@ COMMANDS = {
     "kiosk-screens": "kiosk.cli",
     "buttons": "hardware.cli",
     "integrations": "broker.integrations.cli",
+    "staffing": "broker.reports.staffing",
+    "simulate": "broker.reports.staffing",
 }
 """Subcommand -> the module whose ``register(subparsers)`` adds it; ``staffcall --help`` lists them in this order."""
 

@@ -68,7 +68,7 @@ def agents_needed(rate_per_h: float, busy_s: float, target_s: float, share: floa
     """The fewest colleagues that take ``share`` of calls within ``target_s`` (0 with no calls)."""
     if rate_per_h <= 0 or busy_s <= 0:
         return 0
-    n = max(1, math.floor(rate_per_h * busy_s / 3600.0))
+    n = min(MAX_AGENTS, max(1, math.floor(rate_per_h * busy_s / 3600.0)))
     while n < MAX_AGENTS and service_level(n, rate_per_h, busy_s, target_s) < share:
         n += 1
     return n
