@@ -43,12 +43,13 @@ import random
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from broker.contract.clock import FakeClock
 from broker.contract.config import Config
-from broker.contract.protocol import CallMsg, CallRef
+from broker.contract.protocol import CallMsg, CallRef, PageMsg, StateMsg, WearMsg
 from broker.core.behaviour import Behaviour
+from broker.core.calls import Call
 from broker.core.commands import (
     Command,
     DeviceAction,
@@ -63,6 +64,7 @@ from broker.core.commands import (
 )
 from broker.core.dispatcher import Dispatcher
 from broker.core.pagetext import Texts
+from broker.core.today import Today
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,8 +123,57 @@ class _Colleague:
     since: float = 0.0
 
 
+_BLANK_STATE = StateMsg(id="", device="", zone="", status="", tier=0, opened_at="", updated_at="")
+_BLANK_WEAR = WearMsg(id="", text="", vibrate=[])
+
+
+class _ReplayCore(Dispatcher):
+    """The dispatcher with what nobody reads in a replay left out: the texts, states and rows it publishes.
+
+    Every decision (routing, timers, escalation, closing) is the parent's code; only the three methods
+    that dress a decision for the world are replaced, keeping their side effects on the call (the
+    state's rate-limit marks).  A closed call is handed to ``closed`` as it is, instead of as a row.
+    ``tests/broker/core/test_replay.py`` checks that a replay gives the same outcomes either way.
+    """
+
+    def __init__(self, config: Config, clock: FakeClock, words: Texts, closed: Callable[[Call], None]) -> None:
+        super().__init__(config, clock, words)
+        self._on_closed = closed
+        self.today = cast(Today, _NoToday())  # it would also keep every call of the period
+
+    def _with_rows(self, out: list[Command]) -> list[Command]:
+        for call in self._touched.values():
+            if not call.is_open:
+                self._on_closed(call)
+        self._touched.clear()
+        return out
+
+    def _state(self, call: Call, closed: bool = False) -> PublishState:
+        if call.is_open:
+            call.state_sent_mono = self.clock.now()
+            call.state_due = False
+        return PublishState(call.id, _BLANK_STATE, closed=closed)
+
+    def _page_msg(self, call: Call, kind: str, now: float) -> PageMsg:
+        return PageMsg(call.id, call.device, call.zone, call.reason, call.tier, "", "", kind)
+
+    def _wear_msg(self, call: Call, kind: str) -> WearMsg:
+        return _BLANK_WEAR
+
+
 Recorder = Callable[[Command, float], None]
 """Sees every command the core returns with its virtual time (to write a generated store's event log)."""
+
+
+class _NoToday:
+    """Today's figures (the retained summary) are the hub's screens' business, not a replay's."""
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        return _nothing
+
+
+def _nothing(*args: Any, **kwargs: Any) -> None:
+    return None
 
 
 class Replay:
@@ -145,28 +196,37 @@ class Replay:
         self._result = Result()
         self._colleagues: dict[str, _Colleague] = {}
         self._open_zone: dict[str, str] = {}
-        first: float | None = None
+        presses = iter(calls)  # read as the replay goes: the period's calls never wait in the heap
+        pending = next(presses, None)
         for s in shifts:
             self._push(s.at, "presence", s)
-            first = s.at if first is None else min(first, s.at)
-        for c in calls:
-            self._push(c.opened, "press", c)
-            if c.gave_up_s is not None:
-                self._push(c.opened + c.gave_up_s, "cancel", c)
-            first = c.opened if first is None else min(first, c.opened)
-        start = (first or 0.0) - 1.0
-        self.clock = FakeClock(start=start, wall_start=start)
-        self.core = Dispatcher(self.cfg, self.clock, self.words)
-        heap = self._heap
-        while heap or self.core.next_deadline() is not None:
-            due = self.core.next_deadline()
-            if due is not None and (not heap or due <= heap[0][0]):
+        times = [at for at, *_ in self._heap] + ([pending.opened] if pending is not None else [])
+        start = min(times, default=0.0) - 1.0
+        self.clock = clock = FakeClock(start=start, wall_start=start)
+        if self.recorder is None:
+            self.core: Dispatcher = _ReplayCore(self.cfg, clock, self.words, self._record_call)
+        else:  # a generated store's log needs every row and text, as the hub writes them
+            self.core = Dispatcher(self.cfg, clock, self.words)
+        heap, core, inf = self._heap, self.core, float("inf")
+        while True:
+            due = core.next_deadline()
+            due = inf if due is None else due
+            at = heap[0][0] if heap else inf
+            press = pending.opened if pending is not None else inf
+            if due == at == press == inf:
+                break
+            if due <= at and due <= press:
                 self._advance(due)
-                self._apply(self.core.tick())
-                continue
-            at, _, kind, data = heapq.heappop(heap)
-            self._advance(at)
-            self._event(kind, data)
+                self._apply(core.tick())
+            elif press < at:
+                assert pending is not None
+                self._advance(press)
+                self._press(pending)
+                pending = next(presses, None)
+            else:
+                at, _, kind, data = heapq.heappop(heap)
+                self._advance(at)
+                self._event(kind, data)
         return self._result
 
     # --- the loop --------------------------------------------------------------------
@@ -185,11 +245,14 @@ class Replay:
         self._apply(out)
         return out
 
+    def _press(self, call: RecordedCall) -> None:
+        self._open_zone[call.id] = call.zone
+        self._handle(Pressed(call.device, CallMsg(id=call.id, reason=call.reason)))
+        if call.gave_up_s is not None:
+            self._push(call.opened + call.gave_up_s, "cancel", call)
+
     def _event(self, kind: str, data: Any) -> None:
-        if kind == "press":
-            self._open_zone[data.id] = data.zone
-            self._handle(Pressed(data.device, CallMsg(id=data.id, reason=data.reason)))
-        elif kind == "cancel":
+        if kind == "cancel":
             call = self.core.open.get(data.id)
             if call is not None and call.greeted_mono is None:
                 self._handle(DeviceAction(data.device, "cancel", CallRef(id=data.id)))
@@ -269,6 +332,24 @@ class Replay:
         if waiting:
             call = min(waiting, key=lambda c: c.opened_mono)
             self._respond(staff, who, call.id, call.zone)
+
+    def _record_call(self, call: Call) -> None:
+        self._open_zone.pop(call.id, None)
+        if call.greeted_by:
+            self._result.taken[call.greeted_by] += 1
+        self._result.calls.append(
+            Outcome(
+                id=call.id,
+                zone=call.zone,
+                opened=call.opened_wall,
+                status=call.status,
+                ack_s=call.seconds(call.acked_mono),
+                greet_s=call.seconds(call.greeted_mono),
+                escalated=call.max_tier >= 3,
+                staff=call.greeted_by or call.staff,
+                second=call.max_tier >= 2 or bool(call.declined),
+            )
+        )
 
     def _record(self, row: dict[str, Any]) -> None:
         self._open_zone.pop(row["id"], None)

@@ -83,3 +83,22 @@ def test_advice_is_the_smallest_count_whose_replay_keeps_the_promise():
     assert promise_share(advisor.simulate_hour(calls, {"zone0": n})["zone0"], 60) >= 0.8
     assert promise_share(advisor.simulate_hour(calls, {"zone0": n - 1})["zone0"], 60) < 0.8
     assert shares["zone0"] >= 0.8
+
+
+def test_the_lean_replay_core_decides_exactly_as_the_full_dispatcher():
+    """The replay leaves out texts, states and rows; every outcome must match a run of the hub's own core."""
+    cfg = store_config(2, 2)
+    calls = generate_calls(cfg, FIRST, 2, 12.0, seed=7)
+    shifts = roster(cfg, FIRST, 2)
+    seen: list[str] = []
+
+    def run(recorder):
+        r = Replay(cfg, page_words(cfg), TrueBehaviour(), seed=9, recorder=recorder).run(calls, shifts)
+        return sorted((o.id, o.status, o.ack_s, o.greet_s, o.staff, o.escalated, o.second) for o in r.calls), r
+
+    lean, lean_r = run(None)
+    full, full_r = run(lambda cmd, at: seen.append(type(cmd).__name__))
+    assert "RecordCall" in seen and "Page" in seen  # the full run went through the dispatcher's own outputs
+    assert len(lean) > 300
+    assert lean == full
+    assert (lean_r.pages, lean_r.taken, lean_r.busy_s) == (full_r.pages, full_r.taken, full_r.busy_s)
