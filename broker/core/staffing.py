@@ -30,6 +30,9 @@ MIN_CALLS = 12
 """Calls a slot needs over the period before it gets a number."""
 MAX_EXTRA = 6
 """The replay never advises more than Erlang's estimate plus this."""
+SEARCH_CALLS = 150
+"""Calls per zone a slot's search replays: enough dates of that hour to hold about this many (the rest is
+left out: a promise share of 150 calls is known within a few points, and a long period stays fast)."""
 ACTING = ("on_shift", "break")
 
 
@@ -60,6 +63,10 @@ class Advice:
     needed: int | None
     """None: too few calls to say."""
     predicted_share: float | None
+    short: bool = False
+    """Even ``needed`` (Erlang's count plus ``MAX_EXTRA``) does not keep the promise: answer and walk times do."""
+    replayed_calls: int = 0
+    """Calls the replay's search used (a sample of the slot's dates when the period is long)."""
 
     @property
     def thin(self) -> bool:
@@ -127,6 +134,27 @@ def hours_in_period(since: float, until: float, tz: ZoneInfo) -> dict[tuple[int,
     return out
 
 
+def sample_dates(calls: Sequence[RecordedCall], per_zone: int) -> list[RecordedCall]:
+    """The calls of evenly spread dates (hours) among ``calls``, enough for about ``per_zone`` calls per zone.
+
+    The median zone's calls per date set how many dates; every call of a date chosen is kept, so each
+    replayed hour is whole."""
+    by_start: dict[float, list[RecordedCall]] = defaultdict(list)
+    zones: dict[str, int] = defaultdict(int)
+    for c in calls:
+        by_start[c.opened - c.opened % 3600].append(c)
+        zones[c.zone] += 1
+    if not by_start:
+        return []
+    counts = sorted(zones.values())
+    per_date = counts[len(counts) // 2] / len(by_start)
+    keep = min(len(by_start), max(1, -(-per_zone // max(1, int(per_date)))))
+    starts = sorted(by_start)
+    step = len(starts) / keep
+    chosen = {starts[int(i * step)] for i in range(keep)}
+    return [c for c in calls if c.opened - c.opened % 3600 in chosen]
+
+
 def plan_config(cfg: Config, counts: dict[str, int]) -> tuple[Config, list[str]]:
     """``cfg`` with ``counts[zone]`` planned colleagues per zone (managers kept, off shift) and their ids."""
     planned = [Staff(f"plan:{z}:{i}", f"{z} {i + 1}", zones=[z]) for z, n in sorted(counts.items()) for i in range(n)]
@@ -172,27 +200,71 @@ class Advisor:
         got = promise_share(outcomes.get(zone, []), self.target_s)
         return got is None or got >= self.share
 
-    def smallest(self, calls: Sequence[RecordedCall], start: dict[str, int]) -> tuple[dict[str, int], dict[str, float]]:
-        """From ``start`` counts: up until every zone keeps the promise, then down while it still does."""
-        counts = dict(start)
+    def smallest(
+        self, calls: Sequence[RecordedCall], start: dict[str, int]
+    ) -> tuple[dict[str, int], dict[str, float], set[str]]:
+        """The smallest count per zone whose replay keeps the promise, searched from Erlang's ``start``.
+
+        Every replay tries a count for each zone still being searched at once (a replay runs every zone
+        anyway): a zone that keeps the promise at Erlang's count steps down until it no longer does; one
+        that does not is tried at ``MAX_EXTRA`` more, then bisected.  A zone short even then is returned
+        in the third value (staffing alone does not keep that promise; answer and walk times do).
+        The counts found are replayed together once more, since zones cover each other.
+        """
+        memo: dict[tuple[tuple[str, int], ...], dict[str, list[Outcome]]] = {}
+
+        def run(counts: dict[str, int]) -> dict[str, list[Outcome]]:
+            key = tuple(sorted(counts.items()))
+            if key not in memo:
+                memo[key] = self.simulate_hour(calls, counts)
+            return memo[key]
+
         cap = {z: n + MAX_EXTRA for z, n in start.items()}
-        sim = self.simulate_hour(calls, counts)
+        fails: dict[str, int] = {z: -1 for z in start}
+        """The largest count known to miss the promise (-1: none yet)."""
+        keeps: dict[str, int | None] = {z: None for z in start}
+        """The smallest count known to keep it (None: none yet)."""
+        trial = dict(start)
+        unreachable: set[str] = set()
         while True:
-            short = [z for z in counts if not self._meets(sim, z) and counts[z] < cap[z]]
+            sim = run(trial)
+            for z, n in trial.items():
+                if z in unreachable or (keeps[z] is not None and fails[z] + 1 == keeps[z]):
+                    continue
+                if self._meets(sim, z):
+                    known = keeps[z]
+                    keeps[z] = n if known is None else min(n, known)
+                else:
+                    fails[z] = max(fails[z], n)
+                    if n >= cap[z]:
+                        unreachable.add(z)
+            nxt = dict(trial)
+            moving = False
+            for z in start:
+                high, low = keeps[z], fails[z]
+                if z in unreachable:
+                    nxt[z] = cap[z]
+                elif high is None:
+                    nxt[z], moving = cap[z], True
+                elif low + 1 < high:
+                    nxt[z] = high - 1 if low < 0 else (low + high) // 2
+                    moving = True
+                else:
+                    nxt[z] = high
+            if not moving:
+                break
+            trial = nxt
+        counts = {z: (cap[z] if z in unreachable else keeps[z] or 0) for z in start}
+        for _ in range(2):  # together, zones cover each other: confirm, and add one where it fell short
+            sim = run(counts)
+            short = [z for z in counts if z not in unreachable and not self._meets(sim, z) and counts[z] < cap[z]]
             if not short:
                 break
             for z in short:
                 counts[z] += 1
-            sim = self.simulate_hour(calls, counts)
-        for z in sorted(counts):
-            while counts[z] > 0:
-                trial = {**counts, z: counts[z] - 1}
-                trial_sim = self.simulate_hour(calls, trial)
-                if not all(self._meets(trial_sim, zz) for zz in counts if self._meets(sim, zz)):
-                    break
-                counts, sim = trial, trial_sim
+        sim = run(counts)
         shares = {z: promise_share(sim.get(z, []), self.target_s) for z in counts}
-        return counts, {z: s for z, s in shares.items() if s is not None}
+        return counts, {z: s for z, s in shares.items() if s is not None}, unreachable
 
     def advise(
         self,
@@ -246,11 +318,13 @@ class Advisor:
                     predicted_share=None,
                 )
             if first:
-                mine = [c for c in recorded.get((wd, h), []) if c.zone in first]
-                counts, shares = self.smallest(mine, first)
+                mine = sample_dates([c for c in recorded.get((wd, h), []) if c.zone in first], SEARCH_CALLS)
+                counts, shares, short = self.smallest(mine, first)
                 for zone, n in counts.items():
                     rows[zone].needed = n
                     rows[zone].predicted_share = shares.get(zone)
+                    rows[zone].short = zone in short
+                    rows[zone].replayed_calls = sum(c.zone == zone for c in mine)
             advice.extend(rows[z] for z in sorted(rows))
             if progress:
                 progress(i + 1, len(week_hours))

@@ -40,11 +40,11 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from broker.contract.config import Config, Staff, Timers
+from broker.contract.i18n import Catalog
 from broker.core.replay import Outcome, Replay, Shift
 from broker.core.staffing import Advice, Advisor, promise_share
 
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-WEEKDAY_NAMES = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -91,6 +91,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     out.add_argument("--csv", action="store_true", help="CSV on stdout")
     out.add_argument("--json", action="store_true", help="JSON on stdout")
     p.add_argument("--db", help="read this SQLite file instead of [database] path")
+    p.add_argument("--lang", help="language of the output (default [store] language): en, sv")
 
 
 def _open(args: argparse.Namespace) -> tuple[Config, Any]:
@@ -120,17 +121,46 @@ def advise(cfg: Config, conn: Any, since: float, until: float, share: float, tar
     return advisor, advisor.advise(h.calls, h.actual, h.busy, h.shifts, since, until)
 
 
-def advice_line(a: Advice, target_s: float, share: float) -> str:
-    """ "Sat 10-11, paint: 1 on shift, 2 needed for 90% within 60 s (now 71%)"."""
-    where = f"{WEEKDAY_NAMES[a.weekday]} {a.hour:02d}-{a.hour + 1:02d}, {a.zone}"
+def report_words(cfg: Config, lang: str | None = None) -> Catalog:
+    """The words of these reports: the hub's catalog in ``lang`` or ``[store] language``."""
+    from broker.hub.words import LOCALES
+
+    return Catalog(LOCALES, lang or cfg.store.language)
+
+
+def advice_line(a: Advice, target_s: float, share: float, words: Catalog) -> str:
+    """ "Sat 10-11, paint: 1 on shift, 2 needed for 90% within 60 s (now 71%)", in the catalog's language."""
+    where = words.t(
+        "staffing.where",
+        day=words.t(f"staffing.day.{a.weekday}"),
+        start=f"{a.hour:02d}",
+        end=f"{a.hour + 1:02d}",
+        zone=a.zone,
+    )
     if a.needed is None:
-        return f"{where}: too few calls to say ({a.calls})"
-    now = "" if a.actual_share is None else f" (now {a.actual_share:.0%})"
-    return f"{where}: {a.on_shift:g} on shift, {a.needed} needed for {share:.0%} within {target_s:g} s{now}"
+        return words.t("staffing.thin", where=where, calls=a.calls)
+    now = "" if a.actual_share is None else words.t("staffing.now", share=f"{a.actual_share:.0%}")
+    key = "staffing.short" if a.short else "staffing.line"
+    return words.t(
+        key,
+        where=where,
+        on_shift=f"{a.on_shift:g}",
+        needed=a.needed,
+        share=f"{share:.0%}",
+        target=f"{target_s:g}",
+        now=now,
+    )
+
+
+def headline(rows: list[Advice]) -> Advice | None:
+    """The one slot a manager should look at first: the largest gap (short of people), else None."""
+    gaps = [a for a in rows if a.gap is not None and a.gap > 0]
+    return max(gaps, key=lambda a: (a.gap or 0, a.calls)) if gaps else None
 
 
 def run_staffing(args: argparse.Namespace, now: float | None = None) -> int:
     cfg, conn = _open(args)
+    words = report_words(cfg, args.lang)
     tz = ZoneInfo(cfg.store.timezone)
     today = datetime.fromtimestamp(time.time() if now is None else now, tz).date()
     since = _local_midnight(today - timedelta(weeks=args.weeks), tz)
@@ -145,11 +175,13 @@ def run_staffing(args: argparse.Namespace, now: float | None = None) -> int:
         for a in rows:
             w.writerow(_row(a))
     else:
-        print(f"Staffing for {advisor.share:.0%} greeted within {advisor.target_s:g} s, {args.weeks} weeks of calls")
+        print(
+            words.t("staffing.heading", share=f"{advisor.share:.0%}", target=f"{advisor.target_s:g}", weeks=args.weeks)
+        )
         for a in rows:
-            print(advice_line(a, advisor.target_s, advisor.share))
+            print(advice_line(a, advisor.target_s, advisor.share, words))
         if not rows:
-            print("No calls in the period.")
+            print(words.t("staffing.none"))
     return 0
 
 
@@ -157,6 +189,7 @@ def _row(a: Advice) -> dict[str, Any]:
     d = asdict(a)
     d["weekday"] = DAYS[a.weekday]
     d["gap"] = a.gap
+    d["thin"] = a.thin
     return d
 
 
@@ -295,17 +328,27 @@ def run_simulate(args: argparse.Namespace) -> int:
         for n in names:
             w.writerow([n, *(result[c][n] for c in cols)])
         return 0
-    print(f"{'':16}" + "".join(f"{c:>12}" for c in cols))
+    words = report_words(cfg, args.lang)
+    labels = {n: words.t(f"simulate.fig.{n}") for n in names}
+    width = max(len(v) for v in labels.values()) + 2
+    print(" " * width + "".join(f"{words.t('simulate.col.' + c):>12}" for c in cols))
     for n in names:
-        print(f"{n:16}" + "".join(f"{_fmt(n, result[c][n]):>12}" for c in cols))
+        print(f"{labels[n]:{width}}" + "".join(f"{_fmt(n, result[c][n]):>12}" for c in cols))
     if "plan" in result:
         a, b = result["replayed"], result["plan"]
         print(
-            f"plan: promise {_pct(a['promise_share'])} -> {_pct(b['promise_share'])}, "
-            f"unattended {a['unattended']} -> {b['unattended']}, gave up {a['gave_up']} -> {b['gave_up']}"
+            words.t(
+                "simulate.plan",
+                a=_pct(a["promise_share"]),
+                b=_pct(b["promise_share"]),
+                ua=a["unattended"],
+                ub=b["unattended"],
+                ga=a["gave_up"],
+                gb=b["gave_up"],
+            )
         )
     load = result.get("plan_load") or result["load"]
-    print("calls greeted per colleague: " + ", ".join(f"{s} {n}" for s, n in load.items()))
+    print(words.t("simulate.load", load=", ".join(f"{s} {n}" for s, n in load.items())))
     return 0
 
 

@@ -70,12 +70,19 @@ def test_simulate_compares_reality_replay_and_a_plan(store, tmp_path, capsys):
                 "2026-03-08",
                 "--timers",
                 "ack_timeout_s=10",
+                "--lang",
+                "en",
             ]
         )
         == 0
     )
     text = capsys.readouterr().out
-    assert "promise_share" in text and "plan: promise" in text
+    assert "promise kept" in text and "plan: promise" in text and "replayed" in text
+    sim = ["simulate", "--config", str(store), "--since", "2026-03-02", "--until", "2026-03-03"]
+    assert main([*sim, "--timers", "ack_timeout_s=10", "--lang", "sv"]) == 0
+    text = capsys.readouterr().out
+    assert "löfte hållet" in text and "plan: löfte" in text and "återspelat" in text
+    assert "promise" not in text
 
 
 def test_simulate_refuses_a_bad_plan_with_the_fix(store, tmp_path):
@@ -102,7 +109,16 @@ def test_staffing_advises_per_slot_and_says_when_data_is_thin(store, capsys):
     assert thin and all(s["calls"] < 12 for s in thin)
     # Erlang sees one zone alone; the replay may need fewer, as the other zone's colleagues cover it.
     assert all(s["erlang"] >= 1 and 0 <= s["needed"] <= s["erlang"] + 6 for s in slots if s["needed"] is not None)
-    args = build_parser("staffing").parse_args(["staffing", "--config", str(store), "--weeks", "1"])
+    args = build_parser("staffing").parse_args(["staffing", "--config", str(store), "--weeks", "1", "--lang", "en"])
     assert run_staffing(args, now=now) == 0
     text = capsys.readouterr().out
-    assert "needed for 90% within 60 s" in text and "too few calls" in text
+    assert (
+        "needed for 90% within 60 s" in text or "would not greet 90% within 60 s" in text
+    ) and "too few calls" in text
+    assert "Mon 09-10, zone0:" in text
+    args = build_parser("staffing").parse_args(["staffing", "--config", str(store), "--weeks", "1", "--lang", "sv"])
+    assert run_staffing(args, now=now) == 0
+    text = capsys.readouterr().out
+    assert ("behövs för 90% inom 60 s" in text or "skulle möta 90% inom 60 s" in text) and "för få samtal" in text
+    assert "mån 09-10, zone0:" in text and "Bemanning för att möta 90%" in text
+    assert "needed" not in text and "Mon" not in text
