@@ -122,3 +122,17 @@ def test_staffing_advises_per_slot_and_says_when_data_is_thin(store, capsys):
     assert ("behövs för 90% inom 60 s" in text or "skulle möta 90% inom 60 s" in text) and "för få samtal" in text
     assert "mån 09-10, zone0:" in text and "Bemanning för att möta 90%" in text
     assert "needed" not in text and "Mon" not in text
+
+
+def test_the_html_report_shows_the_staffing_grid_of_its_period(store, tmp_path, page):
+    out = tmp_path / "week.html"
+    args = ["report", "--config", str(store), "--since", "2026-03-02", "--until", "2026-03-08", "--html", str(out)]
+    assert main(args) == 0
+    page.goto(out.as_uri())
+    section = page.locator("#staffing")
+    assert section.locator("h2").inner_text() == "Kollegor som behövs per timme"  # the store's language (sv)
+    assert [c.inner_text() for c in section.locator("caption").all()] == ["zone0", "zone1"]
+    cells = [c for c in section.locator("td").all() if c.inner_text()]
+    assert cells and all(c.inner_text() in ("·", "?", "!") or c.inner_text()[0] in "+\u2212" for c in cells)
+    thin = section.locator("td.sg-thin").first
+    assert thin.inner_text() == "?" and "för få samtal" in (thin.get_attribute("aria-label") or "")
