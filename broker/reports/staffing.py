@@ -158,6 +158,15 @@ def headline(rows: list[Advice]) -> Advice | None:
     return max(gaps, key=lambda a: (a.gap or 0, a.calls)) if gaps else None
 
 
+def summary_line(cfg: Config, conn: Any, since: float, until: float, seed: int = 1) -> str:
+    """One line of advice for [since, until): the hour most short of people, else the busiest one."""
+    advisor, rows = advise(cfg, conn, since, until, 0.9, None, seed)
+    words = report_words(cfg)
+    pick = headline(rows) or max(rows, key=lambda a: a.calls, default=None)
+    line = words.t("staffing.none") if pick is None else advice_line(pick, advisor.target_s, advisor.share, words)
+    return words.t("staffing.demo", line=line)
+
+
 def run_staffing(args: argparse.Namespace, now: float | None = None) -> int:
     cfg, conn = _open(args)
     words = report_words(cfg, args.lang)
