@@ -193,9 +193,10 @@ def write_store(
     seed: int = 1,
     truth: TrueBehaviour | None = None,
     shifts: Sequence[Shift] | None = None,
+    patience_mean_s: float = 240.0,
 ) -> int:
     """Generate and write ``days`` of calls; returns how many."""
-    calls = generate_calls(cfg, first_day, days, rate_per_h, seed)
+    calls = generate_calls(cfg, first_day, days, rate_per_h, seed, patience_mean_s)
     writer = LogWriter(path)
     replay = Replay(cfg, page_words(cfg), truth or TrueBehaviour(), seed=seed, recorder=writer)
     replay.run(calls, shifts if shifts is not None else roster(cfg, first_day, days))

@@ -47,7 +47,10 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=47.0, help="calls per zone at a weight-1 hour")
     ap.add_argument("--zones", type=int, default=6)
     ap.add_argument("--staff", type=int, default=4, help="colleagues per zone")
-    ap.add_argument("--target", type=float, default=120.0, help="[store] target_greet_s of the generated store")
+    ap.add_argument("--target", type=float, default=90.0, help="[store] target_greet_s of the generated store")
+    ap.add_argument(
+        "--patience", type=float, default=1800.0, help="customers' mean patience (s): short, and no staffing keeps 90%%"
+    )
     a = ap.parse_args()
     cfg = store_config(a.zones, a.staff, target=a.target)
     first = date(2026, 3, 2)
@@ -60,7 +63,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "staffcall.db"
         t = time.perf_counter()
-        n = write_store(path, cfg, first, a.days, a.rate, seed=1)
+        n = write_store(path, cfg, first, a.days, a.rate, seed=1, patience_mean_s=a.patience)
         print(f"generated {n} calls over {a.days} days in {time.perf_counter() - t:.1f} s")
         conn = connect(str(path)).conn
         words = page_words(cfg)
