@@ -101,7 +101,7 @@ def _open(args: argparse.Namespace) -> tuple[Config, Any]:
     cfg = load_config(args.config)
     path = args.db or cfg.database.path
     if not Path(path).exists():
-        raise SystemExit(f"staffcall: no event log at {path}; run the hub first or give --db")
+        raise SystemExit(report_words(cfg, getattr(args, "lang", None)).t("staffing.error.no_log", path=path))
     return cfg, connect(path).conn
 
 
@@ -205,40 +205,52 @@ def _row(a: Advice) -> dict[str, Any]:
 # --- staffcall simulate --------------------------------------------------------------
 
 
-def parse_plan(text: str, source: str = "plan") -> dict[str, Any]:
+def _w(words: Catalog | None) -> Catalog:
+    from broker.hub.words import LOCALES
+
+    return words if words is not None else Catalog(LOCALES, "en")
+
+
+def parse_plan(text: str, source: str = "plan", words: Catalog | None = None) -> dict[str, Any]:
     try:
         plan = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise SystemExit(f"staffcall simulate: {source} is not valid TOML: {exc}") from None
+        raise SystemExit(_w(words).t("simulate.error.toml", source=source, error=exc)) from None
     for i, add in enumerate(plan.get("add", [])):
         if not isinstance(add, dict) or "zone" not in add:
-            raise SystemExit(f'staffcall simulate: [[add]] #{i + 1} in {source} needs zone = "..."')
-        _hours(add.get("hours", "0-24"), source)
+            raise SystemExit(_w(words).t("simulate.error.zone", n=i + 1, source=source))
+        _hours(add.get("hours", "0-24"), source, words)
         for d in add.get("days", DAYS):
             if d not in DAYS:
-                raise SystemExit(f"staffcall simulate: unknown day {d!r} in {source}; use one of {', '.join(DAYS)}")
+                raise SystemExit(_w(words).t("simulate.error.day", day=repr(d), source=source, days=", ".join(DAYS)))
     return plan
 
 
-def _hours(text: str, source: str) -> tuple[int, int]:
+def _hours(text: str, source: str, words: Catalog | None = None) -> tuple[int, int]:
     try:
         a, b = (int(x) for x in str(text).split("-"))
     except ValueError:
-        raise SystemExit(f'staffcall simulate: hours {text!r} in {source}: write them as "10-14"') from None
+        raise SystemExit(_w(words).t("simulate.error.hours_form", hours=repr(text), source=source)) from None
     if not 0 <= a < b <= 24:
-        raise SystemExit(f"staffcall simulate: hours {text!r} in {source}: from 0 to 24, first before last")
+        raise SystemExit(_w(words).t("simulate.error.hours_order", hours=repr(text), source=source))
     return a, b
 
 
 def apply_plan(
-    cfg: Config, shifts: list[Shift], plan: dict[str, Any], since: date, until: date, timers: dict[str, float]
+    cfg: Config,
+    shifts: list[Shift],
+    plan: dict[str, Any],
+    since: date,
+    until: date,
+    timers: dict[str, float],
+    words: Catalog | None = None,
 ) -> tuple[Config, list[Shift]]:
     """``cfg`` and ``shifts`` with the plan's extra colleagues on shift and its (and ``timers``') timers."""
     tz = ZoneInfo(cfg.store.timezone)
     extra: list[Staff] = []
     out = list(shifts)
     for i, add in enumerate(plan.get("add", [])):
-        first, last = _hours(add.get("hours", "0-24"), "plan")
+        first, last = _hours(add.get("hours", "0-24"), "plan", words)
         days = {DAYS.index(d) for d in add.get("days", DAYS)}
         for k in range(int(add.get("count", 1))):
             sid = f"plan:{add['zone']}:{i}:{k}"
@@ -251,10 +263,15 @@ def apply_plan(
                     out.append(Shift(start + (last - first) * 3600, sid, "off"))
                 day += timedelta(days=1)
     values = {**plan.get("timers", {}), **timers}
+    known = set(Timers.__struct_fields__)
+    for name, value in values.items():
+        # An unknown name would be ignored, and a timer of zero or less never lets a replay end.
+        if name not in known or not isinstance(value, int | float) or not 0 < value < 86400:
+            raise SystemExit(_w(words).t("simulate.error.timer", name=repr(name), names=", ".join(sorted(known))))
     try:
         new_timers = msgspec.convert({**msgspec.to_builtins(cfg.timers), **values}, Timers)
     except msgspec.ValidationError as exc:
-        raise SystemExit(f"staffcall simulate: timers: {exc}") from None
+        raise SystemExit(_w(words).t("simulate.error.timers", error=exc)) from None
     out.sort(key=lambda s: s.at)
     return msgspec.structs.replace(cfg, staff=list(cfg.staff) + extra, timers=new_timers), out
 
@@ -285,7 +302,14 @@ def figures(outcomes: list[Outcome], target_s: float) -> dict[str, Any]:
 
 
 def simulate(
-    cfg: Config, conn: Any, since: date, until: date, plan: dict[str, Any], timers: dict[str, float], seed: int
+    cfg: Config,
+    conn: Any,
+    since: date,
+    until: date,
+    plan: dict[str, Any],
+    timers: dict[str, float],
+    seed: int,
+    out_words: Catalog | None = None,
 ) -> dict[str, Any]:
     """Replay [since, until] with who really was on shift and with the plan; figures of both and of reality."""
     from broker.hub.words import page_words
@@ -305,7 +329,7 @@ def simulate(
         "load": {s: base.taken[s] for s in sorted(base.taken)},
     }
     if plan or timers:
-        pcfg, pshifts = apply_plan(cfg, h.shifts, plan, since, until, timers)
+        pcfg, pshifts = apply_plan(cfg, h.shifts, plan, since, until, timers, out_words)
         planned = Replay(pcfg, words, behaviour, seed=seed).run(h.calls, pshifts)
         result["plan"] = figures(planned.calls, target)
         result["plan_load"] = {s: planned.taken[s] for s in sorted(planned.taken)}
@@ -315,16 +339,16 @@ def simulate(
 
 def run_simulate(args: argparse.Namespace) -> int:
     cfg, conn = _open(args)
-    plan = parse_plan(Path(args.plan).read_text(), args.plan) if args.plan else {}
+    words = report_words(cfg, args.lang)
+    plan = parse_plan(Path(args.plan).read_text(), args.plan, words) if args.plan else {}
     timers: dict[str, float] = {}
     for item in args.timers:
         name, _, value = item.partition("=")
         try:
             timers[name] = float(value)
         except ValueError:
-            msg = f"staffcall simulate: --timers {item!r}: write NAME=SECONDS, e.g. ack_timeout_s=20"
-            raise SystemExit(msg) from None
-    result = simulate(cfg, conn, args.since, args.until, plan, timers, args.seed)
+            raise SystemExit(words.t("simulate.error.timer_form", item=repr(item))) from None
+    result = simulate(cfg, conn, args.since, args.until, plan, timers, args.seed, words)
     cols = ["actual", "replayed"] + (["plan"] if "plan" in result else [])
     if args.json:
         json.dump(result, sys.stdout)
@@ -337,7 +361,6 @@ def run_simulate(args: argparse.Namespace) -> int:
         for n in names:
             w.writerow([n, *(result[c][n] for c in cols)])
         return 0
-    words = report_words(cfg, args.lang)
     labels = {n: words.t(f"simulate.fig.{n}") for n in names}
     width = max(len(v) for v in labels.values()) + 2
     print(" " * width + "".join(f"{words.t('simulate.col.' + c):>12}" for c in cols))

@@ -88,12 +88,21 @@ def test_simulate_compares_reality_replay_and_a_plan(store, tmp_path, capsys):
 def test_simulate_refuses_a_bad_plan_with_the_fix(store, tmp_path):
     plan = tmp_path / "plan.toml"
     plan.write_text('[[add]]\nzone = "zone0"\nhours = "14-10"\n')
+    sim = ["simulate", "--config", str(store), "--since", "2026-03-02", "--until", "2026-03-08"]
     with pytest.raises(SystemExit, match="first before last"):
-        main(
-            ["simulate", "--config", str(store), "--since", "2026-03-02", "--until", "2026-03-08", "--plan", str(plan)]
-        )
+        main([*sim, "--plan", str(plan), "--lang", "en"])
+    with pytest.raises(SystemExit, match="första före sista"):  # the store's language, sv
+        main([*sim, "--plan", str(plan)])
     with pytest.raises(SystemExit, match="NAME=SECONDS"):
-        main(["simulate", "--config", str(store), "--since", "2026-03-02", "--until", "2026-03-08", "--timers", "x"])
+        main([*sim, "--timers", "x", "--lang", "en"])
+    with pytest.raises(SystemExit, match="NAMN=SEKUNDER"):
+        main([*sim, "--timers", "x"])
+    plan.write_text('[[add]]\nzone = 3\ndays = ["someday"]\n')
+    with pytest.raises(SystemExit, match="unknown day 'someday'"):
+        main([*sim, "--plan", str(plan), "--lang", "en"])
+    for hostile in ("ack_timeout_s=-5", "ack_timeout_s=0", "ack_timeout_s=inf", "ack_timeout_s=nan", "ack_timout_s=20"):
+        with pytest.raises(SystemExit, match="above 0 and under a day"):
+            main([*sim, "--timers", hostile, "--lang", "en"])
 
 
 def test_staffing_advises_per_slot_and_says_when_data_is_thin(store, capsys):
