@@ -47,7 +47,7 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=56, help="days generated; the advice reads them all")
     ap.add_argument("--rate", type=float, default=47.0, help="calls per zone at a weight-1 hour")
     ap.add_argument("--zones", type=int, default=6)
-    ap.add_argument("--staff", type=int, default=6, help="colleagues per zone (on the roster; at 4 the store is overloaded)")
+    ap.add_argument("--staff", type=int, default=6, help="colleagues per zone (at 4 it is overloaded)")
     ap.add_argument("--target", type=float, default=90.0, help="[store] target_greet_s of the generated store")
     ap.add_argument(
         "--patience", type=float, default=1800.0, help="customers' mean patience (s): short, and no staffing keeps 90%%"
