@@ -35,6 +35,8 @@ COMMANDS = {
     "buttons": "hardware.cli",
     "integrations": "broker.integrations.cli",
     "chain": "broker.chain.cli",
+    "staffing": "broker.reports.staffing",
+    "simulate": "broker.reports.staffing",
 }
 """Subcommand -> the module whose ``register(subparsers)`` adds it; ``staffcall --help`` lists them in this order."""
 

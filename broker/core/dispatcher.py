@@ -603,9 +603,7 @@ class Dispatcher:
         if reset_timer:
             call.paged_mono = now
         page = self._page_msg(call, kind, now)
-        place = call.label or call.device
-        text = wear_text(self.words, place=place, reason=call.reason, kind=kind, tier=call.tier, device=call.device)
-        wear = WearMsg(id=call.id, text=text, vibrate=VIBRATE[min(call.tier, 3)])
+        wear = self._wear_msg(call, kind)
         for staff in targets:
             if staff not in call.paged:
                 call.paged.append(staff)
@@ -636,6 +634,11 @@ class Dispatcher:
             urgency=1 + call.repeat_presses,
             customer_text=call.text,
         )
+
+    def _wear_msg(self, call: Call, kind: str) -> WearMsg:
+        place = call.label or call.device
+        text = wear_text(self.words, place=place, reason=call.reason, kind=kind, tier=call.tier, device=call.device)
+        return WearMsg(id=call.id, text=text, vibrate=VIBRATE[min(call.tier, 3)])
 
     def _due(self, call: Call) -> float:
         return min(self._timer_due(call), self._state_due(call))

@@ -30,18 +30,29 @@ class CallRouter:
         self.staff = {s.id: s for s in staff}
         self.presence: dict[str, str] = {}
         self.last_paged: dict[str, float] = {}
+        self._on_shift: list[str] | None = None
+        self._in_zone: dict[str, list[str]] = {}
+        """Who is on shift (all, per zone), kept until presence changes: routing asks on every page."""
 
     def set_presence(self, staff: str, status: str) -> None:
+        if self.presence.get(staff) != status:
+            self._on_shift = None
+            self._in_zone.clear()
         self.presence[staff] = status
 
     def status(self, staff: str) -> str:
         return self.presence.get(staff, UNKNOWN)
 
     def on_shift(self) -> list[str]:
-        return [s for s in self.staff if self.presence.get(s) == "on_shift"]
+        if self._on_shift is None:
+            self._on_shift = [s for s in self.staff if self.presence.get(s) == "on_shift"]
+        return list(self._on_shift)
 
     def on_shift_in(self, zone: str) -> list[str]:
-        return [s for s in self.on_shift() if zone in self.staff[s].zones]
+        got = self._in_zone.get(zone)
+        if got is None:
+            got = self._in_zone[zone] = [s for s in self.on_shift() if zone in self.staff[s].zones]
+        return list(got)
 
     def managers(self) -> list[str]:
         return [s for s, cfg in self.staff.items() if cfg.manager]

@@ -267,6 +267,14 @@ def print_summary(db_path: str, cfg: Config, console: Console, start_wall: float
     names = {s.id: s.name for s in cfg.staff}
     metrics = open_metrics(db_path, cfg.store.timezone, cfg.store.target_greet_s, names)
     print_table(metrics.report(span, None, end_wall), console)
+    from broker.hub.eventlog import connect
+    from broker.reports.staffing import summary_line
+
+    conn = connect(db_path).conn  # the same advice as ``staffcall staffing``, over the demo's own calls
+    try:
+        console.print(summary_line(cfg, conn, start_wall, end_wall), markup=False, highlight=False)
+    finally:
+        conn.close()
 
 
 def run(

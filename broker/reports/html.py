@@ -18,6 +18,7 @@ Example (an empty event log still makes a whole page)::
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
@@ -33,9 +34,11 @@ _env.globals.update(face=fmt_face)
 GOOD, LATE, BAD, INK, GRID = "#2e7d32", "#ef8f00", "#c62828", "#222", "#ccc"
 
 
-def render(report: Report) -> str:
+def render(report: Report, staffing: dict[str, Any] | None = None) -> str:
+    """``staffing``: the advice grid of the period (``broker.reports.staffgrid``), drawn as its own section."""
     return _env.get_template("report.html").render(
         r=report,
+        staffing=staffing,
         t=report.total,
         distribution_svg=Markup(distribution_svg(report)),
         heatmap_svg=Markup(heatmap_svg(report)),

@@ -141,11 +141,28 @@ def run_report(args: argparse.Namespace) -> int:
         from broker.reports.html import render
 
         with open(args.html, "w", encoding="utf-8") as fh:
-            fh.write(render(report))
+            fh.write(render(report, staffing=_staffing_grid(args, report)))
         print(f"wrote {args.html}: {report.total.calls} calls, {report.period.label}", file=sys.stderr)
     else:
         print_table(report)
     return 0
+
+
+def _staffing_grid(args: argparse.Namespace, report: Report) -> dict | None:
+    """The staffing advice of the report's period, as the HTML page's grid (docs/staffing.md)."""
+    from broker.contract.config import load_config
+    from broker.hub.eventlog import connect
+    from broker.reports.staffgrid import staffing_grid
+    from broker.reports.staffing import advise, report_words
+
+    cfg = load_config(args.config)
+    conn = connect(args.db or cfg.database.path).conn
+    try:
+        _, rows = advise(cfg, conn, report.period.start_ts, report.period.end_ts, 0.9, None, 1)
+    finally:
+        conn.close()
+    words = report_words(cfg)
+    return staffing_grid(rows, words, lambda z: cfg.zone_name(z, words.lang))
 
 
 # --- formats -----------------------------------------------------------------------------

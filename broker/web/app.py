@@ -29,7 +29,7 @@ import binascii
 import ipaddress
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
@@ -42,8 +42,10 @@ from broker.contract.config import Config, ConfigError
 from broker.web.board import BoardPages
 from broker.web.live import LiveState
 from broker.web.pages import STATIC
+from broker.web.staffingboard import StaffingPage
 
 if TYPE_CHECKING:  # the board alone (``staffcall board``) loads none of the phones' parts
+    from broker.core.staffing import Advice
     from broker.web.prometheus import StoreMetrics
     from broker.web.server import PhonesServer
 
@@ -111,6 +113,7 @@ def create_app(
     clock: Callable[[], float] = time.time,
     phones: PhonesServer | None = None,
     metrics: StoreMetrics | None = None,
+    staffing: Callable[[], Sequence[Advice]] | None = None,
 ) -> Starlette:
     """The web app; ``today`` gives today's figures when the hub's retained summary is missing.
 
@@ -127,10 +130,13 @@ def create_app(
         ]
     if metrics is not None:
         routes.append(Route("/metrics", metrics.endpoint))
+    if staffing is not None:  # the manager's grid (broker.web.staffingboard), behind the board's password
+        routes += StaffingPage(cfg, staffing).routes()
     routes.append(Mount("/static", StaticFiles(directory=str(STATIC)), name="static"))
     app = Starlette(routes=routes)
     app.state.cfg = cfg
     app.state.live = live
+    app.state.staffing = staffing is not None
     if phones is not None:
         app.state.phones = phones
     if cfg.web.password:

@@ -96,6 +96,7 @@ class BoardPages:
             "tz": cfg.store.timezone,
             "tv": q.get("tv") in ("1", "true", "yes"),
             "night": night_hours(q.get("dim")),
+            "staffing": getattr(request.app.state, "staffing", False),
             "zones": {z: cfg.zone_name(z, lang) for z in {d.zone for d in cfg.devices} | set(cfg.zones_by_id)},
         }
         ctx = {"data": self.data(), "cfg": cfg, "t": lambda key, **kw: texts.get(key, key).format(**kw)}

@@ -22,6 +22,7 @@ from broker.web.app import create_app
 from broker.web.live import LiveFeed, LiveState
 from broker.web.prometheus import MetricsFeed, start_metrics
 from broker.web.server import PhonesServer
+from broker.web.staffingboard import advice_source
 
 
 @dataclass
@@ -44,5 +45,5 @@ def build_app(cfg: Config, today=None, with_board_feed: bool = True) -> tuple[St
     phones = PhonesServer(cfg).start()
     clients = {"phones": phones.client.is_connected} | ({"board": feed.client.is_connected} if feed else {})
     metrics, metrics_feed = start_metrics(cfg, live, clients)
-    app = create_app(cfg, live, today=today, phones=phones, metrics=metrics)
+    app = create_app(cfg, live, today=today, phones=phones, metrics=metrics, staffing=advice_source(cfg))
     return app, Parts(feed, phones, metrics_feed)

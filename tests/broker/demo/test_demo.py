@@ -42,3 +42,6 @@ def test_demo_shows_every_step_and_a_summary(tmp_path):
     assert lines[at + 1].split()[:3] == ["00", "01", "02"] and len(lines[at + 1].split()) == 24, lines[at : at + 9]
     assert [line[:3] for line in lines[at + 2 : at + 9]] == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
     assert all(len(line) <= 120 for line in lines[at:]), lines[at:]
+    # It ends with one line of staffing advice from its own calls (too few of them to advise, honestly).
+    advice = [line for line in lines if line.startswith("Staffing advice: ")]
+    assert len(advice) == 1 and ("too few calls to say" in advice[0] or "needed for 90%" in advice[0]), advice

@@ -1,0 +1,186 @@
+"""The store's history for staffing and what-if replays, read from the event log.
+
+One pass over the period's calls, its one-person pages, declines and presence changes gives
+what the replay needs: the calls to press again (``RecordedCall``), what really happened to them
+(``Outcome``), who was on shift when (``Shift``), and how each colleague answered, walked and
+served (``PageAnswer``, ``Visit``, for ``broker.core.behaviour.Empirical``).
+
+A page counts towards a colleague's answers only when it reached them free (not between an
+acknowledgement and a close of theirs): a busy colleague's silence is the queue, which the replay
+models itself, not their habit.  Durations come from the hub's monotonic clock (``opened_mono``,
+``events.mono``); a pair from two hub processes (a restart between) is dropped, not guessed.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import sqlite3
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from broker.contract.clock import iso, parse_iso
+from broker.core.behaviour import Empirical, PageAnswer, Visit
+from broker.core.replay import Outcome, RecordedCall, Shift
+
+SINGLE_PAGES = ("call", "next")
+"""Page kinds sent to one colleague: the ones that show how that colleague answers."""
+MAX_ANSWER_S = 3600.0
+
+
+@dataclass
+class History:
+    calls: list[RecordedCall] = field(default_factory=list)
+    actual: list[Outcome] = field(default_factory=list)
+    shifts: list[Shift] = field(default_factory=list)
+    busy: dict[str, float] = field(default_factory=dict)
+    """Seconds each call kept its colleague busy (acknowledged, or paged, to closed)."""
+    answers: list[PageAnswer] = field(default_factory=list)
+    visits: list[Visit] = field(default_factory=list)
+
+    def behaviour(self) -> Empirical:
+        return Empirical(self.answers, self.visits)
+
+
+_CALLS = """
+SELECT id, device, zone, reason, status, opened_ts, opened_mono, time_to_ack_s, time_to_greet_s,
+       time_to_close_s, staff, greeted_by, escalated, tier, declines, outcome
+FROM calls WHERE opened_at >= ? AND opened_at < ? AND status IN ('resolved', 'cancelled', 'unattended')
+ORDER BY opened_at
+"""
+
+
+def read_history(conn: sqlite3.Connection, since: float, until: float) -> History:
+    """Everything the staffing advice and the replay need about [since, until) (Unix times)."""
+    h = History()
+    calls: dict[str, tuple] = {}
+    intervals: dict[str, list[tuple[float, float, str]]] = defaultdict(list)
+    for row in conn.execute(_CALLS, (iso(since), iso(until))):
+        (cid, device, zone, reason, status, opened, mono, ack, greet, close, staff, greeted_by, esc, tier, dec, out) = (
+            row
+        )
+        if opened is None:
+            continue
+        calls[cid] = row
+        gave_up = close if status == "cancelled" and greet is None else None
+        h.calls.append(RecordedCall(cid, device, zone or "", reason, opened, gave_up))
+        h.actual.append(
+            Outcome(
+                cid,
+                zone or "",
+                opened,
+                status,
+                ack,
+                greet,
+                bool(esc),
+                greeted_by or staff,
+                (tier or 1) >= 2 or bool(dec),
+            )
+        )
+        who = greeted_by or staff
+        if who and close is not None and (ack is not None or greet is not None):
+            start = ack if ack is not None else greet
+            h.busy[cid] = max(0.0, close - start)
+            if mono is not None:
+                intervals[who].append((mono + start, mono + close, cid))
+            walk = None if ack is None or greet is None else greet - ack
+            auto = bool(out) and str(out).startswith("auto-closed")
+            serve = None if greet is None or status != "resolved" or auto else close - greet
+            h.visits.append(Visit(who, zone or "", walk, serve))
+    pages = _first_pages(conn, calls, since, until)
+    for who, spans in intervals.items():
+        # Busy from the page they went for, not only from their acknowledgement: while deciding to go,
+        # a colleague lets other pages pass because they are taken, not out of habit.
+        intervals[who] = sorted((min(s, pages.get((cid, who), (s, ""))[0]), e, cid) for s, e, cid in spans)
+    _answers(h, calls, pages, intervals, _declines(conn, since, until))
+    h.shifts = read_shifts(conn, since, until)
+    return h
+
+
+def _busy_at(spans: list[tuple[float, float, str]], at: float, call_id: str) -> bool:
+    i = bisect.bisect_right(spans, (at, float("inf"), ""))
+    # An acknowledgement lasts far less than a day: the few spans before ``at`` are enough to look at.
+    return any(s <= at < e and cid != call_id for s, e, cid in spans[max(0, i - 8) : i])
+
+
+def _first_pages(
+    conn: sqlite3.Connection, calls: dict[str, tuple], since: float, until: float
+) -> dict[tuple[str, str], tuple[float, str]]:
+    """(call, colleague) -> (monotonic time, kind) of the first page that colleague got for the call."""
+    out: dict[tuple[str, str], tuple[float, str]] = {}
+    for call_id, staff, mono, payload in conn.execute(
+        "SELECT call_id, staff, mono, payload FROM events WHERE kind = 'page' AND ts >= ? AND ts < ? ORDER BY id",
+        (iso(since), iso(until + 3600)),
+    ):
+        if call_id not in calls or not staff or (call_id, staff) in out or mono is None:
+            continue
+        try:
+            kind = json.loads(payload).get("kind")
+        except (TypeError, ValueError, AttributeError):
+            continue
+        out[(call_id, staff)] = (mono, kind if isinstance(kind, str) else "")
+    return out
+
+
+def _declines(conn: sqlite3.Connection, since: float, until: float) -> dict[tuple[str, str], float]:
+    out: dict[tuple[str, str], float] = {}
+    for call_id, staff, mono in conn.execute(
+        "SELECT call_id, staff, mono FROM events WHERE kind = 'declined' AND ts >= ? AND ts < ?",
+        (iso(since), iso(until + 3600)),
+    ):
+        out.setdefault((call_id, staff), mono)
+    return out
+
+
+def _answers(
+    h: History,
+    calls: dict[str, tuple],
+    pages: dict[tuple[str, str], tuple[float, str]],
+    intervals: dict[str, list[tuple[float, float, str]]],
+    declined: dict[tuple[str, str], float],
+) -> None:
+    for (call_id, staff), (mono, kind) in pages.items():
+        if kind not in SINGLE_PAGES or _busy_at(intervals.get(staff, []), mono, call_id):
+            continue
+        row = calls[call_id]
+        opened_mono, ack, greet, who, zone = row[6], row[7], row[8], row[11] or row[10], row[2] or ""
+        if (call_id, staff) in declined:
+            delay = declined[(call_id, staff)] - mono
+            h.answers.append(PageAnswer(staff, zone, "decline", delay if 0 <= delay < MAX_ANSWER_S else None))
+            continue
+        answered = ack if ack is not None else greet
+        if who == staff and answered is not None and opened_mono is not None:
+            delay = opened_mono + answered - mono
+            if 0 <= delay < MAX_ANSWER_S:
+                h.answers.append(PageAnswer(staff, zone, "ack", delay))
+                continue
+        h.answers.append(PageAnswer(staff, zone, "pass"))
+
+
+def read_shifts(conn: sqlite3.Connection, since: float, until: float) -> list[Shift]:
+    """Presence changes in [since, until), led by each colleague's presence as the period began."""
+    out: list[Shift] = []
+    for staff, payload in conn.execute(
+        "SELECT staff, payload FROM events WHERE id IN "
+        "(SELECT max(id) FROM events WHERE kind = 'presence' AND ts < ? GROUP BY staff)",
+        (iso(since),),
+    ):
+        status = _status(payload)
+        if staff and status:
+            out.append(Shift(since, staff, status))
+    for staff, ts, payload in conn.execute(
+        "SELECT staff, ts, payload FROM events WHERE kind = 'presence' AND ts >= ? AND ts < ? ORDER BY id",
+        (iso(since), iso(until)),
+    ):
+        status = _status(payload)
+        if staff and status:
+            out.append(Shift(parse_iso(ts), staff, status))
+    return out
+
+
+def _status(payload: str | None) -> str | None:
+    try:
+        status = json.loads(payload or "{}").get("status")
+    except (ValueError, AttributeError):
+        return None
+    return status if isinstance(status, str) else None
