@@ -130,6 +130,8 @@ class ChainReport:
     distribution: list[tuple[str, int]] = field(default_factory=list)
     trend: list[ChainFigures] = field(default_factory=list)
     files: int = 0
+    kept_months: int = 0
+    """Months read from kept summaries (the rest from raw rows)."""
 
 
 # --- SQL ---------------------------------------------------------------------------------------------

@@ -233,6 +233,12 @@ class Writer:
         if self.fsync:
             _syncfs(self.root)
 
+    def summarise(self, only_stale: bool = True) -> list[str]:
+        """Rebuild the kept summaries (``broker.chain.cells``) of the months whose committed files changed."""
+        from broker.chain.cells import rebuild
+
+        return rebuild(self.root, sorted(self.index.files()), only_stale=only_stale)
+
     def compact(self, min_files: int = COMPACT_MIN_FILES) -> int:
         """Merge each partition that has ``min_files`` files or more into one file; how many partitions."""
         import pyarrow.parquet as pq
@@ -349,6 +355,9 @@ async def consume(args: argparse.Namespace, stop: asyncio.Event | None = None) -
                     idle_since = now
                     if writer.compact():  # caught up: a good moment to merge small files
                         log.info("ingest: compacted small files")
+                    months = await asyncio.to_thread(writer.summarise)  # ... and to bring the kept summaries up to date
+                    if months:
+                        log.info("ingest: summaries rebuilt for %s", ", ".join(months))
                 if args.until_idle and now - idle_since >= args.until_idle:
                     break
             elif msgs:
@@ -430,6 +439,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--until-idle", type=float, default=0.0, help="exit after this many seconds with nothing left")
     parser.add_argument("--compact", action="store_true", help="merge each partition's small files, then exit")
+    parser.add_argument(
+        "--rebuild-summaries", action="store_true", help="rebuild every month's kept summary from the files, then exit"
+    )
     parser.add_argument("--no-fsync", action="store_true", help="skip fsync (benchmarks on a throwaway disk only)")
     parser.epilog = (
         "Example: staffcall chain ingest --data /srv/chain --servers nats://chain-1:4222,nats://chain-2:4222"
@@ -440,6 +452,14 @@ def run(args: argparse.Namespace) -> int:
     if args.compact:
         merged = Writer(Path(args.data)).compact(min_files=2)
         print(f"ingest: compacted {merged} partitions")
+        return 0
+    if args.rebuild_summaries:
+        from broker.chain.cells import rebuild
+        from broker.chain.files import committed_files
+
+        t0 = time.monotonic()
+        months = rebuild(args.data, committed_files(args.data), only_stale=False)
+        print(f"ingest: rebuilt the summaries of {len(months)} months in {time.monotonic() - t0:.1f} s")
         return 0
     asyncio.run(_main(args))
     return 0

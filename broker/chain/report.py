@@ -32,18 +32,15 @@ from broker.chain.figures import (
     ChainFigures,
     ChainReport,
     Filters,
-    detail_sql,
     distribution,
-    figures_sql,
     group_label,
     light_figures,
     rank,
     shoutouts,
     to_figures,
-    week_sql,
     worse_weeks,
 )
-from broker.chain.files import parquet_files
+from broker.chain.files import committed_files
 from broker.reports.format import fmt_s, fmt_share
 from broker.reports.terminal import Out, terminal_width, wants_color
 
@@ -95,26 +92,44 @@ def filters_from(args: argparse.Namespace, today: date) -> tuple[Filters, str]:
 
 
 def build(root: str, filters: Filters, by: str | None, label: str = "", con: Any = None) -> ChainReport:
-    """The whole report of ``filters`` over the files under ``root`` (one figures query, one week query)."""
+    """The whole report of ``filters`` over the committed files under ``root``, from cells (``broker.chain.cells``).
+
+    Months with a fresh kept summary are read from it, the rest from raw rows; a file removed by a
+    compaction between reading the index and opening it makes the whole read start again.
+    """
     import duckdb
 
-    con = con or duckdb.connect()
-    files = parquet_files(root, filters.stores, month(filters.since), month(filters.until))
+    for attempt in range(3):
+        try:
+            return _build(con or duckdb.connect(), root, filters, by, label)
+        except duckdb.IOException:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _build(con: Any, root: str, filters: Filters, by: str | None, label: str) -> ChainReport:
+    from datetime import date as _date
+
+    from broker.chain import cells
+
+    committed = committed_files(root)
     report = ChainReport(label, filters, by, ChainFigures("all"), [], [], [], [], [], [], [], ("", ""))
-    report.files = len(files)
     report.distribution = distribution(None)
-    if not files:
-        return report
-    rows: dict[str, list[dict[str, Any]]] = {}
-    for sql, params in (figures_sql(files, filters, by), detail_sql(files, filters)):
-        cur = con.execute(sql, params)
-        names = [d[0] for d in cur.description]
-        for values in cur.fetchall():
-            row = dict(zip(names, values, strict=True))
-            rows.setdefault(row["set"], []).append(row)
+    outputs = ["total", "store", "region", "day", "wdhour", "staff"] + ([by] if by in ("weekday", "hour") else [])
+    sets = ["all", "day", "wdhour", "staff"] + ([by] if by in ("weekday", "hour") else [])
+    read = cells.gather(con, root, committed, filters, sets, "m")
+    report.files = read["raw_files"] + read["kept_months"]
+    report.kept_months = read["kept_months"]
+    rows = cells.figures(con, "m", outputs)
     total = rows.get("total", [])
     if not total or not total[0]["calls"]:
         return report
+    epoch = _date(1970, 1, 1)
+    for out in ("day", "weekday", "hour", "wdhour"):
+        for r in rows.get(out, []):
+            r["k_day"] = epoch + timedelta(days=r["k"])
+            r["k_weekday"], r["k_hour"] = (r["k"] // 24, r["k"] % 24) if out == "wdhour" else (r["k"], r["k"])
     report.stores = sorted((to_figures(r["k_store"], r) for r in rows.get("store", [])), key=lambda f: f.key)
     total[0]["stores"] = len(report.stores)
     report.total = to_figures("all", total[0])
@@ -143,13 +158,14 @@ def build(root: str, filters: Filters, by: str | None, label: str = "", con: Any
     last_day = filters.until or days[-1]["k_day"]
     this_monday = last_day - timedelta(days=last_day.weekday())
     report.weeks = ((this_monday - timedelta(days=7)).isoformat(), this_monday.isoformat())
-    week_files = parquet_files(root, filters.stores, month(this_monday - timedelta(days=7)),
-                               month(this_monday + timedelta(days=6)))  # fmt: skip
-    if week_files:
-        sql, params = week_sql(week_files, filters, this_monday)
-        cur = con.execute(sql, params)
-        names = [d[0] for d in cur.description]
-        report.worse = worse_weeks([dict(zip(names, v, strict=True)) for v in cur.fetchall()])
+    weeks = Filters(this_monday - timedelta(days=7), this_monday + timedelta(days=6), filters.region, filters.stores)
+    cells.gather(con, root, committed, weeks, ["day"], "w", per_store=True)
+    monday_k = (this_monday - _date(1970, 1, 1)).days
+    cur = con.execute(f"""SELECT store, max(region) AS region, k >= {monday_k} AS this_week,
+                              sum(calls) AS calls, sum(within_target) AS within, sum(judged) AS judged
+                          FROM w_cells WHERE set = 'day' AND store <> '*' GROUP BY store, this_week""")
+    names = [d[0] for d in cur.description]
+    report.worse = worse_weeks([dict(zip(names, v, strict=True)) for v in cur.fetchall()])
     return report
 
 
