@@ -31,7 +31,7 @@ from typing import Any
 
 import pytest
 
-from broker.chain.cluster import CALLS_STREAM, Cluster, ClusterSpec, ensure_streams
+from broker.chain.cluster import CALLS_STREAM, Cluster, ClusterSpec
 from broker.contract.config import load_config
 from broker.contract.mqtt import connect_async, make_client
 from broker.mosquitto.setup import start_store_broker
@@ -72,16 +72,15 @@ class ChainCluster:
         self.cluster = Cluster(self.spec, folder).start()
         self.servers = ",".join(self.spec.servers)
         self.ingest_password = self.spec.services["_ingest"]
-        run_async(self._streams())
-
-    async def _streams(self) -> None:
-        import nats
-
-        nc = await nats.connect(servers=self.spec.servers, user="_ingest", password=self.ingest_password)
-        try:
-            await ensure_streams(nc.jetstream(timeout=20))
-        finally:
-            await nc.close()
+        self.ingest_login = folder / "ingest.toml"
+        self.ingest_login.write_text(f'username = "_ingest"\npassword = "{self.ingest_password}"\n')
+        self.board_login = folder / "board.toml"
+        self.board_login.write_text(f'username = "_board"\npassword = "{self.spec.services["_board"]}"\n')
+        # The streams as a chain's IT makes them: the setup command, not the test.
+        cmd = [sys.executable, "-m", "broker.cli", "chain", "cluster", "streams", "--servers", self.servers,
+               "--credentials", str(self.ingest_login)]  # fmt: skip
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
 
     def stream_messages(self, stream: str) -> int:
         async def count() -> int:
