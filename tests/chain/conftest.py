@@ -86,7 +86,7 @@ class ChainCluster:
         async def count() -> int:
             import nats
 
-            nc = await nats.connect(servers=self.spec.servers, user="_ingest", password=self.ingest_password)
+            nc = await nats.connect(servers=self.live_servers(), user="_ingest", password=self.ingest_password)
             try:
                 return (await nc.jetstream(timeout=10).stream_info(stream)).state.messages
             finally:
@@ -102,7 +102,10 @@ class ChainCluster:
 
             from broker.chain.ingest import DURABLE
 
-            nc = await nats.connect(servers=self.spec.servers, user="_ingest", password=self.ingest_password)
+            try:  # a node down or a leader being elected: "not known yet", asked again
+                nc = await nats.connect(servers=self.live_servers(), user="_ingest", password=self.ingest_password)
+            except Exception:
+                return None
             try:
                 info = await nc.jetstream(timeout=10).consumer_info(CALLS_STREAM, DURABLE)
             except Exception:
@@ -112,6 +115,11 @@ class ChainCluster:
             return info.num_pending + info.num_ack_pending
 
         return run_async(ask())
+
+    def live_servers(self) -> list[str]:
+        """The nodes whose process runs (a killed node is left out, so a client does not wait on it)."""
+        alive = [n for n in self.spec.nodes if (p := self.cluster.procs.get(n.name)) is not None and p.poll() is None]
+        return [f"nats://{n.host}:{n.client_port}" for n in alive] or self.spec.servers
 
     def stop(self) -> None:
         self.cluster.stop()
@@ -238,16 +246,23 @@ def _me() -> str:
     return getpass.getuser()
 
 
-def ingest_process(chain: ChainCluster, data: Path, log: Path, *extra: str) -> subprocess.Popen:
-    """``staffcall chain ingest`` as its own process (its output appended to ``log``)."""
+def ingest_process(
+    chain: ChainCluster, data: Path, log: Path, *extra: str, pause: str = "", mark: Path | None = None
+) -> subprocess.Popen:
+    """``staffcall chain ingest`` as its own process (its output appended to ``log``).
+
+    ``pause`` (``before_commit:N`` / ``after_commit:N``): run it through ``tests.chain.ingest_hooked``,
+    which stops at that step of the N-th flush and creates ``mark``."""
     out = open(log, "ab")  # noqa: SIM115 - the child keeps it
     env = {**os.environ, "STAFFCALL_CHAIN_PASSWORD": chain.ingest_password}
+    if pause:
+        env.update(STAFFCALL_TEST_PAUSE=pause, STAFFCALL_TEST_MARK=str(mark))
     try:
         return subprocess.Popen(
             [
                 sys.executable,
                 "-m",
-                "broker.cli",
+                "tests.chain.ingest_hooked" if pause else "broker.cli",
                 "chain",
                 "ingest",
                 "--data",
@@ -308,20 +323,41 @@ def record(store: str, call_id: str, day: int = 3) -> bytes:
     )
 
 
-def load_stream(chain: ChainCluster, items: list[tuple[str, bytes]], server: int = 0) -> None:
-    """Publish (subject, payload) into the cluster as each store's own login would (core publishes, then
-    wait until the stream holds them all)."""
+def load_stream(chain: ChainCluster, items: list[tuple[str, bytes]], server: int = 0, timeout: float = 180.0) -> None:
+    """Publish (subject, payload) into the cluster as each store's own login would, each one until the
+    stream acknowledged it (the bridge's QoS 1: resent until acknowledged; a node lost or a leader
+    election in between costs a retry, never a record).  Each item has its own message id, so a
+    retry of one that did land is dropped by the stream's duplicate window."""
     import nats
 
     async def go() -> None:
-        by_store: dict[str, list[tuple[str, bytes]]] = {}
-        for subject, payload in items:
-            by_store.setdefault(subject.split(".")[1], []).append((subject, payload))
+        by_store: dict[str, list[tuple[int, str, bytes]]] = {}
+        for i, (subject, payload) in enumerate(items):
+            by_store.setdefault(subject.split(".")[1], []).append((i, subject, payload))
+        deadline = time.monotonic() + timeout
+        chosen = chain.spec.servers[server]
+        servers = [chosen] + [s for s in chain.live_servers() if s != chosen]
         for store, mine in by_store.items():
-            nc = await nats.connect(servers=[chain.spec.servers[server]], user=store, password=chain_password(store))
-            for subject, payload in mine:
-                await nc.publish(subject, payload)
-            await nc.flush(timeout=30)
+            nc = await nats.connect(servers=servers, user=store, password=chain_password(store),
+                                    max_reconnect_attempts=-1, reconnect_time_wait=0.5)  # fmt: skip
+            js = nc.jetstream(timeout=20)
+            left = mine
+            while left:
+                assert time.monotonic() < deadline, f"{len(left)} records of {store} never acknowledged"
+                failed = []
+                for start in range(0, len(left), 500):
+                    chunk = left[start : start + 500]
+                    done = await asyncio.gather(
+                        *(
+                            js.publish(subject, payload, headers={"Nats-Msg-Id": f"load-{i}"})
+                            for i, subject, payload in chunk
+                        ),
+                        return_exceptions=True,
+                    )
+                    failed += [item for item, r in zip(chunk, done, strict=True) if isinstance(r, BaseException)]
+                if failed:
+                    await asyncio.sleep(1.0)
+                left = failed
             await nc.close()
 
     run_async(go())
