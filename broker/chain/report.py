@@ -262,7 +262,10 @@ def render_table(report: ChainReport, out: Out) -> None:
         return
     out.line()
     out.table("All calls", ["", *HEADS], [_row(t, "all")])
-    out.line(f"  ½ = median; promise = greeted within each store's own target; {t.cancelled} gave up")
+    out.line(
+        "  ½ = median (within 0.5 s, or 1 % above 50 s, of the exact value); promise = greeted within each "
+        f"store's own target; {t.cancelled} gave up"
+    )
     if report.by:
         out.line()
         out.table(f"By {report.by}", [report.by, *HEADS], [_row(f, f.key) for f in report.groups])
