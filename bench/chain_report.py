@@ -6,7 +6,8 @@ folder under the size and a version, so re-runs only time.
 
 Then brings the kept summaries up to date (``staffcall chain ingest --rebuild-summaries``, timed
 and printed when it had to run; ``--rebuild`` forces it), and times the real command, whole
-process (``staffcall chain report ...`` via subprocess, best of ``--repeat``): the chain, the chain with each ``--by``, as ``--html``, and one store; next to
+process (``staffcall chain report ...`` via subprocess, best of ``--repeat``): the chain, the
+chain with each ``--by``, as ``--html``, and one store; next to
 baselines measured in the same run, in one process each: DuckDB's ``count(*)`` over the same
 files (metadata only) and a plain scan of the columns the report reads, and for one store the
 same over its files.  Prints seconds, the ratio to the baseline and each process's peak RSS.
