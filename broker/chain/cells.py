@@ -357,6 +357,24 @@ FULL = ("total", "store", "region", "weekday", "hour")
 """Outputs with every percentile; the others only the median greeting."""
 
 
+def _fast_candidates(con: Any, name: str) -> str:
+    """A condition keeping only the colleagues who may be among the fastest (the shout-outs' top 5).
+
+    When at least five colleagues' medians are surely under 30 s (from the counters: more than half
+    their greetings under 30 s, and 30 s is a bucket edge), nobody whose median is surely 30 s or more
+    can make the top five: their histograms are not read.  Otherwise everyone's are."""
+    from broker.chain.figures import SHOUTOUT_MIN_CALLS, SHOUTOUT_TOP
+
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE {name}_fast AS
+        SELECT store, staff, sum(greeted) AS n, sum(d0) AS quick FROM {name}_cells WHERE set = 'staff'
+        GROUP BY store, staff HAVING sum(greeted) >= {SHOUTOUT_MIN_CALLS}""")
+    # Type 7 reads ranks r0 = floor((n-1)/2) and r0 + 1 (0-based): both under 30 s when quick > r0 + 1.
+    sure = con.execute(f"SELECT count(*) FROM {name}_fast WHERE quick >= (n - 1) // 2 + 2").fetchone()[0]
+    if sure < SHOUTOUT_TOP:
+        return ""
+    return f" AND (store, staff) IN (SELECT (store, staff) FROM {name}_fast WHERE quick >= (n - 1) // 2 + 1)"
+
+
 def figures(con: Any, name: str, outputs: list[str]) -> dict[str, list[dict[str, Any]]]:
     """Rows per output group in the shape of ``broker.chain.figures.to_figures`` (``ack_q``, ``greet_q`` ...)."""
     counter_parts, hist_parts = [], []
@@ -373,6 +391,8 @@ def figures(con: Any, name: str, outputs: list[str]) -> dict[str, list[dict[str,
             hist_parts.append(f"SELECT '{out}' AS out, {keys}, col, b, sum(n) AS n FROM {name}_sr GROUP BY ALL")
         else:
             light = " AND col = 1" if out not in FULL else ""
+            if out == "staff":
+                light += _fast_candidates(con, name)
             hist_parts.append(f"SELECT '{out}' AS out, {keys}, col, b, sum(n) AS n FROM {name}_hist "
                               f"WHERE set = '{src}'{light} GROUP BY ALL")  # fmt: skip
     cur = con.execute(" UNION ALL ".join(counter_parts))
