@@ -266,7 +266,10 @@ class Writer:
 class Progress:
     """One line while catching up: written, waiting in the cluster, rate (``\\r`` on a terminal)."""
 
-    def __init__(self, stream: Any = None, every_s: float = 1.0) -> None:
+    def __init__(self, stream: Any = None, every_s: float = 1.0, lang: str = "en") -> None:
+        from broker.chain.texts import texts
+
+        self.text = texts(lang)["chain_ingest_progress"]
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
         self.every_s = every_s if self.tty else max(every_s, 5.0)
@@ -280,10 +283,8 @@ class Progress:
         rate = (counts.written - self._written) / max(1e-6, now - self._at)
         self._at, self._written = now, counts.written
         left = "?" if waiting is None else f"{waiting:,}"
-        line = (
-            f"ingest: {counts.written:,} calls written, {left} waiting in the cluster, {rate:,.0f} calls/s, "
-            f"{counts.duplicates:,} re-sends skipped, {counts.bad:,} rejected"
-        )
+        line = self.text.format(written=f"{counts.written:,}", waiting=left, rate=f"{rate:,.0f}",
+                                dupes=f"{counts.duplicates:,}", bad=f"{counts.bad:,}")  # fmt: skip
         self.stream.write(("\r" + line + "\x1b[K") if self.tty else line + "\n")
         self.stream.flush()
 
@@ -299,7 +300,7 @@ async def consume(args: argparse.Namespace, stop: asyncio.Event | None = None) -
     user, password = _login(args)
     root = Path(args.data)
     writer = Writer(root, fsync=not args.no_fsync)
-    progress = Progress()
+    progress = Progress(lang=getattr(args, "lang", "en"))
 
     async def on_error(exc: Exception) -> None:
         log.warning("ingest: cluster connection: %s", exc)
@@ -442,6 +443,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--rebuild-summaries", action="store_true", help="rebuild every month's kept summary from the files, then exit"
     )
+    parser.add_argument("--lang", choices=("en", "sv"), default="en", help="the progress line's language")
     parser.add_argument("--no-fsync", action="store_true", help="skip fsync (benchmarks on a throwaway disk only)")
     parser.epilog = (
         "Example: staffcall chain ingest --data /srv/chain --servers nats://chain-1:4222,nats://chain-2:4222"

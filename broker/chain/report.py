@@ -66,7 +66,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--csv", action="store_true", help="CSV on stdout: one row per store (or --by group)")
     out.add_argument("--json", action="store_true", help="the whole report as JSON on stdout")
     out.add_argument("--html", metavar="FILE", help="write a self-contained HTML page with charts")
-    parser.add_argument("--lang", choices=("en", "sv"), default="en", help="the HTML page's language")
+    parser.add_argument("--lang", choices=("en", "sv"), default="en", help="the report's language (terminal and HTML)")
 
 
 def filters_from(args: argparse.Namespace, today: date) -> tuple[Filters, str]:
@@ -194,7 +194,7 @@ def run(args: argparse.Namespace) -> int:
             fh.write(render(report, args.lang))
         print(f"wrote {args.html}: {report.total.calls} calls, {report.label}", file=sys.stderr)
     else:
-        print_table(report)
+        print_table(report, args.lang)
     return 0
 
 
@@ -226,9 +226,9 @@ def to_csv(report: ChainReport) -> str:
     return buf.getvalue()
 
 
-def print_table(report: ChainReport) -> None:
+def print_table(report: ChainReport, lang: str = "en") -> None:
     out = Out(terminal_width(), wants_color())
-    render_table(report, out)
+    render_table(report, out, lang)
     sys.stdout.write("\n".join(out.lines) + "\n")
 
 
@@ -248,51 +248,54 @@ def _row(f: ChainFigures, first: str) -> list[str]:
     ]
 
 
-HEADS = ["calls", "ack½", "greet½", "p90", "max", "promise", "gave up", "unatt.", "esc.", "face"]
 TOP = 10
 
 
-def render_table(report: ChainReport, out: Out) -> None:
-    """The terminal report: totals, regions, the ranking's top and bottom, worse weeks, shout-outs."""
+def render_table(report: ChainReport, out: Out, lang: str = "en") -> None:
+    """The terminal report: totals, regions, the ranking's top and bottom, worse weeks, shout-outs (sv/en)."""
+    from broker.chain.texts import texts
+
+    tx = texts(lang)
+    heads = tx["chain_term_heads"].split("|")
+    group = dict(zip(GROUPINGS, tx["chain_term_group"].split("|"), strict=True))
     t = report.total
-    scope = f", region {report.filters.region}" if report.filters.region else ""
-    out.line(out.style(f"Staff calls across the chain, {report.label}{scope}", "bold") + f" ({t.stores} stores)")
+    scope = tx["chain_term_region_scope"].format(region=report.filters.region) if report.filters.region else ""
+    out.line(out.style(tx["chain_term_title"].format(label=report.label, scope=scope, stores=t.stores), "bold"))
     if t.calls == 0:
-        out.line("No calls in this period.")
+        out.line(tx["chain_report_empty"])
         return
     out.line()
-    out.table("All calls", ["", *HEADS], [_row(t, "all")])
-    out.line(
-        "  ½ = median (within 0.5 s, or 1 % above 50 s, of the exact value); promise = greeted within each "
-        f"store's own target; {t.cancelled} gave up"
-    )
+    out.table(tx["chain_term_all"], ["", *heads], [_row(t, tx["chain_term_all_row"])])
+    out.line(tx["chain_term_note"].format(cancelled=t.cancelled))
     if report.by:
         out.line()
-        out.table(f"By {report.by}", [report.by, *HEADS], [_row(f, f.key) for f in report.groups])
+        out.table(tx[f"chain_by_{report.by}"], [group[report.by], *heads], [_row(f, f.key) for f in report.groups])
     if report.by != "region" and len(report.regions) > 1:
         out.line()
-        out.table("By region", ["region", *HEADS], [_row(f, f.key) for f in report.regions])
+        out.table(tx["chain_by_region"], [group["region"], *heads], [_row(f, f.key) for f in report.regions])
     ranking = report.ranking
     shown = ranking if len(ranking) <= 2 * TOP else [*ranking[:TOP], *ranking[-TOP:]]
     out.line()
-    title = "Ranking (promise kept, then median greeting)"
+    title = tx["chain_term_ranking"]
     if len(shown) < len(ranking):
-        title += f": top and bottom {TOP} of {len(ranking)}"
-    out.table(title, ["#", "store", "region", "calls", "greet½", "promise"],
+        title += tx["chain_term_ranking_cut"].format(n=TOP, total=len(ranking))
+    out.table(title, tx["chain_term_ranking_heads"].split("|"),
               [[str(ranking.index(f) + 1), f.key, f.region, str(f.calls), fmt_s(f.greet_median),
                 fmt_share(f.within_target_share)] for f in shown])  # fmt: skip
     out.line()
     last, this = report.weeks
-    out.line(f"Stores whose week got worse (week of {this} vs {last}: promise down 5 points or more)", "bold")
+    out.line(tx["chain_term_worse"].format(this=this, last=last), "bold")
     if not report.worse:
-        out.line("  none")
+        out.line(tx["chain_term_none"])
     for w in report.worse:
-        out.line(f"  {w.store} ({w.region}): {fmt_share(w.last_share)} -> {fmt_share(w.this_share)}, "
-                 f"{w.this_calls} calls")  # fmt: skip
+        out.line(tx["chain_term_worse_row"].format(store=w.store, region=w.region, last=fmt_share(w.last_share),
+                                                   this=fmt_share(w.this_share), calls=w.this_calls))  # fmt: skip
     if report.fastest or report.happiest:
         out.line()
-        out.line("Shout-outs across the chain", "bold")
+        out.line(tx["chain_term_shoutouts"], "bold")
         for s in report.fastest:
-            out.line(f"  fastest greeting: {s.name} ({s.store}), median {fmt_s(s.value)} over {s.calls} calls")
+            out.line(tx["chain_term_fastest"].format(name=s.name, store=s.store, value=fmt_s(s.value), calls=s.calls))
         for s in report.happiest:
-            out.line(f"  happiest faces: {s.name} ({s.store}), {s.value:.1f} of 4 from {s.calls} customers")
+            out.line(
+                tx["chain_term_happiest"].format(name=s.name, store=s.store, value=f"{s.value:.1f}", calls=s.calls)
+            )

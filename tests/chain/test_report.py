@@ -270,3 +270,22 @@ def test_every_chain_text_is_in_both_catalogs():
     en, sv = texts("en"), texts("sv")
     assert en.keys() == sv.keys() and len(en) > 40
     assert sum(en[k] != sv[k] for k in en) > len(en) * 0.8  # translated, not copied
+
+
+def test_the_terminal_report_and_the_ingest_line_speak_swedish(chain):
+    import io as _io
+
+    from broker.chain.ingest import Counts, Progress
+    from broker.chain.report import render_table
+    from broker.reports.terminal import Out
+
+    root, records = chain
+    report = build(str(root), Filters(), "weekday")
+    out = Out(120, False)
+    render_table(report, out, "sv")
+    text = "\n".join(out.lines)
+    assert "Personalanrop i hela kedjan" in text and "Rangordning" in text and "Per veckodag" in text
+    assert "Ranking" not in text and "gave up" not in text
+    line = _io.StringIO()
+    Progress(line, lang="sv").show(Counts(written=12, duplicates=3), 5, force=True)
+    assert line.getvalue().startswith("ingest: 12 anrop skrivna, 5 väntar i klustret")
