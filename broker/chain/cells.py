@@ -279,8 +279,8 @@ def gather(con: Any, root: str | Path, committed: list[str], filters: Any, sets:
         kept_cond.append("region = $region")
         kp["region"] = filters.region
     if filters.stores:
-        kept_cond.append("list_contains($stores, store)")
-        kp["stores"] = list(filters.stores)
+        kept_cond.append("store IN ($stores)")  # a plain IN list: the files' row-group statistics skip the rest
+        kp["stores"] = ", ".join(_literal(x) for x in filters.stores)
     elif per_store:
         kept_cond.append("store <> '*'")
     else:
@@ -300,7 +300,7 @@ def gather(con: Any, root: str | Path, committed: list[str], filters: Any, sets:
         if kept:
             cond = " AND ".join(kept_cond)
             for key, value in kp.items():
-                cond = cond.replace(f"${key}", _literal(value))
+                cond = cond.replace(f"${key}", value if key == "stores" else _literal(value))
             view = f"SELECT * FROM read_parquet({_literal(kept)}) WHERE {cond} UNION ALL BY NAME {view}"
         con.execute(f"CREATE OR REPLACE TEMP VIEW {name}_{kind} AS {view}")
     return {"kept_months": len(kept_cells), "raw_files": len(raw)}
@@ -407,17 +407,20 @@ def figures(con: Any, name: str, outputs: list[str]) -> dict[str, list[dict[str,
     c AS (SELECT *, sum(n) OVER w - n AS before, sum(n) OVER g AS tot, {low} AS lo, {high} AS hi FROM h
           WINDOW g AS (PARTITION BY out, k_store, k_region, k, k_staff, col),
                  w AS (PARTITION BY out, k_store, k_region, k, k_staff, col ORDER BY b ROWS UNBOUNDED PRECEDING)),
-    r AS (SELECT *, floor((tot - 1) * p) AS r0, (tot - 1) * p - floor((tot - 1) * p) AS f FROM c,
-          (VALUES (0.5::DOUBLE), (0.9::DOUBLE)) ps(p) WHERE p = 0.5 OR (col < 2 AND out IN {FULL!r}))
-    SELECT out, k_store, k_region, k, k_staff, col, p, any_value(f) AS f,
-      max(CASE WHEN r0 >= before AND r0 < before + n THEN (lo + hi) / 2 END) AS v0,
-      max(CASE WHEN least(r0 + 1, tot - 1) >= before AND least(r0 + 1, tot - 1) < before + n
-               THEN (lo + hi) / 2 END) AS v1
+    r AS (SELECT *, (lo + hi) / 2 AS mid, floor((tot - 1) * 0.5) AS r5, floor((tot - 1) * 0.9) AS r9 FROM c)
+    SELECT out, k_store, k_region, k, k_staff, col, any_value(tot) AS tot,
+      max(CASE WHEN r5 >= before AND r5 < before + n THEN mid END) AS a5,
+      max(CASE WHEN least(r5 + 1, tot - 1) >= before AND least(r5 + 1, tot - 1) < before + n THEN mid END) AS b5,
+      max(CASE WHEN r9 >= before AND r9 < before + n THEN mid END) AS a9,
+      max(CASE WHEN least(r9 + 1, tot - 1) >= before AND least(r9 + 1, tot - 1) < before + n THEN mid END) AS b9
     FROM r GROUP BY ALL
     """
     qs: dict[tuple, dict[tuple[int, float], float]] = {}
-    for out, ks, kr, k, kst, col, p, f, v0, v1 in con.execute(qsql).fetchall():
-        qs.setdefault((out, ks, kr, k, kst), {})[(col, p)] = v0 + f * (v1 - v0)
+    for out, ks, kr, k, kst, col, tot, a5, b5, a9, b9 in con.execute(qsql).fetchall():
+        q = qs.setdefault((out, ks, kr, k, kst), {})
+        for p, lo, hi in ((0.5, a5, b5), (0.9, a9, b9)):
+            h = (tot - 1) * p  # type 7: between the values at ranks floor(h) and floor(h) + 1
+            q[(col, p)] = lo + (h - int(h)) * (hi - lo)
     grouped: dict[str, list[dict[str, Any]]] = {}
     for key, row in rows.items():
         q = qs.get(key, {})

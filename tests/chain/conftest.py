@@ -72,6 +72,8 @@ class ChainCluster:
         self.cluster = Cluster(self.spec, folder).start()
         self.servers = ",".join(self.spec.servers)
         self.ingest_password = self.spec.services["_ingest"]
+        self.load_tag = 0
+        """Message ids of ``load_stream``'s rounds: ``<tag>-<item>``, a new tag per load."""
         self.ingest_login = folder / "ingest.toml"
         self.ingest_login.write_text(f'username = "_ingest"\npassword = "{self.ingest_password}"\n')
         self.board_login = folder / "board.toml"
@@ -86,9 +88,14 @@ class ChainCluster:
         async def count() -> int:
             import nats
 
-            nc = await nats.connect(servers=self.live_servers(), user="_ingest", password=self.ingest_password)
+            try:  # a node just lost, a leader being elected: -1, "ask again"
+                nc = await nats.connect(servers=self.live_servers(), user="_ingest", password=self.ingest_password)
+            except Exception:
+                return -1
             try:
                 return (await nc.jetstream(timeout=10).stream_info(stream)).state.messages
+            except Exception:
+                return -1
             finally:
                 await nc.close()
 
@@ -324,43 +331,34 @@ def record(store: str, call_id: str, day: int = 3) -> bytes:
 
 
 def load_stream(chain: ChainCluster, items: list[tuple[str, bytes]], server: int = 0, timeout: float = 180.0) -> None:
-    """Publish (subject, payload) into the cluster as each store's own login would, each one until the
-    stream acknowledged it (the bridge's QoS 1: resent until acknowledged; a node lost or a leader
-    election in between costs a retry, never a record).  Each item has its own message id, so a
-    retry of one that did land is dropped by the stream's duplicate window."""
+    """Publish (subject, payload) into the cluster as each store's own login would, until the stream
+    holds them all: the bridge's QoS 1, resent until stored.  A store's login cannot receive (so no
+    JetStream acks); each item carries its own message id instead, every round publishes them all
+    again, and the stream's duplicate window drops those already stored.  A node lost or a leader
+    being elected in between costs a round, never a record."""
     import nats
 
-    async def go() -> None:
+    async def publish_all() -> None:
         by_store: dict[str, list[tuple[int, str, bytes]]] = {}
         for i, (subject, payload) in enumerate(items):
             by_store.setdefault(subject.split(".")[1], []).append((i, subject, payload))
-        deadline = time.monotonic() + timeout
         chosen = chain.spec.servers[server]
         servers = [chosen] + [s for s in chain.live_servers() if s != chosen]
         for store, mine in by_store.items():
-            nc = await nats.connect(servers=servers, user=store, password=chain_password(store),
-                                    max_reconnect_attempts=-1, reconnect_time_wait=0.5)  # fmt: skip
-            js = nc.jetstream(timeout=20)
-            left = mine
-            while left:
-                assert time.monotonic() < deadline, f"{len(left)} records of {store} never acknowledged"
-                failed = []
-                for start in range(0, len(left), 500):
-                    chunk = left[start : start + 500]
-                    done = await asyncio.gather(
-                        *(
-                            js.publish(subject, payload, headers={"Nats-Msg-Id": f"load-{i}"})
-                            for i, subject, payload in chunk
-                        ),
-                        return_exceptions=True,
-                    )
-                    failed += [item for item, r in zip(chunk, done, strict=True) if isinstance(r, BaseException)]
-                if failed:
-                    await asyncio.sleep(1.0)
-                left = failed
+            nc = await nats.connect(servers=servers, user=store, password=chain_password(store), dont_randomize=True)
+            for i, subject, payload in mine:
+                await nc.publish(subject, payload, headers={"Nats-Msg-Id": f"{chain.load_tag}-{i}"})
+            await nc.flush(timeout=30)
             await nc.close()
 
-    run_async(go())
+    want = chain.stream_messages(CALLS_STREAM) + len(items)
+    chain.load_tag += 1
+    deadline = time.monotonic() + timeout
+    while True:
+        run_async(publish_all())
+        if wait(lambda: chain.stream_messages(CALLS_STREAM) >= want, 20):
+            return
+        assert time.monotonic() < deadline, f"the stream holds {chain.stream_messages(CALLS_STREAM)} of {want}"
 
 
 from tests.chain.natsjs import nats_js  # noqa: E402, F401  (the board tests' single-node fixture)
