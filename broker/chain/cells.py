@@ -302,7 +302,8 @@ def gather(con: Any, root: str | Path, committed: list[str], filters: Any, sets:
             for key, value in kp.items():
                 cond = cond.replace(f"${key}", value if key == "stores" else _literal(value))
             view = f"SELECT * FROM read_parquet({_literal(kept)}) WHERE {cond} UNION ALL BY NAME {view}"
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {name}_{kind} AS {view}")
+        # Named stores: their few rows once into a table; the whole chain: a view (no copy of millions of rows).
+        con.execute(f"CREATE OR REPLACE TEMP {'TABLE' if filters.stores else 'VIEW'} {name}_{kind} AS {view}")
     return {"kept_months": len(kept_cells), "raw_files": len(raw)}
 
 
