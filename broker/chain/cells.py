@@ -221,8 +221,11 @@ def build_month(con: Any, root: str | Path, month: str, rel_files: list[str]) ->
     return counts
 
 
-def rebuild(root: str | Path, committed: list[str], only_stale: bool = True, con: Any = None) -> list[str]:
-    """Rebuild the summaries of every month of ``committed`` (relative paths) whose fingerprint changed."""
+def rebuild(
+    root: str | Path, committed: list[str], only_stale: bool = True, con: Any = None, before: str | None = None
+) -> list[str]:
+    """Rebuild the summaries of every month of ``committed`` (relative paths) whose fingerprint changed
+    (every month with ``only_stale=False``; with ``before``, only months before that YYYY-MM)."""
     import duckdb
 
     con = con or duckdb.connect()
@@ -231,6 +234,8 @@ def rebuild(root: str | Path, committed: list[str], only_stale: bool = True, con
         by_month.setdefault(month_of(rel), []).append(rel)
     done = []
     for month, rels in sorted(by_month.items()):
+        if before and month >= before:
+            continue
         cur = read_current(root, month)
         if only_stale and cur and cur["fingerprint"] == fingerprint(rels):
             continue

@@ -233,11 +233,19 @@ class Writer:
         if self.fsync:
             _syncfs(self.root)
 
-    def summarise(self, only_stale: bool = True) -> list[str]:
-        """Rebuild the kept summaries (``broker.chain.cells``) of the months whose committed files changed."""
-        from broker.chain.cells import rebuild
+    def summarise(self) -> list[str]:
+        """Rebuild the kept summaries (``broker.chain.cells``) of the past months whose files changed.
 
-        return rebuild(self.root, sorted(self.index.files()), only_stale=only_stale)
+        The current month (and the last day's stragglers in the next) changes all day: reports read
+        it from its raw files, and its summary is built once it is over.  Runs beside the ingest (its
+        own read-only look at the index), so a month's rebuild never holds up the records."""
+        from datetime import UTC, datetime, timedelta
+
+        from broker.chain.cells import rebuild
+        from broker.chain.files import committed_files
+
+        current = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m")
+        return rebuild(self.root, committed_files(self.root), before=current)
 
     def compact(self, min_files: int = COMPACT_MIN_FILES) -> int:
         """Merge each partition that has ``min_files`` files or more into one file; how many partitions."""
@@ -331,6 +339,7 @@ async def consume(args: argparse.Namespace, stop: asyncio.Event | None = None) -
     waiting: int | None = None
     info_at = 0.0
     idle_since: float | None = None
+    summaries: asyncio.Future | None = None
     try:
         while not stop.is_set():
             try:
@@ -356,9 +365,8 @@ async def consume(args: argparse.Namespace, stop: asyncio.Event | None = None) -
                     idle_since = now
                     if writer.compact():  # caught up: a good moment to merge small files
                         log.info("ingest: compacted small files")
-                    months = await asyncio.to_thread(writer.summarise)  # ... and to bring the kept summaries up to date
-                    if months:
-                        log.info("ingest: summaries rebuilt for %s", ", ".join(months))
+                    if summaries is None or summaries.done():  # ... and to bring the kept summaries up to date
+                        summaries = asyncio.ensure_future(asyncio.to_thread(_summarise, writer))
                 if args.until_idle and now - idle_since >= args.until_idle:
                     break
             elif msgs:
@@ -375,6 +383,16 @@ async def consume(args: argparse.Namespace, stop: asyncio.Event | None = None) -
         with contextlib.suppress(Exception):
             await nc.close()
     return writer.counts
+
+
+def _summarise(writer: Writer) -> None:
+    try:
+        months = writer.summarise()
+    except Exception:  # a summary is derived: reports read the raw files meanwhile
+        log.exception("ingest: rebuilding the kept summaries failed")
+        return
+    if months:
+        log.info("ingest: kept summaries rebuilt for %s", ", ".join(months))
 
 
 def _take(msg: Any, buf: Buffer, counts: Counts) -> None:

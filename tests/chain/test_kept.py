@@ -99,3 +99,11 @@ def test_a_report_during_a_merge_counts_each_partition_once(ingested, tmp_path_f
     assert committed_files(root) == sorted(old)
     report = build(str(root), Filters(), None)
     assert report.total.calls == len(records)
+
+
+def test_the_ingest_keeps_summaries_of_past_months_only(ingested):
+    root, writer, _ = ingested
+    assert rebuild(root, committed_files(root), before="2026-12") == ["2026-10", "2026-11"]
+    report = build(str(root), Filters(), None)
+    assert report.kept_months == 2  # December (the month still being written) from its raw files
+    assert rebuild(root, committed_files(root), before="2026-12") == []  # nothing changed since
