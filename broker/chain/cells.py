@@ -11,8 +11,8 @@ the store report keeps its cells (``broker/hub/reportcells.py``):
   each bucket of a fixed grid (``BUCKET_SQL``): 1 s wide up to 50 s, then 2 % wide.  Percentiles
   come from the summed counts: the values at the two ranks type 7 interpolates between are taken
   at their buckets' midpoints, so a median or p90 is **within 0.5 s, or 1 % above 50 s**, of the
-  exact value (issue #16's allowance).  Histograms, not sorted values, because they add: a month of the chain is a few
-  MB of counts instead of 10 million values, and the chain-wide figures are a sum.
+  exact value (issue #16's allowance).  Histograms, not sorted values, because they add: a month
+  of the chain is tens of MB of counts instead of 10 million values, and the chain's figures a sum.
 - Rollups (``store = '*'``) per region and month for the weekday, hour, day and weekday x hour
   groups: the chain's heatmap and trend read twelve regions' rows, not a thousand stores'.
 
@@ -21,7 +21,7 @@ the fingerprint of the file list it was built from (``fingerprint``), and a read
 that matches the month's committed files now; otherwise it computes the month's cells from the raw
 rows (``cells_sql``, the same SQL), so a stale or missing summary costs time, never a wrong figure.
 ``build_month`` rebuilds one (``staffcall chain ingest --rebuild-summaries``; the ingest rebuilds the
-months it changed when it has caught up).  The files are written under fresh names and
+past months whose files changed when it has caught up).  The files are written under fresh names and
 ``current.json`` is replaced atomically, so a reader sees the old summary or the new one.
 """
 
