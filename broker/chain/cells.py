@@ -307,8 +307,9 @@ def gather(con: Any, root: str | Path, committed: list[str], filters: Any, sets:
             for key, value in kp.items():
                 cond = cond.replace(f"${key}", value if key == "stores" else _literal(value))
             view = f"SELECT * FROM read_parquet({_literal(kept)}) WHERE {cond} UNION ALL BY NAME {view}"
-        # Named stores: their few rows once into a table; the whole chain: a view (no copy of millions of rows).
-        con.execute(f"CREATE OR REPLACE TEMP {'TABLE' if filters.stores else 'VIEW'} {name}_{kind} AS {view}")
+        # Named stores: their few rows once into a table; the chain's histograms: a view (millions of rows).
+        table = filters.stores or kind == "cells"  # the cells are few (one scan, then every output reads them)
+        con.execute(f"CREATE OR REPLACE TEMP {'TABLE' if table else 'VIEW'} {name}_{kind} AS {view}")
     return {"kept_months": len(kept_cells), "raw_files": len(raw)}
 
 
@@ -363,22 +364,27 @@ FULL = ("total", "store", "region", "weekday", "hour")
 """Outputs with every percentile; the others only the median greeting."""
 
 
-def _fast_candidates(con: Any, name: str) -> str:
-    """A condition keeping only the colleagues who may be among the fastest (the shout-outs' top 5).
+def _fast_candidates(con: Any, name: str) -> bool:
+    """Whether the shout-outs need only the colleagues who may be among the fastest (``<name>_cand``).
 
     When at least five colleagues' medians are surely under 30 s (from the counters: more than half
     their greetings under 30 s, and 30 s is a bucket edge), nobody whose median is surely 30 s or more
-    can make the top five: their histograms are not read.  Otherwise everyone's are."""
+    can make the top five: only the others' histograms under 30 s are read."""
     from broker.chain.figures import SHOUTOUT_MIN_CALLS, SHOUTOUT_TOP
 
     con.execute(f"""CREATE OR REPLACE TEMP TABLE {name}_fast AS
-        SELECT store, staff, sum(greeted) AS n, sum(d0) AS quick FROM {name}_cells WHERE set = 'staff'
-        GROUP BY store, staff HAVING sum(greeted) >= {SHOUTOUT_MIN_CALLS}""")
-    # Type 7 reads ranks r0 = floor((n-1)/2) and r0 + 1 (0-based): both under 30 s when quick > r0 + 1.
-    sure = con.execute(f"SELECT count(*) FROM {name}_fast WHERE quick >= (n - 1) // 2 + 2").fetchone()[0]
+        SELECT store, staff, sum(greeted) AS n, sum(d0) AS quick, min(target) AS target FROM {name}_cells
+        WHERE set = 'staff' GROUP BY store, staff HAVING sum(greeted) >= {SHOUTOUT_MIN_CALLS}""")
+    # Type 7 reads ranks r0 = floor((n-1)/2) and r0 + 1 (0-based): both under 30 s when quick > r0 + 1;
+    # and such a colleague is shouted out only with a promise of 30 s or more.
+    sure_sql = f"SELECT count(*) FROM {name}_fast WHERE quick >= (n - 1) // 2 + 2 AND target >= 30"
+    sure = con.execute(sure_sql).fetchone()[0]
     if sure < SHOUTOUT_TOP:
-        return ""
-    return f" AND (store, staff) IN (SELECT (store, staff) FROM {name}_fast WHERE quick >= (n - 1) // 2 + 1)"
+        return False
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {name}_cand AS SELECT * FROM {name}_fast WHERE quick >= (n - 1) // 2 + 1"
+    )
+    return True
 
 
 def figures(con: Any, name: str, outputs: list[str]) -> dict[str, list[dict[str, Any]]]:
@@ -397,9 +403,20 @@ def figures(con: Any, name: str, outputs: list[str]) -> dict[str, list[dict[str,
             hist_parts.append(f"SELECT '{out}' AS out, {keys}, col, b, sum(n) AS n FROM {name}_sr GROUP BY ALL")
         else:
             light = " AND col = 1" if out not in FULL else ""
-            if out == "staff":
-                light += _fast_candidates(con, name)
-            hist_parts.append(f"SELECT '{out}' AS out, {keys}, col, b, sum(n) AS n FROM {name}_hist "
+            source = f"{name}_hist"
+            if out == "staff" and _fast_candidates(con, name):
+                # Only the candidates' greetings under 30 s (where their medians lie, or over the promise
+                # if not), and the rest of each one's greetings as one count above: ranks stay right.
+                con.execute(f"""CREATE OR REPLACE TEMP TABLE {name}_inc AS SELECT h.* FROM {name}_hist h
+                    JOIN {name}_cand c USING (store, staff)
+                    WHERE h.set = 'staff' AND h.col = 1 AND (h.b < 30 OR h.b = {OVER})""")
+                source = f"{name}_inc"
+                hist_parts.append(
+                    f"SELECT 'staff' AS out, {keys}, 1 AS col, {OVER} AS b, c.n - coalesce(i.m, 0) AS n "
+                    f"FROM {name}_cand c LEFT JOIN (SELECT store, staff, sum(n) AS m FROM {name}_inc "
+                    f"GROUP BY ALL) i USING (store, staff)"
+                )
+            hist_parts.append(f"SELECT '{out}' AS out, {keys}, col, b, sum(n) AS n FROM {source} "
                               f"WHERE set = '{src}'{light} GROUP BY ALL")  # fmt: skip
     cur = con.execute(" UNION ALL ".join(counter_parts))
     names = [d[0] for d in cur.description]
