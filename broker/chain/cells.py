@@ -228,7 +228,8 @@ def rebuild(
     (every month with ``only_stale=False``; with ``before``, only months before that YYYY-MM)."""
     import duckdb
 
-    con = con or duckdb.connect()
+    # Bounded memory (DuckDB spills the aggregation beyond it): a rebuild beside a running ingest.
+    con = con or duckdb.connect(config={"memory_limit": "256MB", "threads": 2})
     by_month: dict[str, list[str]] = {}
     for rel in committed:
         by_month.setdefault(month_of(rel), []).append(rel)

@@ -38,6 +38,7 @@ import contextlib
 import logging
 import os
 import sqlite3
+import subprocess
 import sys
 import time
 import tomllib
@@ -233,19 +234,15 @@ class Writer:
         if self.fsync:
             _syncfs(self.root)
 
-    def summarise(self) -> list[str]:
+    def summarise(self) -> int:
         """Rebuild the kept summaries (``broker.chain.cells``) of the past months whose files changed.
 
         The current month (and the last day's stragglers in the next) changes all day: reports read
-        it from its raw files, and its summary is built once it is over.  Runs beside the ingest (its
-        own read-only look at the index), so a month's rebuild never holds up the records."""
-        from datetime import UTC, datetime, timedelta
-
-        from broker.chain.cells import rebuild
-        from broker.chain.files import committed_files
-
-        current = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m")
-        return rebuild(self.root, committed_files(self.root), before=current)
+        it from its raw files, and its summary is built once it is over.  A child process does it
+        (``--summarise-past``), beside the ingest: a month's rebuild never holds up the records, and
+        DuckDB's memory for it is not the ingest's.  Returns the child's exit status."""
+        cmd = [sys.executable, "-m", "broker.cli", "chain", "ingest", "--data", str(self.root), "--summarise-past"]
+        return subprocess.run(cmd, check=False).returncode
 
     def compact(self, min_files: int = COMPACT_MIN_FILES) -> int:
         """Merge each partition that has ``min_files`` files or more into one file; how many partitions."""
@@ -387,12 +384,11 @@ async def consume(args: argparse.Namespace, stop: asyncio.Event | None = None) -
 
 def _summarise(writer: Writer) -> None:
     try:
-        months = writer.summarise()
-    except Exception:  # a summary is derived: reports read the raw files meanwhile
-        log.exception("ingest: rebuilding the kept summaries failed")
-        return
-    if months:
-        log.info("ingest: kept summaries rebuilt for %s", ", ".join(months))
+        status = writer.summarise()
+    except OSError as exc:
+        status = str(exc)  # type: ignore[assignment]
+    if status:  # a summary is derived: reports read the raw files meanwhile
+        log.warning("ingest: rebuilding the kept summaries failed (%s)", status)
 
 
 def _take(msg: Any, buf: Buffer, counts: Counts) -> None:
@@ -461,6 +457,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--rebuild-summaries", action="store_true", help="rebuild every month's kept summary from the files, then exit"
     )
+    parser.add_argument("--summarise-past", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--lang", choices=("en", "sv"), default="en", help="the progress line's language")
     parser.add_argument("--no-fsync", action="store_true", help="skip fsync (benchmarks on a throwaway disk only)")
     parser.epilog = (
@@ -473,13 +470,20 @@ def run(args: argparse.Namespace) -> int:
         merged = Writer(Path(args.data)).compact(min_files=2)
         print(f"ingest: compacted {merged} partitions")
         return 0
-    if args.rebuild_summaries:
+    if args.rebuild_summaries or args.summarise_past:
+        from datetime import UTC, datetime, timedelta
+
         from broker.chain.cells import rebuild
         from broker.chain.files import committed_files
 
         t0 = time.monotonic()
-        months = rebuild(args.data, committed_files(args.data), only_stale=False)
-        print(f"ingest: rebuilt the summaries of {len(months)} months in {time.monotonic() - t0:.1f} s")
+        if args.summarise_past:  # the ingest's child: stale months before the current one
+            current = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m")
+            months = rebuild(args.data, committed_files(args.data), before=current)
+        else:
+            months = rebuild(args.data, committed_files(args.data), only_stale=False)
+        if months or args.rebuild_summaries:
+            print(f"ingest: rebuilt the summaries of {len(months)} months in {time.monotonic() - t0:.1f} s")
         return 0
     asyncio.run(_main(args))
     return 0
