@@ -54,6 +54,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--password-env", default="STAFFCALL_CHAIN_PASSWORD", help="environment variable holding its password"
     )
+    parser.add_argument(
+        "--credentials", help='a TOML file with username = "..." and password = "..." (staffcall chain cluster init)'
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8090, help="port to serve on (default 8090)")
     parser.add_argument("--lang", choices=LANGUAGES, default="en", help="the page's default language")
@@ -198,8 +201,14 @@ def run(args: argparse.Namespace) -> int:
 
     board = StoreBoard(args.offline_after)
     servers = [s.strip() for s in args.servers.split(",") if s.strip()]
-    password = os.environ.get(args.password_env) if args.user else None
-    app = create_app(board, servers, args.lang, args.user, password)
+    user, password = args.user, os.environ.get(args.password_env) if args.user else None
+    if args.credentials:
+        import tomllib
+        from pathlib import Path
+
+        login = tomllib.loads(Path(args.credentials).read_text(encoding="utf-8"))
+        user, password = login["username"], login["password"]
+    app = create_app(board, servers, args.lang, user, password)
     print(f"chain board on http://{args.host}:{args.port}/board", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0

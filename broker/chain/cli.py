@@ -13,6 +13,7 @@ import importlib
 SUBCOMMANDS = {
     "ingest": "consume every store's records from the chain cluster into Parquet files, exactly once per call",
     "report": "the store report's figures across the chain: per store and region, rankings, shout-outs",
+    "cluster": "the chain cluster's node configs, logins and systemd units (init); its streams (streams)",
     "board": "one live web page of every store: open calls, longest wait, today's promise, stores offline",
 }
 

@@ -37,7 +37,7 @@ CALLS_SUBJECTS = "chain.*.calls"
 STATUS_SUBJECTS = "chain.*.status"
 ACCOUNT = "CHAIN"
 SERVICES = ("_ingest", "_board")
-"""Head office's own logins: the ingest and the chain board (JetStream API, every store's subjects)."""
+"""Head office's own logins: the ingest (the whole JetStream API) and the chain board (statuses only)."""
 CALLS_MAX_AGE_S = 35 * 86400
 """Call records stay in the stream five weeks: the files are the record; the stream is the buffer
 an ingest that was down catches up from (and a second ingest could be started from)."""
@@ -96,13 +96,39 @@ def store_permissions(store: str) -> dict[str, Any]:
     return {"publish": {"allow": [f"chain.{store}.>"]}, "subscribe": {"deny": [">"]}}
 
 
+def board_permissions() -> dict[str, Any]:
+    """The chain board reads the statuses and nothing else: an ordered consumer on ``CHAIN_STATUS``.
+
+    It may ask JetStream for that stream's consumers (create, info, delete, flow control) and
+    receive on its inboxes; it can publish no record and read no call record."""
+    api = "$JS.API"
+    return {
+        "publish": {
+            "allow": [
+                f"{api}.INFO",
+                f"{api}.STREAM.INFO.{STATUS_STREAM}",
+                f"{api}.CONSUMER.CREATE.{STATUS_STREAM}",
+                f"{api}.CONSUMER.CREATE.{STATUS_STREAM}.>",
+                f"{api}.CONSUMER.INFO.{STATUS_STREAM}.>",
+                f"{api}.CONSUMER.DELETE.{STATUS_STREAM}.>",
+                "$JS.FC.>",
+            ]
+        },
+        "subscribe": {"allow": ["_INBOX.>"]},
+    }
+
+
 def render_node(spec: ClusterSpec, node: Node) -> str:
     """One node's nats-server config (JSON is valid NATS config syntax, and nothing needs quoting by hand)."""
     users: list[dict[str, Any]] = [
         {"user": store, "password": password, "permissions": store_permissions(store)}
         for store, password in sorted(spec.stores.items())
     ]
-    users += [{"user": name, "password": password} for name, password in sorted(spec.services.items())]
+    for name, password in sorted(spec.services.items()):
+        user: dict[str, Any] = {"user": name, "password": password}
+        if name == "_board":
+            user["permissions"] = board_permissions()
+        users.append(user)
     routes = [f"nats://{n.host}:{n.cluster_port}" for n in spec.nodes if n is not node]
     conf: dict[str, Any] = {
         "server_name": node.name,
@@ -136,11 +162,15 @@ def write_configs(spec: ClusterSpec, folder: Path) -> list[Path]:
 class Cluster:
     """The cluster's nodes as child processes (tests, the bench, a trial on one machine)."""
 
-    def __init__(self, spec: ClusterSpec, folder: Path | None = None) -> None:
+    def __init__(self, spec: ClusterSpec, folder: Path | None = None, write: bool = True) -> None:
+        """``write=False``: start the ``<node>.conf`` files already in ``folder`` (``staffcall chain cluster init``)."""
         self.spec = spec
         self.folder = folder or spec.nodes[0].store_dir.parent.parent
         self.procs: dict[str, subprocess.Popen] = {}
-        self.confs = write_configs(spec, self.folder)
+        if write:
+            self.confs = write_configs(spec, self.folder)
+        else:
+            self.confs = [self.folder / f"{n.name}.conf" for n in spec.nodes]
 
     @property
     def servers(self) -> list[str]:
@@ -252,3 +282,167 @@ async def ensure_streams(js: Any, replicas: int = 3) -> None:
             await js.add_stream(config)
         else:
             await js.update_stream(config)
+
+
+# --- ``staffcall chain cluster init | streams``: what a chain's IT runs once ---------------------------------
+
+NODE_UNIT = """\
+# One node of the chain's NATS cluster (JetStream + MQTT listener); one per machine, three in all.
+# %i names the node: {conf_dir}/%i.conf (written by `staffcall chain cluster init`).
+[Unit]
+Description=staffcall chain cluster node %i (nats-server)
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=simple
+User=nats
+Group=nats
+ExecStart={nats} -c {conf_dir}/%i.conf
+ExecReload=/bin/kill -HUP $MAINPID
+Restart=always
+RestartSec=2
+# Lame duck on stop: the node hands its streams' leadership over before it goes.
+KillSignal=SIGUSR2
+TimeoutStopSec=60
+LimitNOFILE=65536
+
+[Install]
+WantedBy=multi-user.target
+"""
+SERVICE_UNIT = """\
+# staffcall chain {name}: {what}
+[Unit]
+Description=staffcall chain {name}
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=simple
+User=staffcall
+Group=staffcall
+ExecStart={staffcall} chain {name} {args}
+Restart=always
+RestartSec=2
+TimeoutStopSec=30
+MemoryMax=512M
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+def read_stores(path: Path) -> dict[str, str]:
+    """``[stores.<id>]`` tables (``password`` optional: one is made when missing) -> id: password."""
+    import tomllib
+
+    raw = tomllib.loads(path.read_text(encoding="utf-8")).get("stores", {})
+    if not isinstance(raw, dict) or not raw:
+        raise ValueError(f'{path}: no [stores.<id>] tables (e.g. [stores.s0001] then password = "...")')
+    out = {}
+    for store, entry in raw.items():
+        if not store.replace("-", "").replace("_", "").isalnum() or store.startswith("_"):
+            raise ValueError(f"{path}: store id {store!r}: use letters, digits, - and _ (not starting with _)")
+        password = entry.get("password") if isinstance(entry, dict) else None
+        out[store] = password or secrets.token_urlsafe(18)
+    return out
+
+
+def _secret_file(path: Path, text: str) -> None:
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    path.write_text(text, encoding="utf-8")
+
+
+def init(
+    out: Path, stores: dict[str, str], hosts: list[str] | None, store_dir: str, local: bool = False
+) -> ClusterSpec:
+    """Write the three nodes' configs, the logins (stores, ingest, board) and the systemd units into ``out``."""
+    if local:
+        spec = ClusterSpec.local(out, stores)
+    else:
+        hosts = hosts or ["chain-1", "chain-2", "chain-3"]
+        nodes = [
+            Node(f"n{i}", host, 4222, 6222, 1883, 8222, Path(store_dir) / f"n{i}" / "js")
+            for i, host in enumerate(hosts, start=1)
+        ]
+        spec = ClusterSpec(nodes, stores, {s: secrets.token_urlsafe(18) for s in SERVICES})
+    out.mkdir(parents=True, exist_ok=True)
+    for node in spec.nodes:
+        _secret_file(out / f"{node.name}.conf", render_node(spec, node))
+        if local:
+            node.store_dir.mkdir(parents=True, exist_ok=True)
+    for service in SERVICES:
+        _secret_file(out / f"{service.lstrip('_')}.toml",
+                     f'username = "{service}"\npassword = "{spec.services[service]}"\n')  # fmt: skip
+    logins = "".join(f'[stores.{s}]\nusername = "{s}"\npassword = "{p}"\n\n' for s, p in sorted(stores.items()))
+    _secret_file(out / "store-logins.toml", "# Each store's [chain] username and password.\n\n" + logins)
+    servers = ",".join(spec.servers)
+    units = out / "systemd"
+    units.mkdir(exist_ok=True)
+    (units / "staffcall-chain-node@.service").write_text(
+        NODE_UNIT.format(nats="/usr/sbin/nats-server", conf_dir="/etc/staffcall-chain"), encoding="utf-8"
+    )
+    for name, what, args in (
+        ("ingest", "every store's call records into Parquet, once per call",
+         f"--data /srv/staffcall-chain --servers {servers} --credentials /etc/staffcall-chain/ingest.toml"),
+        ("board", "the live page of every store",
+         f"--servers {servers} --credentials /etc/staffcall-chain/board.toml --host 0.0.0.0 --port 8090"),
+    ):  # fmt: skip
+        unit = SERVICE_UNIT.format(name=name, what=what, staffcall="/opt/staffcall/venv/bin/staffcall", args=args)
+        (units / f"staffcall-chain-{name}.service").write_text(unit, encoding="utf-8")
+    return spec
+
+
+async def make_streams(servers: list[str], user: str, password: str, replicas: int) -> None:
+    import nats
+
+    nc = await nats.connect(servers=servers, user=user, password=password, connect_timeout=10)
+    try:
+        await ensure_streams(nc.jetstream(timeout=20), replicas=replicas)
+    finally:
+        await nc.close()
+
+
+def add_arguments(parser: Any) -> None:
+    sub = parser.add_subparsers(dest="cluster_command", metavar="CLUSTER_COMMAND", required=True)
+    p = sub.add_parser("init", help="write the three nodes' configs, the logins and the systemd units")
+    p.add_argument("--out", required=True, type=Path, help="folder to write into (configs are mode 0600)")
+    p.add_argument("--stores", required=True, type=Path, help="TOML with one [stores.<id>] table per store")
+    p.add_argument("--hosts", help="the three nodes' addresses, comma separated (default chain-1,chain-2,chain-3)")
+    p.add_argument("--store-dir", default="/var/lib/staffcall-chain", help="JetStream's folder on each node")
+    p.add_argument("--local", action="store_true", help="three nodes on this machine's loopback (a trial)")
+    p = sub.add_parser("streams", help="create (or bring up to date) the replicated streams on a running cluster")
+    p.add_argument("--servers", required=True, help="the cluster's nodes, comma separated (nats://host:4222)")
+    p.add_argument("--credentials", required=True, type=Path, help="the ingest's login file (ingest.toml)")
+    p.add_argument("--replicas", type=int, default=3)
+    parser.epilog = (
+        "Example: staffcall chain cluster init --out /etc/staffcall-chain --stores stores.toml "
+        "--hosts chain-1,chain-2,chain-3"
+    )
+
+
+def run(args: Any) -> int:
+    import asyncio
+    import sys
+    import tomllib
+
+    if args.cluster_command == "init":
+        try:
+            stores = read_stores(args.stores)
+        except (OSError, ValueError) as exc:
+            print(f"staffcall chain cluster init: {exc}", file=sys.stderr)
+            return 2
+        hosts = args.hosts.split(",") if args.hosts else None
+        if hosts is not None and len(hosts) != 3:
+            print("staffcall chain cluster init: --hosts takes three addresses", file=sys.stderr)
+            return 2
+        spec = init(args.out, stores, hosts, args.store_dir, local=args.local)
+        print(f"wrote {len(spec.nodes)} node configs, {len(stores)} store logins and the units into {args.out}")
+        print(f"then: staffcall chain cluster streams --servers {','.join(spec.servers)} "
+              f"--credentials {args.out / 'ingest.toml'}")  # fmt: skip
+        return 0
+    login = tomllib.loads(args.credentials.read_text(encoding="utf-8"))
+    asyncio.run(make_streams(args.servers.split(","), login["username"], login["password"], args.replicas))
+    print(f"streams {CALLS_STREAM} and {STATUS_STREAM} ready ({args.replicas} replicas)")
+    return 0

@@ -1,16 +1,14 @@
-"""The store report's figures across the chain, computed by DuckDB over the chain's Parquet files.
+"""The store report's figures across the chain: their definitions and the report's shapes.
 
-Two scans answer a whole report: ``GROUP BY GROUPING SETS`` queries give the chain's total, each
-store, each region and the asked ``--by`` grouping (every figure), then each local day (the trend),
-weekday x hour (the heatmap) and each colleague (the shout-outs) with the few figures they show.  The
-files to read are listed first (``broker.chain.files.parquet_files``): one store's report opens
-only that store's folder, a month's report only that month's.
+The figures are summed from cells (``broker.chain.cells``: kept per store-month summaries, or the
+raw rows where none is fresh); this module holds what a figure means, the report's dataclasses and
+the rules over the summed rows (ranking, worse weeks, shout-outs, the distribution).
 
 The figures mean what they mean in the store report (``broker.reports.metrics``), per record:
 
 - calls: closed calls; ack and greet: ``time_to_ack_s`` / ``time_to_greet_s`` of the calls that
-  have one, median and p90 by linear interpolation between ranks (type 7: DuckDB's
-  ``quantile_cont``, the store report's definition), max, rounded to milliseconds;
+  have one, median and p90 by linear interpolation between ranks (type 7, the store report's
+  definition; from the kept histograms: within 0.5 s, or 1 % above 50 s), max, rounded to ms;
 - promise kept (``within_target_share``): greeted within the record's own ``target_greet_s``
   (the store's promise when the call was made) over calls judged (every closed call);
 - gave up (``cancelled``): cancelled before anyone greeted, with the median and longest wait to
@@ -19,15 +17,15 @@ The figures mean what they mean in the store report (``broker.reports.metrics``)
 
 Example::
 
-    >>> sql, _ = figures_sql(["a.parquet"], Filters(region="north"), by="store")
-    >>> "GROUPING SETS" in sql and "region = $region" in sql and "k_day" not in sql
-    True
+    >>> cond, params = where(Filters(region="north"))
+    >>> cond, params
+    ('TRUE AND region = $region', {'region': 'north'})
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 OPEN = ("waiting", "acknowledged", "greeted")
@@ -130,52 +128,11 @@ class ChainReport:
     distribution: list[tuple[str, int]] = field(default_factory=list)
     trend: list[ChainFigures] = field(default_factory=list)
     files: int = 0
+    kept_months: int = 0
+    """Months read from kept summaries (the rest from raw rows)."""
 
 
 # --- SQL ---------------------------------------------------------------------------------------------
-
-_GAVE_UP = "status = 'cancelled' AND time_to_greet_s IS NULL"
-_OPEN_WAITING = f"status IN {OPEN!r} AND time_to_greet_s IS NULL"
-
-AGGREGATES = f"""
-  count(*) AS calls,
-  count(*) FILTER (status IN {OPEN!r}) AS open,
-  count(time_to_greet_s) AS greeted,
-  quantile_cont(time_to_ack_s, [0.5, 0.9]) AS ack_q,
-  max(time_to_ack_s) AS ack_max,
-  quantile_cont(time_to_greet_s, [0.5, 0.9]) AS greet_q,
-  max(time_to_greet_s) AS greet_max,
-  count(*) FILTER (time_to_greet_s <= target_greet_s) AS within_target,
-  count(*) - count(*) FILTER ({_OPEN_WAITING}) AS judged,
-  count(*) FILTER (status = 'unattended') AS unattended,
-  count(*) FILTER (status = 'unattended' AND time_to_greet_s IS NULL) AS unattended_left,
-  count(*) FILTER ({_GAVE_UP}) AS cancelled,
-  quantile_cont(time_to_close_s, 0.5) FILTER ({_GAVE_UP}) AS cancelled_wait_median,
-  max(time_to_close_s) FILTER ({_GAVE_UP}) AS cancelled_wait_max,
-  coalesce(sum(repeat_presses), 0) AS repeat_presses,
-  count(*) FILTER (escalated) AS escalations,
-  avg(feedback_score) AS feedback_avg,
-  count(feedback_score) AS feedback_count,
-  coalesce(sum(declines), 0) AS declines,
-  max(region) AS region,
-  min(target_greet_s) AS target
-"""
-"""Every figure of a group in one pass; ``target``: the strictest promise of the group.
-
-``region`` is the store's region (a store moved to another region shows under the later name in
-its store row; its calls count in each region they were made in)."""
-
-_SETS = {
-    "total": "()",
-    "store": "(store)",
-    "region": "(region)",
-    "day": "(local_date)",
-    "wdhour": "(local_weekday, local_hour)",
-    "staff": "(store, staff)",
-    "weekday": "(local_weekday)",
-    "hour": "(local_hour)",
-}
-_KEYS = ("store", "region", "local_date", "local_weekday", "local_hour", "staff")
 
 
 def where(filters: Filters) -> tuple[str, dict[str, Any]]:
@@ -194,87 +151,6 @@ def where(filters: Filters) -> tuple[str, dict[str, Any]]:
         parts.append("store IN (SELECT unnest($stores))")
         params["stores"] = list(filters.stores)
     return " AND ".join(parts), params
-
-
-DETAIL = """
-  count(*) AS calls,
-  count(time_to_greet_s) AS greeted,
-  [quantile_cont(time_to_greet_s, 0.5)] AS greet_q,
-  avg(feedback_score) AS feedback_avg,
-  count(feedback_score) AS feedback_count,
-  min(target_greet_s) AS target,
-  max(staff_name) AS staff_name
-"""
-"""The few figures the trend, the heatmap and the shout-outs need (a lighter pass than ``AGGREGATES``)."""
-
-
-def figures_sql(files: list[str], filters: Filters, by: str | None) -> tuple[str, dict[str, Any]]:
-    """The full figures of the total, each store, each region (and the ``--by`` weekday or hour)."""
-    sets = ["total", "store", "region"] + ([by] if by in ("weekday", "hour") else [])
-    dist = ", ".join(
-        f"count(*) FILTER (time_to_greet_s >= {a} AND time_to_greet_s < {b}) AS d{i}"
-        for i, (a, b) in enumerate(zip(DISTRIBUTION_EDGES, DISTRIBUTION_EDGES[1:], strict=False))
-    )
-    dist += f", count(*) FILTER (time_to_greet_s >= {DISTRIBUTION_EDGES[-1]}) AS d{len(DISTRIBUTION_EDGES) - 1}"
-    return _grouping_sets(files, filters, sets, f"{AGGREGATES}, {dist}")
-
-
-def detail_sql(files: list[str], filters: Filters) -> tuple[str, dict[str, Any]]:
-    """The trend (each local day), the heatmap (weekday x hour) and each colleague (store, staff)."""
-    return _grouping_sets(files, filters, ["day", "wdhour", "staff"], DETAIL)
-
-
-def _grouping_sets(files: list[str], filters: Filters, sets: list[str], aggregates: str) -> tuple[str, dict[str, Any]]:
-    """One scan, one row per group of each set; a ``set`` column names the row's grouping.
-
-    Holistic aggregates (the exact quantiles) keep every value of every group until the end, so
-    the sets are split between two queries: the many small groups get only what they show.
-    """
-    cond, params = where(filters)
-    params["files"] = files
-    used = [k for k in _KEYS if any(k in _SETS[s] for s in sets)]
-    masks = {name: _mask(name, used) for name in sets}
-    label = "CASE " + " ".join(f"WHEN g = {m} THEN '{n}'" for n, m in masks.items()) + " END"
-    keys = ", ".join(f"{k} AS {_ALIAS[k]}" for k in used)
-    sql = f"""
-    SELECT {label} AS set, * EXCLUDE (g) FROM (
-      SELECT GROUPING({", ".join(used)}) AS g, {keys}, {aggregates}
-      FROM read_parquet($files, hive_partitioning = false)
-      WHERE {cond}
-      GROUP BY GROUPING SETS ({", ".join(_SETS[s] for s in sets)})
-    )
-    """
-    return sql, params
-
-
-_ALIAS = {"store": "k_store", "region": "k_region", "local_date": "k_day", "local_weekday": "k_weekday",
-          "local_hour": "k_hour", "staff": "k_staff"}  # fmt: skip
-
-
-def _mask(name: str, used: list[str]) -> int:
-    """The GROUPING() bitmask of a set over ``used`` keys: a bit per key, set when the key is NOT grouped."""
-    inside = _SETS[name].strip("()").replace(" ", "").split(",")
-    bits = 0
-    for i, key in enumerate(used):
-        if key not in inside:
-            bits |= 1 << (len(used) - 1 - i)
-    return bits
-
-
-def week_sql(files: list[str], filters: Filters, this_monday: date) -> tuple[str, dict[str, Any]]:
-    """Each store's promise share in the week before ``this_monday`` and the week from it."""
-    cond, params = where(Filters(region=filters.region, stores=filters.stores))
-    params.update(files=files, last=this_monday - timedelta(days=7), this=this_monday,
-                  end=this_monday + timedelta(days=7))  # fmt: skip
-    sql = f"""
-    SELECT store, max(region) AS region, local_date >= $this AS this_week, count(*) AS calls,
-           count(*) FILTER (time_to_greet_s <= target_greet_s) AS within,
-           count(*) - count(*) FILTER ({_OPEN_WAITING}) AS judged
-    FROM read_parquet($files, hive_partitioning = false)
-    WHERE {cond} AND local_date >= $last AND local_date < $end
-    GROUP BY store, this_week
-    """
-    return sql, params
 
 
 # --- rows to figures -------------------------------------------------------------------------------------

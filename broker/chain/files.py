@@ -98,3 +98,29 @@ def _dirs(folder: Path) -> list[os.DirEntry]:
         return [e for e in os.scandir(folder) if e.is_dir()]
     except FileNotFoundError:
         return []
+
+
+def committed_files(root: str | Path) -> list[str]:
+    """Every call file of the chain as the ingest last committed it (paths relative to ``root``), sorted.
+
+    Read from the ingest's index (``.ingest/index.sqlite``, opened read-only: one consistent
+    snapshot), never by listing folders: while the ingest merges a partition, its old files and the
+    merged one are on disk together, and only the index says which set counts.  A data root without
+    an index (files written by other tools) is listed instead.
+    """
+    import sqlite3
+
+    root = Path(root)
+    index = root / ".ingest" / "index.sqlite"
+    if index.exists():
+        conn = sqlite3.connect(f"file:{index}?mode=ro", uri=True)
+        try:
+            return sorted(r[0] for r in conn.execute("SELECT path FROM files"))
+        finally:
+            conn.close()
+    return [Path(p).relative_to(root).as_posix() for p in parquet_files(root)]
+
+
+def store_of(rel: str) -> str:
+    """``store=s1/month=2026-11/x.parquet`` -> ``s1``."""
+    return rel.split("/", 1)[0][len("store=") :]

@@ -38,6 +38,7 @@ import contextlib
 import logging
 import os
 import sqlite3
+import subprocess
 import sys
 import time
 import tomllib
@@ -233,6 +234,16 @@ class Writer:
         if self.fsync:
             _syncfs(self.root)
 
+    def summarise(self) -> int:
+        """Rebuild the kept summaries (``broker.chain.cells``) of the past months whose files changed.
+
+        The current month (and the last day's stragglers in the next) changes all day: reports read
+        it from its raw files, and its summary is built once it is over.  A child process does it
+        (``--summarise-past``), beside the ingest: a month's rebuild never holds up the records, and
+        DuckDB's memory for it is not the ingest's.  Returns the child's exit status."""
+        cmd = [sys.executable, "-m", "broker.cli", "chain", "ingest", "--data", str(self.root), "--summarise-past"]
+        return subprocess.run(cmd, check=False).returncode
+
     def compact(self, min_files: int = COMPACT_MIN_FILES) -> int:
         """Merge each partition that has ``min_files`` files or more into one file; how many partitions."""
         import pyarrow.parquet as pq
@@ -260,7 +271,10 @@ class Writer:
 class Progress:
     """One line while catching up: written, waiting in the cluster, rate (``\\r`` on a terminal)."""
 
-    def __init__(self, stream: Any = None, every_s: float = 1.0) -> None:
+    def __init__(self, stream: Any = None, every_s: float = 1.0, lang: str = "en") -> None:
+        from broker.chain.texts import texts
+
+        self.text = texts(lang)["chain_ingest_progress"]
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
         self.every_s = every_s if self.tty else max(every_s, 5.0)
@@ -274,10 +288,8 @@ class Progress:
         rate = (counts.written - self._written) / max(1e-6, now - self._at)
         self._at, self._written = now, counts.written
         left = "?" if waiting is None else f"{waiting:,}"
-        line = (
-            f"ingest: {counts.written:,} calls written, {left} waiting in the cluster, {rate:,.0f} calls/s, "
-            f"{counts.duplicates:,} re-sends skipped, {counts.bad:,} rejected"
-        )
+        line = self.text.format(written=f"{counts.written:,}", waiting=left, rate=f"{rate:,.0f}",
+                                dupes=f"{counts.duplicates:,}", bad=f"{counts.bad:,}")  # fmt: skip
         self.stream.write(("\r" + line + "\x1b[K") if self.tty else line + "\n")
         self.stream.flush()
 
@@ -293,7 +305,7 @@ async def consume(args: argparse.Namespace, stop: asyncio.Event | None = None) -
     user, password = _login(args)
     root = Path(args.data)
     writer = Writer(root, fsync=not args.no_fsync)
-    progress = Progress()
+    progress = Progress(lang=getattr(args, "lang", "en"))
 
     async def on_error(exc: Exception) -> None:
         log.warning("ingest: cluster connection: %s", exc)
@@ -324,6 +336,7 @@ async def consume(args: argparse.Namespace, stop: asyncio.Event | None = None) -
     waiting: int | None = None
     info_at = 0.0
     idle_since: float | None = None
+    summaries: asyncio.Future | None = None
     try:
         while not stop.is_set():
             try:
@@ -349,6 +362,8 @@ async def consume(args: argparse.Namespace, stop: asyncio.Event | None = None) -
                     idle_since = now
                     if writer.compact():  # caught up: a good moment to merge small files
                         log.info("ingest: compacted small files")
+                    if summaries is None or summaries.done():  # ... and to bring the kept summaries up to date
+                        summaries = asyncio.ensure_future(asyncio.to_thread(_summarise, writer))
                 if args.until_idle and now - idle_since >= args.until_idle:
                     break
             elif msgs:
@@ -365,6 +380,15 @@ async def consume(args: argparse.Namespace, stop: asyncio.Event | None = None) -
         with contextlib.suppress(Exception):
             await nc.close()
     return writer.counts
+
+
+def _summarise(writer: Writer) -> None:
+    try:
+        status = writer.summarise()
+    except OSError as exc:
+        status = str(exc)  # type: ignore[assignment]
+    if status:  # a summary is derived: reports read the raw files meanwhile
+        log.warning("ingest: rebuilding the kept summaries failed (%s)", status)
 
 
 def _take(msg: Any, buf: Buffer, counts: Counts) -> None:
@@ -430,6 +454,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--until-idle", type=float, default=0.0, help="exit after this many seconds with nothing left")
     parser.add_argument("--compact", action="store_true", help="merge each partition's small files, then exit")
+    parser.add_argument(
+        "--rebuild-summaries", action="store_true", help="rebuild every month's kept summary from the files, then exit"
+    )
+    parser.add_argument("--summarise-past", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--lang", choices=("en", "sv"), default="en", help="the progress line's language")
     parser.add_argument("--no-fsync", action="store_true", help="skip fsync (benchmarks on a throwaway disk only)")
     parser.epilog = (
         "Example: staffcall chain ingest --data /srv/chain --servers nats://chain-1:4222,nats://chain-2:4222"
@@ -440,6 +469,21 @@ def run(args: argparse.Namespace) -> int:
     if args.compact:
         merged = Writer(Path(args.data)).compact(min_files=2)
         print(f"ingest: compacted {merged} partitions")
+        return 0
+    if args.rebuild_summaries or args.summarise_past:
+        from datetime import UTC, datetime, timedelta
+
+        from broker.chain.cells import rebuild
+        from broker.chain.files import committed_files
+
+        t0 = time.monotonic()
+        if args.summarise_past:  # the ingest's child: stale months before the current one
+            current = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m")
+            months = rebuild(args.data, committed_files(args.data), before=current)
+        else:
+            months = rebuild(args.data, committed_files(args.data), only_stale=False)
+        if months or args.rebuild_summaries:
+            print(f"ingest: rebuilt the summaries of {len(months)} months in {time.monotonic() - t0:.1f} s")
         return 0
     asyncio.run(_main(args))
     return 0

@@ -32,18 +32,15 @@ from broker.chain.figures import (
     ChainFigures,
     ChainReport,
     Filters,
-    detail_sql,
     distribution,
-    figures_sql,
     group_label,
     light_figures,
     rank,
     shoutouts,
     to_figures,
-    week_sql,
     worse_weeks,
 )
-from broker.chain.files import parquet_files
+from broker.chain.files import committed_files
 from broker.reports.format import fmt_s, fmt_share
 from broker.reports.terminal import Out, terminal_width, wants_color
 
@@ -69,7 +66,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--csv", action="store_true", help="CSV on stdout: one row per store (or --by group)")
     out.add_argument("--json", action="store_true", help="the whole report as JSON on stdout")
     out.add_argument("--html", metavar="FILE", help="write a self-contained HTML page with charts")
-    parser.add_argument("--lang", choices=("en", "sv"), default="en", help="the HTML page's language")
+    parser.add_argument("--lang", choices=("en", "sv"), default="en", help="the report's language (terminal and HTML)")
 
 
 def filters_from(args: argparse.Namespace, today: date) -> tuple[Filters, str]:
@@ -95,26 +92,44 @@ def filters_from(args: argparse.Namespace, today: date) -> tuple[Filters, str]:
 
 
 def build(root: str, filters: Filters, by: str | None, label: str = "", con: Any = None) -> ChainReport:
-    """The whole report of ``filters`` over the files under ``root`` (one figures query, one week query)."""
+    """The whole report of ``filters`` over the committed files under ``root``, from cells (``broker.chain.cells``).
+
+    Months with a fresh kept summary are read from it, the rest from raw rows; a file removed by a
+    compaction between reading the index and opening it makes the whole read start again.
+    """
     import duckdb
 
-    con = con or duckdb.connect()
-    files = parquet_files(root, filters.stores, month(filters.since), month(filters.until))
+    for attempt in range(3):
+        try:
+            return _build(con or duckdb.connect(), root, filters, by, label)
+        except duckdb.IOException:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _build(con: Any, root: str, filters: Filters, by: str | None, label: str) -> ChainReport:
+    from datetime import date as _date
+
+    from broker.chain import cells
+
+    committed = committed_files(root)
     report = ChainReport(label, filters, by, ChainFigures("all"), [], [], [], [], [], [], [], ("", ""))
-    report.files = len(files)
     report.distribution = distribution(None)
-    if not files:
-        return report
-    rows: dict[str, list[dict[str, Any]]] = {}
-    for sql, params in (figures_sql(files, filters, by), detail_sql(files, filters)):
-        cur = con.execute(sql, params)
-        names = [d[0] for d in cur.description]
-        for values in cur.fetchall():
-            row = dict(zip(names, values, strict=True))
-            rows.setdefault(row["set"], []).append(row)
+    outputs = ["total", "store", "region", "day", "wdhour", "staff"] + ([by] if by in ("weekday", "hour") else [])
+    sets = ["all", "day", "wdhour", "staff"] + ([by] if by in ("weekday", "hour") else [])
+    read = cells.gather(con, root, committed, filters, sets, "m")
+    report.files = read["raw_files"] + read["kept_months"]
+    report.kept_months = read["kept_months"]
+    rows = cells.figures(con, "m", outputs)
     total = rows.get("total", [])
     if not total or not total[0]["calls"]:
         return report
+    epoch = _date(1970, 1, 1)
+    for out in ("day", "weekday", "hour", "wdhour"):
+        for r in rows.get(out, []):
+            r["k_day"] = epoch + timedelta(days=r["k"])
+            r["k_weekday"], r["k_hour"] = (r["k"] // 24, r["k"] % 24) if out == "wdhour" else (r["k"], r["k"])
     report.stores = sorted((to_figures(r["k_store"], r) for r in rows.get("store", [])), key=lambda f: f.key)
     total[0]["stores"] = len(report.stores)
     report.total = to_figures("all", total[0])
@@ -143,13 +158,14 @@ def build(root: str, filters: Filters, by: str | None, label: str = "", con: Any
     last_day = filters.until or days[-1]["k_day"]
     this_monday = last_day - timedelta(days=last_day.weekday())
     report.weeks = ((this_monday - timedelta(days=7)).isoformat(), this_monday.isoformat())
-    week_files = parquet_files(root, filters.stores, month(this_monday - timedelta(days=7)),
-                               month(this_monday + timedelta(days=6)))  # fmt: skip
-    if week_files:
-        sql, params = week_sql(week_files, filters, this_monday)
-        cur = con.execute(sql, params)
-        names = [d[0] for d in cur.description]
-        report.worse = worse_weeks([dict(zip(names, v, strict=True)) for v in cur.fetchall()])
+    weeks = Filters(this_monday - timedelta(days=7), this_monday + timedelta(days=6), filters.region, filters.stores)
+    cells.gather(con, root, committed, weeks, ["day"], "w", per_store=True)
+    monday_k = (this_monday - _date(1970, 1, 1)).days
+    cur = con.execute(f"""SELECT store, max(region) AS region, k >= {monday_k} AS this_week,
+                              sum(calls) AS calls, sum(within_target) AS within, sum(judged) AS judged
+                          FROM w_cells WHERE set = 'day' AND store <> '*' GROUP BY store, this_week""")
+    names = [d[0] for d in cur.description]
+    report.worse = worse_weeks([dict(zip(names, v, strict=True)) for v in cur.fetchall()])
     return report
 
 
@@ -178,7 +194,7 @@ def run(args: argparse.Namespace) -> int:
             fh.write(render(report, args.lang))
         print(f"wrote {args.html}: {report.total.calls} calls, {report.label}", file=sys.stderr)
     else:
-        print_table(report)
+        print_table(report, args.lang)
     return 0
 
 
@@ -210,9 +226,9 @@ def to_csv(report: ChainReport) -> str:
     return buf.getvalue()
 
 
-def print_table(report: ChainReport) -> None:
+def print_table(report: ChainReport, lang: str = "en") -> None:
     out = Out(terminal_width(), wants_color())
-    render_table(report, out)
+    render_table(report, out, lang)
     sys.stdout.write("\n".join(out.lines) + "\n")
 
 
@@ -232,48 +248,54 @@ def _row(f: ChainFigures, first: str) -> list[str]:
     ]
 
 
-HEADS = ["calls", "ack½", "greet½", "p90", "max", "promise", "gave up", "unatt.", "esc.", "face"]
 TOP = 10
 
 
-def render_table(report: ChainReport, out: Out) -> None:
-    """The terminal report: totals, regions, the ranking's top and bottom, worse weeks, shout-outs."""
+def render_table(report: ChainReport, out: Out, lang: str = "en") -> None:
+    """The terminal report: totals, regions, the ranking's top and bottom, worse weeks, shout-outs (sv/en)."""
+    from broker.chain.texts import texts
+
+    tx = texts(lang)
+    heads = tx["chain_term_heads"].split("|")
+    group = dict(zip(GROUPINGS, tx["chain_term_group"].split("|"), strict=True))
     t = report.total
-    scope = f", region {report.filters.region}" if report.filters.region else ""
-    out.line(out.style(f"Staff calls across the chain, {report.label}{scope}", "bold") + f" ({t.stores} stores)")
+    scope = tx["chain_term_region_scope"].format(region=report.filters.region) if report.filters.region else ""
+    out.line(out.style(tx["chain_term_title"].format(label=report.label, scope=scope, stores=t.stores), "bold"))
     if t.calls == 0:
-        out.line("No calls in this period.")
+        out.line(tx["chain_report_empty"])
         return
     out.line()
-    out.table("All calls", ["", *HEADS], [_row(t, "all")])
-    out.line(f"  ½ = median; promise = greeted within each store's own target; {t.cancelled} gave up")
+    out.table(tx["chain_term_all"], ["", *heads], [_row(t, tx["chain_term_all_row"])])
+    out.line(tx["chain_term_note"].format(cancelled=t.cancelled))
     if report.by:
         out.line()
-        out.table(f"By {report.by}", [report.by, *HEADS], [_row(f, f.key) for f in report.groups])
+        out.table(tx[f"chain_by_{report.by}"], [group[report.by], *heads], [_row(f, f.key) for f in report.groups])
     if report.by != "region" and len(report.regions) > 1:
         out.line()
-        out.table("By region", ["region", *HEADS], [_row(f, f.key) for f in report.regions])
+        out.table(tx["chain_by_region"], [group["region"], *heads], [_row(f, f.key) for f in report.regions])
     ranking = report.ranking
     shown = ranking if len(ranking) <= 2 * TOP else [*ranking[:TOP], *ranking[-TOP:]]
     out.line()
-    title = "Ranking (promise kept, then median greeting)"
+    title = tx["chain_term_ranking"]
     if len(shown) < len(ranking):
-        title += f": top and bottom {TOP} of {len(ranking)}"
-    out.table(title, ["#", "store", "region", "calls", "greet½", "promise"],
+        title += tx["chain_term_ranking_cut"].format(n=TOP, total=len(ranking))
+    out.table(title, tx["chain_term_ranking_heads"].split("|"),
               [[str(ranking.index(f) + 1), f.key, f.region, str(f.calls), fmt_s(f.greet_median),
                 fmt_share(f.within_target_share)] for f in shown])  # fmt: skip
     out.line()
     last, this = report.weeks
-    out.line(f"Stores whose week got worse (week of {this} vs {last}: promise down 5 points or more)", "bold")
+    out.line(tx["chain_term_worse"].format(this=this, last=last), "bold")
     if not report.worse:
-        out.line("  none")
+        out.line(tx["chain_term_none"])
     for w in report.worse:
-        out.line(f"  {w.store} ({w.region}): {fmt_share(w.last_share)} -> {fmt_share(w.this_share)}, "
-                 f"{w.this_calls} calls")  # fmt: skip
+        out.line(tx["chain_term_worse_row"].format(store=w.store, region=w.region, last=fmt_share(w.last_share),
+                                                   this=fmt_share(w.this_share), calls=w.this_calls))  # fmt: skip
     if report.fastest or report.happiest:
         out.line()
-        out.line("Shout-outs across the chain", "bold")
+        out.line(tx["chain_term_shoutouts"], "bold")
         for s in report.fastest:
-            out.line(f"  fastest greeting: {s.name} ({s.store}), median {fmt_s(s.value)} over {s.calls} calls")
+            out.line(tx["chain_term_fastest"].format(name=s.name, store=s.store, value=fmt_s(s.value), calls=s.calls))
         for s in report.happiest:
-            out.line(f"  happiest faces: {s.name} ({s.store}), {s.value:.1f} of 4 from {s.calls} customers")
+            out.line(
+                tx["chain_term_happiest"].format(name=s.name, store=s.store, value=f"{s.value:.1f}", calls=s.calls)
+            )

@@ -31,7 +31,7 @@ from typing import Any
 
 import pytest
 
-from broker.chain.cluster import CALLS_STREAM, Cluster, ClusterSpec, ensure_streams
+from broker.chain.cluster import CALLS_STREAM, Cluster, ClusterSpec
 from broker.contract.config import load_config
 from broker.contract.mqtt import connect_async, make_client
 from broker.mosquitto.setup import start_store_broker
@@ -72,24 +72,30 @@ class ChainCluster:
         self.cluster = Cluster(self.spec, folder).start()
         self.servers = ",".join(self.spec.servers)
         self.ingest_password = self.spec.services["_ingest"]
-        run_async(self._streams())
-
-    async def _streams(self) -> None:
-        import nats
-
-        nc = await nats.connect(servers=self.spec.servers, user="_ingest", password=self.ingest_password)
-        try:
-            await ensure_streams(nc.jetstream(timeout=20))
-        finally:
-            await nc.close()
+        self.load_tag = 0
+        """Message ids of ``load_stream``'s rounds: ``<tag>-<item>``, a new tag per load."""
+        self.ingest_login = folder / "ingest.toml"
+        self.ingest_login.write_text(f'username = "_ingest"\npassword = "{self.ingest_password}"\n')
+        self.board_login = folder / "board.toml"
+        self.board_login.write_text(f'username = "_board"\npassword = "{self.spec.services["_board"]}"\n')
+        # The streams as a chain's IT makes them: the setup command, not the test.
+        cmd = [sys.executable, "-m", "broker.cli", "chain", "cluster", "streams", "--servers", self.servers,
+               "--credentials", str(self.ingest_login)]  # fmt: skip
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
 
     def stream_messages(self, stream: str) -> int:
         async def count() -> int:
             import nats
 
-            nc = await nats.connect(servers=self.spec.servers, user="_ingest", password=self.ingest_password)
+            try:  # a node just lost, a leader being elected: -1, "ask again"
+                nc = await nats.connect(servers=self.live_servers(), user="_ingest", password=self.ingest_password)
+            except Exception:
+                return -1
             try:
                 return (await nc.jetstream(timeout=10).stream_info(stream)).state.messages
+            except Exception:
+                return -1
             finally:
                 await nc.close()
 
@@ -103,7 +109,10 @@ class ChainCluster:
 
             from broker.chain.ingest import DURABLE
 
-            nc = await nats.connect(servers=self.spec.servers, user="_ingest", password=self.ingest_password)
+            try:  # a node down or a leader being elected: "not known yet", asked again
+                nc = await nats.connect(servers=self.live_servers(), user="_ingest", password=self.ingest_password)
+            except Exception:
+                return None
             try:
                 info = await nc.jetstream(timeout=10).consumer_info(CALLS_STREAM, DURABLE)
             except Exception:
@@ -113,6 +122,11 @@ class ChainCluster:
             return info.num_pending + info.num_ack_pending
 
         return run_async(ask())
+
+    def live_servers(self) -> list[str]:
+        """The nodes whose process runs (a killed node is left out, so a client does not wait on it)."""
+        alive = [n for n in self.spec.nodes if (p := self.cluster.procs.get(n.name)) is not None and p.poll() is None]
+        return [f"nats://{n.host}:{n.client_port}" for n in alive] or self.spec.servers
 
     def stop(self) -> None:
         self.cluster.stop()
@@ -239,16 +253,23 @@ def _me() -> str:
     return getpass.getuser()
 
 
-def ingest_process(chain: ChainCluster, data: Path, log: Path, *extra: str) -> subprocess.Popen:
-    """``staffcall chain ingest`` as its own process (its output appended to ``log``)."""
+def ingest_process(
+    chain: ChainCluster, data: Path, log: Path, *extra: str, pause: str = "", mark: Path | None = None
+) -> subprocess.Popen:
+    """``staffcall chain ingest`` as its own process (its output appended to ``log``).
+
+    ``pause`` (``before_commit:N`` / ``after_commit:N``): run it through ``tests.chain.ingest_hooked``,
+    which stops at that step of the N-th flush and creates ``mark``."""
     out = open(log, "ab")  # noqa: SIM115 - the child keeps it
     env = {**os.environ, "STAFFCALL_CHAIN_PASSWORD": chain.ingest_password}
+    if pause:
+        env.update(STAFFCALL_TEST_PAUSE=pause, STAFFCALL_TEST_MARK=str(mark))
     try:
         return subprocess.Popen(
             [
                 sys.executable,
                 "-m",
-                "broker.cli",
+                "tests.chain.ingest_hooked" if pause else "broker.cli",
                 "chain",
                 "ingest",
                 "--data",
@@ -309,23 +330,35 @@ def record(store: str, call_id: str, day: int = 3) -> bytes:
     )
 
 
-def load_stream(chain: ChainCluster, items: list[tuple[str, bytes]], server: int = 0) -> None:
-    """Publish (subject, payload) into the cluster as each store's own login would (core publishes, then
-    wait until the stream holds them all)."""
+def load_stream(chain: ChainCluster, items: list[tuple[str, bytes]], server: int = 0, timeout: float = 180.0) -> None:
+    """Publish (subject, payload) into the cluster as each store's own login would, until the stream
+    holds them all: the bridge's QoS 1, resent until stored.  A store's login cannot receive (so no
+    JetStream acks); each item carries its own message id instead, every round publishes them all
+    again, and the stream's duplicate window drops those already stored.  A node lost or a leader
+    being elected in between costs a round, never a record."""
     import nats
 
-    async def go() -> None:
-        by_store: dict[str, list[tuple[str, bytes]]] = {}
-        for subject, payload in items:
-            by_store.setdefault(subject.split(".")[1], []).append((subject, payload))
+    async def publish_all() -> None:
+        by_store: dict[str, list[tuple[int, str, bytes]]] = {}
+        for i, (subject, payload) in enumerate(items):
+            by_store.setdefault(subject.split(".")[1], []).append((i, subject, payload))
+        chosen = chain.spec.servers[server]
+        servers = [chosen] + [s for s in chain.live_servers() if s != chosen]
         for store, mine in by_store.items():
-            nc = await nats.connect(servers=[chain.spec.servers[server]], user=store, password=chain_password(store))
-            for subject, payload in mine:
-                await nc.publish(subject, payload)
+            nc = await nats.connect(servers=servers, user=store, password=chain_password(store), dont_randomize=True)
+            for i, subject, payload in mine:
+                await nc.publish(subject, payload, headers={"Nats-Msg-Id": f"{chain.load_tag}-{i}"})
             await nc.flush(timeout=30)
             await nc.close()
 
-    run_async(go())
+    want = chain.stream_messages(CALLS_STREAM) + len(items)
+    chain.load_tag += 1
+    deadline = time.monotonic() + timeout
+    while True:
+        run_async(publish_all())
+        if wait(lambda: chain.stream_messages(CALLS_STREAM) >= want, 20):
+            return
+        assert time.monotonic() < deadline, f"the stream holds {chain.stream_messages(CALLS_STREAM)} of {want}"
 
 
 from tests.chain.natsjs import nats_js  # noqa: E402, F401  (the board tests' single-node fixture)

@@ -68,10 +68,20 @@ def expected(recs: list[CallRecord]) -> dict:
     }
 
 
+PERCENTILES = ("ack_median", "ack_p90", "greet_median", "greet_p90", "cancelled_wait_median")
+
+
+def tolerance(v: float) -> float:
+    """The kept histograms' promise (broker.chain.cells): within 0.5 s, or 1 % above 50 s (plus the ms rounding)."""
+    return max(0.5, 0.01 * abs(v)) + 0.0015
+
+
 def same(figures, want: dict) -> None:
     got = {k: getattr(figures, k) for k in want}
     for k, v in want.items():
-        if isinstance(v, float):
+        if k in PERCENTILES and v is not None:
+            assert got[k] == pytest.approx(v, abs=tolerance(v)), (figures.key, k)
+        elif isinstance(v, float):
             assert got[k] == pytest.approx(v, abs=1e-9), (figures.key, k)
         else:
             assert got[k] == v, (figures.key, k)
@@ -154,8 +164,13 @@ def test_ranking_shoutouts_and_heatmap(chain):
         for k, v in people.items()
         if len(v) >= SHOUTOUT_MIN_CALLS and q7([r.time_to_greet_s for r in v], 0.5) <= min(r.target_greet_s for r in v)
     }
-    best = sorted(medians.items(), key=lambda kv: (kv[1], -len(people[kv[0]]), kv[0]))[:5]
-    assert [((s.store, s.staff), s.value) for s in report.fastest] == best
+    best = sorted(medians.items(), key=lambda kv: (kv[1], -len(people[kv[0]]), kv[0]))
+    # Medians within the histograms' tolerance: the five shouted are among the fastest, each value close.
+    assert len(report.fastest) == 5
+    for s in report.fastest:
+        exact = q7([r.time_to_greet_s for r in people[(s.store, s.staff)]], 0.5)
+        assert s.value == pytest.approx(exact, abs=tolerance(exact))
+        assert exact <= best[4][1] + 2 * tolerance(best[4][1])
     assert all(s.value >= 3 for s in report.happiest)
     cells = by(records, lambda r: (r.local_weekday, r.local_hour))
     for (wd, hour), recs in cells.items():
@@ -255,3 +270,22 @@ def test_every_chain_text_is_in_both_catalogs():
     en, sv = texts("en"), texts("sv")
     assert en.keys() == sv.keys() and len(en) > 40
     assert sum(en[k] != sv[k] for k in en) > len(en) * 0.8  # translated, not copied
+
+
+def test_the_terminal_report_and_the_ingest_line_speak_swedish(chain):
+    import io as _io
+
+    from broker.chain.ingest import Counts, Progress
+    from broker.chain.report import render_table
+    from broker.reports.terminal import Out
+
+    root, records = chain
+    report = build(str(root), Filters(), "weekday")
+    out = Out(120, False)
+    render_table(report, out, "sv")
+    text = "\n".join(out.lines)
+    assert "Personalanrop i hela kedjan" in text and "Rangordning" in text and "Per veckodag" in text
+    assert "Ranking" not in text and "gave up" not in text
+    line = _io.StringIO()
+    Progress(line, lang="sv").show(Counts(written=12, duplicates=3), 5, force=True)
+    assert line.getvalue().startswith("ingest: 12 anrop skrivna, 5 väntar i klustret")
