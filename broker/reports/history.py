@@ -7,8 +7,11 @@ served (``PageAnswer``, ``Visit``, for ``broker.core.behaviour.Empirical``).
 
 A page counts towards a colleague's answers only when it reached them free (not between an
 acknowledgement and a close of theirs): a busy colleague's silence is the queue, which the replay
-models itself, not their habit.  Durations come from the hub's monotonic clock (``opened_mono``,
-``events.mono``); a pair from two hub processes (a restart between) is dropped, not guessed.
+models itself, not their habit.  A page they left unanswered is recorded with how long it stayed
+theirs (until someone else took the call, it closed, or they went for another): a censored answer
+time, not a "let pass" (``broker.core.behaviour.answer_table``).  Durations come from the hub's
+monotonic clock (``opened_mono``, ``events.mono``); a pair from two hub processes (a restart
+between) is dropped, not guessed.
 """
 
 from __future__ import annotations
@@ -140,7 +143,8 @@ def _answers(
     declined: dict[tuple[str, str], float],
 ) -> None:
     for (call_id, staff), (mono, kind) in pages.items():
-        if kind not in SINGLE_PAGES or _busy_at(intervals.get(staff, []), mono, call_id):
+        spans = intervals.get(staff, [])
+        if kind not in SINGLE_PAGES or _busy_at(spans, mono, call_id):
             continue
         row = calls[call_id]
         opened_mono, ack, greet, who, zone = row[6], row[7], row[8], row[11] or row[10], row[2] or ""
@@ -154,7 +158,27 @@ def _answers(
             if 0 <= delay < MAX_ANSWER_S:
                 h.answers.append(PageAnswer(staff, zone, "ack", delay))
                 continue
-        h.answers.append(PageAnswer(staff, zone, "pass"))
+        h.answers.append(PageAnswer(staff, zone, "pass", _open_for(row, mono, spans, call_id)))
+
+
+def _open_for(row: tuple, mono: float, spans: list[tuple[float, float, str]], call_id: str) -> float | None:
+    """How long an unanswered page stayed theirs to answer: until someone else took the call, it closed,
+    or they went for another call (None: it never stopped waiting for them while the log says)."""
+    opened_mono, ack, greet, close = row[6], row[7], row[8], row[9]
+    ends: list[float] = []
+    if opened_mono is not None:
+        taken = ack if ack is not None else greet
+        for rel in (taken, close):
+            if rel is not None:
+                ends.append(opened_mono + rel)
+    i = bisect.bisect_right(spans, (mono, float("inf"), ""))
+    for s, _e, cid in spans[i : i + 4]:
+        if cid != call_id:
+            ends.append(s)
+            break
+    if not ends:
+        return None
+    return max(0.0, min(ends) - mono)
 
 
 def read_shifts(conn: sqlite3.Connection, since: float, until: float) -> list[Shift]:
