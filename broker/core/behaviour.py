@@ -97,12 +97,21 @@ class _Pool:
 
     def __init__(self) -> None:
         self.by: dict[tuple[str, str], list[float]] = defaultdict(list)
+        self._chosen: dict[tuple[str, str], list[float]] = {}
+        """(colleague, zone) -> the samples their draws use (a replay draws millions of times)."""
 
     def add(self, staff: str, zone: str, value: float) -> None:
+        self._chosen.clear()
         for key in (("staff", staff), ("zone", zone), ("store", "")):
             self.by[key].append(value)
 
     def samples(self, staff: str, zone: str) -> list[float]:
+        got = self._chosen.get((staff, zone))
+        if got is None:
+            got = self._chosen[(staff, zone)] = self._choose(staff, zone)
+        return got
+
+    def _choose(self, staff: str, zone: str) -> list[float]:
         for key in (("staff", staff), ("zone", zone)):
             got = self.by.get(key)
             if got and len(got) >= MIN_SAMPLES:
@@ -146,6 +155,7 @@ class Empirical:
     def __init__(self, answers: Iterable[PageAnswer], visits: Iterable[Visit]) -> None:
         self.answers: dict[tuple[str, str], list[tuple[float, str]]] = defaultdict(list)
         self._tables: dict[tuple[str, str], tuple[list[float], list[tuple[str, float]]]] = {}
+        self._for: dict[tuple[str, str], tuple[list[float], list[tuple[str, float]]]] = {}
         self.ack = _Pool()
         self.decline = _Pool()
         self.walk = _Pool()
@@ -168,6 +178,12 @@ class Empirical:
                 self.serve.add(v.staff, v.zone, v.serve_s)
 
     def _table(self, staff: str, zone: str) -> tuple[list[float], list[tuple[str, float]]]:
+        got = self._for.get((staff, zone))
+        if got is None:
+            got = self._for[(staff, zone)] = self._choose_table(staff, zone)
+        return got
+
+    def _choose_table(self, staff: str, zone: str) -> tuple[list[float], list[tuple[str, float]]]:
         key: tuple[str, str] = ("store", "")
         for k in (("staff", staff), ("zone", zone)):
             got = self.answers.get(k)
