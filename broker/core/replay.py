@@ -63,6 +63,7 @@ from broker.core.commands import (
     StaffAction,
 )
 from broker.core.dispatcher import Dispatcher
+from broker.core.eta import EtaEstimator
 from broker.core.pagetext import Texts
 from broker.core.today import Today
 
@@ -140,6 +141,7 @@ class _ReplayCore(Dispatcher):
         super().__init__(config, clock, words)
         self._on_closed = closed
         self.today = cast(Today, _NoToday())  # it would also keep every call of the period
+        self.eta = cast(EtaEstimator, _NoToday())  # the estimate a customer is shown decides nothing
 
     def _with_rows(self, out: list[Command]) -> list[Command]:
         for call in self._touched.values():
@@ -166,7 +168,7 @@ Recorder = Callable[[Command, float], None]
 
 
 class _NoToday:
-    """Today's figures (the retained summary) are the hub's screens' business, not a replay's."""
+    """Today's figures and the customer's estimate are the hub's screens' business, not a replay's."""
 
     def __getattr__(self, name: str) -> Callable[..., None]:
         return _nothing

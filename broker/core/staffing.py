@@ -31,7 +31,7 @@ MIN_CALLS = 12
 MAX_EXTRA = 6
 """The replay never advises more than Erlang's estimate plus this."""
 NEAR_MISS = 0.1
-"""A zone this close below the target at Erlang's count is tried with one more before the cap."""
+"""A zone this close below the target is tried with one more colleague; further below, with two more."""
 SEARCH_CALLS = 150
 """Calls per zone a slot's search replays: enough dates of that hour to hold about this many (the rest is
 left out: a promise share of 150 calls is known within a few points, and a long period stays fast)."""
@@ -209,7 +209,9 @@ class Advisor:
 
         Every replay tries a count for each zone still being searched at once (a replay runs every zone
         anyway): a zone that keeps the promise at Erlang's count steps down until it no longer does; one
-        that misses it narrowly is tried with one more, else (or then) at ``MAX_EXTRA`` more, then bisected.
+        that misses it goes up by one after a near miss (``NEAR_MISS``), by two after a far one, up to
+        ``MAX_EXTRA`` more, then bisects (fewer rounds than jumping to the cap: most slots need Erlang's
+        count or one more).
         A zone short even then is returned in the third value (staffing alone does not keep that promise;
         answer and walk times do).
         The counts found are replayed together once more, since zones cover each other.
@@ -247,10 +249,10 @@ class Advisor:
                 high, low = keeps[z], fails[z]
                 if z in unreachable:
                     nxt[z] = cap[z]
-                elif high is None:  # a near miss at Erlang's count tries one more, a far one the cap
+                elif high is None:  # not kept yet: one more after a near miss, two more after a far one
                     got = promise_share(sim.get(z, []), self.target_s) or 0.0
-                    near = low == start[z] and got >= self.share - NEAR_MISS
-                    nxt[z], moving = (low + 1 if near else cap[z]), True
+                    step = 1 if got >= self.share - NEAR_MISS else 2
+                    nxt[z], moving = min(cap[z], low + step), True
                 elif low + 1 < high:
                     nxt[z] = high - 1 if low < 0 else (low + high) // 2
                     moving = True

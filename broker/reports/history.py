@@ -7,8 +7,11 @@ served (``PageAnswer``, ``Visit``, for ``broker.core.behaviour.Empirical``).
 
 A page counts towards a colleague's answers only when it reached them free (not between an
 acknowledgement and a close of theirs): a busy colleague's silence is the queue, which the replay
-models itself, not their habit.  Durations come from the hub's monotonic clock (``opened_mono``,
-``events.mono``); a pair from two hub processes (a restart between) is dropped, not guessed.
+models itself, not their habit.  A page they left unanswered is recorded with how long it stayed
+theirs (until someone else took the call, it closed, or they went for another): a censored answer
+time, not a "let pass" (``broker.core.behaviour.answer_table``).  Durations come from the hub's
+monotonic clock (``opened_mono``, ``events.mono``); a pair from two hub processes (a restart
+between) is dropped, not guessed.
 """
 
 from __future__ import annotations
@@ -87,12 +90,13 @@ def read_history(conn: sqlite3.Connection, since: float, until: float) -> Histor
             auto = bool(out) and str(out).startswith("auto-closed")
             serve = None if greet is None or status != "resolved" or auto else close - greet
             h.visits.append(Visit(who, zone or "", walk, serve))
-    pages = _first_pages(conn, calls, since, until)
+    again: dict[tuple[str, str], float] = {}
+    pages = _first_pages(conn, calls, since, until, again)
     for who, spans in intervals.items():
         # Busy from the page they went for, not only from their acknowledgement: while deciding to go,
         # a colleague lets other pages pass because they are taken, not out of habit.
         intervals[who] = sorted((min(s, pages.get((cid, who), (s, ""))[0]), e, cid) for s, e, cid in spans)
-    _answers(h, calls, pages, intervals, _declines(conn, since, until))
+    _answers(h, calls, pages, again, intervals, _declines(conn, since, until))
     h.shifts = read_shifts(conn, since, until)
     return h
 
@@ -104,15 +108,22 @@ def _busy_at(spans: list[tuple[float, float, str]], at: float, call_id: str) -> 
 
 
 def _first_pages(
-    conn: sqlite3.Connection, calls: dict[str, tuple], since: float, until: float
+    conn: sqlite3.Connection, calls: dict[str, tuple], since: float, until: float, again: dict[tuple[str, str], float]
 ) -> dict[tuple[str, str], tuple[float, str]]:
-    """(call, colleague) -> (monotonic time, kind) of the first page that colleague got for the call."""
+    """(call, colleague) -> (monotonic time, kind) of the first page that colleague got for the call.
+
+    ``again`` is filled with the time of their second page for it: a new page is a new chance to answer,
+    so the first one's answer time is censored there."""
     out: dict[tuple[str, str], tuple[float, str]] = {}
     for call_id, staff, mono, payload in conn.execute(
         "SELECT call_id, staff, mono, payload FROM events WHERE kind = 'page' AND ts >= ? AND ts < ? ORDER BY id",
         (iso(since), iso(until + 3600)),
     ):
-        if call_id not in calls or not staff or (call_id, staff) in out or mono is None:
+        if call_id not in calls or not staff or mono is None:
+            continue
+        if (call_id, staff) in out:
+            if (call_id, staff) not in again:
+                again[(call_id, staff)] = mono
             continue
         try:
             kind = json.loads(payload).get("kind")
@@ -136,25 +147,52 @@ def _answers(
     h: History,
     calls: dict[str, tuple],
     pages: dict[tuple[str, str], tuple[float, str]],
+    again: dict[tuple[str, str], float],
     intervals: dict[str, list[tuple[float, float, str]]],
     declined: dict[tuple[str, str], float],
 ) -> None:
     for (call_id, staff), (mono, kind) in pages.items():
-        if kind not in SINGLE_PAGES or _busy_at(intervals.get(staff, []), mono, call_id):
+        spans = intervals.get(staff, [])
+        if kind not in SINGLE_PAGES or _busy_at(spans, mono, call_id):
             continue
         row = calls[call_id]
         opened_mono, ack, greet, who, zone = row[6], row[7], row[8], row[11] or row[10], row[2] or ""
-        if (call_id, staff) in declined:
+        repaged = again.get((call_id, staff), float("inf"))
+        if (call_id, staff) in declined and declined[(call_id, staff)] <= repaged:
             delay = declined[(call_id, staff)] - mono
             h.answers.append(PageAnswer(staff, zone, "decline", delay if 0 <= delay < MAX_ANSWER_S else None))
             continue
         answered = ack if ack is not None else greet
         if who == staff and answered is not None and opened_mono is not None:
             delay = opened_mono + answered - mono
-            if 0 <= delay < MAX_ANSWER_S:
+            if 0 <= delay < MAX_ANSWER_S and mono + delay <= repaged:
                 h.answers.append(PageAnswer(staff, zone, "ack", delay))
                 continue
-        h.answers.append(PageAnswer(staff, zone, "pass"))
+        open_for = _open_for(row, mono, spans, call_id)
+        if repaged < float("inf"):
+            open_for = min(repaged - mono, open_for if open_for is not None else float("inf"))
+        h.answers.append(PageAnswer(staff, zone, "pass", open_for))
+
+
+def _open_for(row: tuple, mono: float, spans: list[tuple[float, float, str]], call_id: str) -> float | None:
+    """How long an unanswered page stayed theirs to answer: until someone else took the call, it closed,
+    or they went for another call (None: it never stopped waiting for them while the log says).  A page
+    answered only after a later page to them is censored at that later page (the caller's business)."""
+    opened_mono, ack, greet, close = row[6], row[7], row[8], row[9]
+    ends: list[float] = []
+    if opened_mono is not None:
+        taken = ack if ack is not None else greet
+        for rel in (taken, close):
+            if rel is not None:
+                ends.append(opened_mono + rel)
+    i = bisect.bisect_right(spans, (mono, float("inf"), ""))
+    for s, _e, cid in spans[i : i + 4]:
+        if cid != call_id:
+            ends.append(s)
+            break
+    if not ends:
+        return None
+    return max(0.0, min(ends) - mono)
 
 
 def read_shifts(conn: sqlite3.Connection, since: float, until: float) -> list[Shift]:
