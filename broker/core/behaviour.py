@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import bisect
 import random
+from array import array
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -96,8 +97,9 @@ class _Pool:
     """Samples per colleague, per zone and for the store; a draw uses the most specific with enough."""
 
     def __init__(self) -> None:
-        self.by: dict[tuple[str, str], list[float]] = defaultdict(list)
-        self._chosen: dict[tuple[str, str], list[float]] = {}
+        # Plain doubles (8 bytes a sample, not a float object each): weeks of history stay small.
+        self.by: dict[tuple[str, str], array[float]] = defaultdict(lambda: array("d"))
+        self._chosen: dict[tuple[str, str], Sequence[float]] = {}
         """(colleague, zone) -> the samples their draws use (a replay draws millions of times)."""
 
     def add(self, staff: str, zone: str, value: float) -> None:
@@ -105,18 +107,18 @@ class _Pool:
         for key in (("staff", staff), ("zone", zone), ("store", "")):
             self.by[key].append(value)
 
-    def samples(self, staff: str, zone: str) -> list[float]:
+    def samples(self, staff: str, zone: str) -> Sequence[float]:
         got = self._chosen.get((staff, zone))
         if got is None:
             got = self._chosen[(staff, zone)] = self._choose(staff, zone)
         return got
 
-    def _choose(self, staff: str, zone: str) -> list[float]:
+    def _choose(self, staff: str, zone: str) -> Sequence[float]:
         for key in (("staff", staff), ("zone", zone)):
             got = self.by.get(key)
             if got and len(got) >= MIN_SAMPLES:
                 return got
-        return self.by.get(("store", ""), [])
+        return self.by.get(("store", ""), array("d"))
 
     def draw(self, rng: random.Random, staff: str, zone: str, default: float) -> float:
         got = self.samples(staff, zone)
@@ -149,11 +151,32 @@ def answer_table(observed: Iterable[tuple[float, str]]) -> tuple[list[float], li
     return cum, outcomes
 
 
-class Empirical:
-    """Behaviour resampled from the store's history (``PageAnswer``s and ``Visit``s)."""
+class _Answers:
+    """``(seconds, answer)`` pairs kept as an array of doubles and one byte each (weeks of pages stay small)."""
 
-    def __init__(self, answers: Iterable[PageAnswer], visits: Iterable[Visit]) -> None:
-        self.answers: dict[tuple[str, str], list[tuple[float, str]]] = defaultdict(list)
+    def __init__(self) -> None:
+        self.seconds: array[float] = array("d")
+        self.codes = bytearray()
+
+    def append(self, item: tuple[float, str]) -> None:
+        self.seconds.append(item[0])
+        self.codes.append(ANSWERS.index(item[1]))
+
+    def __len__(self) -> int:
+        return len(self.seconds)
+
+    def __iter__(self) -> Iterator[tuple[float, str]]:
+        return ((s, ANSWERS[c]) for s, c in zip(self.seconds, self.codes, strict=True))
+
+
+class Empirical:
+    """Behaviour resampled from the store's history (``PageAnswer``s and ``Visit``s).
+
+    Built at once or fed as the history is read (``add_answer``, ``add_visit``): the log is read in
+    chunks, and only these samples are kept."""
+
+    def __init__(self, answers: Iterable[PageAnswer] = (), visits: Iterable[Visit] = ()) -> None:
+        self.answers: dict[tuple[str, str], _Answers] = defaultdict(_Answers)
         self._tables: dict[tuple[str, str], tuple[list[float], list[tuple[str, float]]]] = {}
         self._for: dict[tuple[str, str], tuple[list[float], list[tuple[str, float]]]] = {}
         self.ack = _Pool()
@@ -161,21 +184,29 @@ class Empirical:
         self.walk = _Pool()
         self.serve = _Pool()
         for a in answers:
-            if a.answer not in ANSWERS:
-                continue
-            if a.answer == "pass":
-                seconds = float("inf") if a.delay_s is None else a.delay_s
-            else:
-                seconds = a.delay_s if a.delay_s is not None and a.delay_s >= 0 else DEFAULT_ACK_S
-            for key in (("staff", a.staff), ("zone", a.zone), ("store", "")):
-                self.answers[key].append((seconds, a.answer))
-            if a.delay_s is not None and a.delay_s >= 0:
-                (self.ack if a.answer == "ack" else self.decline).add(a.staff, a.zone, a.delay_s)
+            self.add_answer(a)
         for v in visits:
-            if v.walk_s is not None and v.walk_s >= 0:
-                self.walk.add(v.staff, v.zone, v.walk_s)
-            if v.serve_s is not None and v.serve_s >= 0:
-                self.serve.add(v.staff, v.zone, v.serve_s)
+            self.add_visit(v)
+
+    def add_answer(self, a: PageAnswer) -> None:
+        if a.answer not in ANSWERS:
+            return
+        self._tables.clear()
+        self._for.clear()
+        if a.answer == "pass":
+            seconds = float("inf") if a.delay_s is None else a.delay_s
+        else:
+            seconds = a.delay_s if a.delay_s is not None and a.delay_s >= 0 else DEFAULT_ACK_S
+        for key in (("staff", a.staff), ("zone", a.zone), ("store", "")):
+            self.answers[key].append((seconds, a.answer))
+        if a.delay_s is not None and a.delay_s >= 0:
+            (self.ack if a.answer == "ack" else self.decline).add(a.staff, a.zone, a.delay_s)
+
+    def add_visit(self, v: Visit) -> None:
+        if v.walk_s is not None and v.walk_s >= 0:
+            self.walk.add(v.staff, v.zone, v.walk_s)
+        if v.serve_s is not None and v.serve_s >= 0:
+            self.serve.add(v.staff, v.zone, v.serve_s)
 
     def _table(self, staff: str, zone: str) -> tuple[list[float], list[tuple[str, float]]]:
         got = self._for.get((staff, zone))
@@ -192,7 +223,7 @@ class Empirical:
                 break
         table = self._tables.get(key)
         if table is None:
-            table = self._tables[key] = answer_table(self.answers.get(key, []))
+            table = self._tables[key] = answer_table(self.answers.get(key, ()))
         return table
 
     def pass_share(self, staff: str, zone: str) -> float:

@@ -182,9 +182,18 @@ class Replay:
     """Drive a fresh ``Dispatcher`` through recorded calls and a roster; return each call's outcome."""
 
     def __init__(
-        self, config: Config, words: Texts, behaviour: Behaviour, seed: int = 1, recorder: Recorder | None = None
+        self,
+        config: Config,
+        words: Texts,
+        behaviour: Behaviour,
+        seed: int = 1,
+        recorder: Recorder | None = None,
+        sink: Callable[[Outcome], None] | None = None,
     ) -> None:
+        """``sink``: each closed call's outcome goes there instead of into ``Result.calls`` (a month's
+        replay summed as it goes, memory flat)."""
         self.cfg = config
+        self.sink = sink
         self.words = words
         self.behaviour = behaviour
         self.rng = random.Random(seed)
@@ -335,11 +344,17 @@ class Replay:
             call = min(waiting, key=lambda c: c.opened_mono)
             self._respond(staff, who, call.id, call.zone)
 
+    def _out(self, o: Outcome) -> None:
+        if self.sink is None:
+            self._result.calls.append(o)
+        else:
+            self.sink(o)
+
     def _record_call(self, call: Call) -> None:
         self._open_zone.pop(call.id, None)
         if call.greeted_by:
             self._result.taken[call.greeted_by] += 1
-        self._result.calls.append(
+        self._out(
             Outcome(
                 id=call.id,
                 zone=call.zone,
@@ -357,7 +372,7 @@ class Replay:
         self._open_zone.pop(row["id"], None)
         if row["greeted_by"]:
             self._result.taken[row["greeted_by"]] += 1
-        self._result.calls.append(
+        self._out(
             Outcome(
                 id=row["id"],
                 zone=row["zone"],

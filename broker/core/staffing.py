@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -141,20 +141,56 @@ def sample_dates(calls: Sequence[RecordedCall], per_zone: int) -> list[RecordedC
 
     The median zone's calls per date set how many dates; every call of a date chosen is kept, so each
     replayed hour is whole."""
-    by_start: dict[float, list[RecordedCall]] = defaultdict(list)
     zones: dict[str, int] = defaultdict(int)
     for c in calls:
-        by_start[c.opened - c.opened % 3600].append(c)
         zones[c.zone] += 1
-    if not by_start:
-        return []
-    counts = sorted(zones.values())
-    per_date = counts[len(counts) // 2] / len(by_start)
-    keep = min(len(by_start), max(1, -(-per_zone // max(1, int(per_date)))))
-    starts = sorted(by_start)
-    step = len(starts) / keep
-    chosen = {starts[int(i * step)] for i in range(keep)}
+    chosen = choose_starts({c.opened - c.opened % 3600 for c in calls}, zones, per_zone)
     return [c for c in calls if c.opened - c.opened % 3600 in chosen]
+
+
+def choose_starts(starts: set[float], zone_calls: dict[str, int], per_zone: int) -> set[float]:
+    """Evenly spread hour starts among ``starts``, enough for about ``per_zone`` of the median zone's calls."""
+    if not starts:
+        return set()
+    counts = sorted(zone_calls.values())
+    per_date = counts[len(counts) // 2] / len(starts)
+    keep = min(len(starts), max(1, -(-per_zone // max(1, int(per_date)))))
+    ordered = sorted(starts)
+    step = len(ordered) / keep
+    return {ordered[int(i * step)] for i in range(keep)}
+
+
+@dataclass
+class SlotLoad:
+    """One slot's recorded calls, summed as they are read (the calls themselves are not kept)."""
+
+    calls: int = 0
+    kept: int = 0
+    second: int = 0
+    busy_sum: float = 0.0
+    busy_n: int = 0
+    starts: set[float] = field(default_factory=set)
+    """Unix starts of the hours that had calls (to sample whole hours for the replay)."""
+
+
+class SlotLoads:
+    """Per-slot sums of the period's outcomes, fed in time order (a long period is read in chunks)."""
+
+    def __init__(self, tz: ZoneInfo, target_s: float) -> None:
+        self.tz = tz
+        self.target_s = target_s
+        self.by: dict[Slot, SlotLoad] = defaultdict(SlotLoad)
+
+    def add(self, o: Outcome, busy_s: float | None) -> None:
+        wd, h = slot_key(o.opened, self.tz)
+        load = self.by[Slot(o.zone, wd, h)]
+        load.calls += 1
+        load.kept += o.greet_s is not None and o.greet_s <= self.target_s
+        load.second += o.second
+        if busy_s is not None:
+            load.busy_sum += busy_s
+            load.busy_n += 1
+        load.starts.add(o.opened - o.opened % 3600)
 
 
 def plan_config(cfg: Config, counts: dict[str, int]) -> tuple[Config, list[str]]:
@@ -284,27 +320,38 @@ class Advisor:
         progress: Callable[[int, int], None] | None = None,
     ) -> list[Advice]:
         """Advice per (zone, weekday, hour) with calls; ``busy`` = seconds busy per call id."""
+        loads = SlotLoads(self.tz, self.target_s)
+        for o in actual:
+            loads.add(o, busy.get(o.id))
+
+        def fetch(starts: set[float]) -> list[RecordedCall]:
+            return [c for c in calls if c.opened - c.opened % 3600 in starts]
+
+        return self.advise_loads(loads, fetch, shifts, since, until, progress)
+
+    def advise_loads(
+        self,
+        loads: SlotLoads,
+        fetch: Callable[[set[float]], Sequence[RecordedCall]],
+        shifts: Sequence[Shift],
+        since: float,
+        until: float,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[Advice]:
+        """Advice from per-slot sums; ``fetch`` gives the recorded calls of chosen hours (opening order)."""
         hours = hours_in_period(since, until, self.tz)
         present = on_shift_by_slot(shifts, self.cfg.staff_by_id, since, until, self.tz)
-        by_slot: dict[Slot, list[Outcome]] = defaultdict(list)
-        for o in actual:
-            wd, h = slot_key(o.opened, self.tz)
-            by_slot[Slot(o.zone, wd, h)].append(o)
-        recorded: dict[tuple[int, int], list[RecordedCall]] = defaultdict(list)
-        for c in calls:
-            recorded[slot_key(c.opened, self.tz)].append(c)
         advice: list[Advice] = []
-        week_hours = sorted({(s.weekday, s.hour) for s in by_slot})
+        week_hours = sorted({(s.weekday, s.hour) for s in loads.by})
         for i, (wd, h) in enumerate(week_hours):
             n_hours = max(1, len(hours.get((wd, h), [])))
-            slots = {s: os for s, os in by_slot.items() if (s.weekday, s.hour) == (wd, h)}
+            slots = {s: load for s, load in loads.by.items() if (s.weekday, s.hour) == (wd, h)}
             first: dict[str, int] = {}
             rows: dict[str, Advice] = {}
-            for slot, outs in slots.items():
-                spans = [busy[o.id] for o in outs if o.id in busy]
-                busy_s = sum(spans) / len(spans) if spans else self.behaviour.busy_s(slot.zone)
-                rate = len(outs) / n_hours
-                thin = len(outs) < MIN_CALLS
+            for slot, load in slots.items():
+                busy_s = load.busy_sum / load.busy_n if load.busy_n else self.behaviour.busy_s(slot.zone)
+                rate = load.calls / n_hours
+                thin = load.calls < MIN_CALLS
                 erl = None
                 if not thin:
                     aim = max(0.0, self.target_s - self.behaviour.reach_s(slot.zone))
@@ -314,18 +361,20 @@ class Advisor:
                     zone=slot.zone,
                     weekday=wd,
                     hour=h,
-                    calls=len(outs),
+                    calls=load.calls,
                     rate_per_h=round(rate, 2),
                     busy_s=round(busy_s, 1),
-                    second_share=round(sum(o.second for o in outs) / len(outs), 3),
+                    second_share=round(load.second / load.calls, 3),
                     on_shift=round(present.get(slot, 0.0) / (3600 * n_hours), 2),
-                    actual_share=promise_share(outs, self.target_s),
+                    actual_share=load.kept / load.calls,
                     erlang=erl,
                     needed=None,
                     predicted_share=None,
                 )
             if first:
-                mine = sample_dates([c for c in recorded.get((wd, h), []) if c.zone in first], SEARCH_CALLS)
+                starts = set().union(*(slots[Slot(z, wd, h)].starts for z in first))
+                chosen = choose_starts(starts, {z: slots[Slot(z, wd, h)].calls for z in first}, SEARCH_CALLS)
+                mine = [c for c in fetch(chosen) if c.zone in first]
                 counts, shares, short = self.smallest(mine, first)
                 for zone, n in counts.items():
                     rows[zone].needed = n

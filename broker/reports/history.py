@@ -12,6 +12,10 @@ theirs (until someone else took the call, it closed, or they went for another): 
 time, not a "let pass" (``broker.core.behaviour.answer_table``).  Durations come from the hub's
 monotonic clock (``opened_mono``, ``events.mono``); a pair from two hub processes (a restart
 between) is dropped, not guessed.
+
+A long period is read in chunks (``iter_history``, a week each): each chunk's answers are judged with
+the calls and pages of ``CONTEXT_S`` either side, so memory holds one chunk, not the period.  Calls in
+one chunk are also read on their own (``iter_calls``, ``calls_in_hours``) for the replays.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import bisect
 import json
 import sqlite3
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from broker.contract.clock import iso, parse_iso
@@ -29,6 +34,12 @@ from broker.core.replay import Outcome, RecordedCall, Shift
 SINGLE_PAGES = ("call", "next")
 """Page kinds sent to one colleague: the ones that show how that colleague answers."""
 MAX_ANSWER_S = 3600.0
+CHUNK_S = 7 * 86400.0
+"""A long period is read a week at a time."""
+CONTEXT_S = 6 * 3600.0
+"""Calls and pages this long before and after a chunk are read too, to judge its pages (busy colleagues, a
+page left for another call).  Only a colleague busy on one call for longer than this, across a chunk's edge,
+is judged differently from a read of the whole period."""
 
 
 @dataclass
@@ -47,26 +58,83 @@ class History:
 
 _CALLS = """
 SELECT id, device, zone, reason, status, opened_ts, opened_mono, time_to_ack_s, time_to_greet_s,
-       time_to_close_s, staff, greeted_by, escalated, tier, declines, outcome
+       time_to_close_s, staff, greeted_by, escalated, tier, declines, outcome, opened_at
 FROM calls WHERE opened_at >= ? AND opened_at < ? AND status IN ('resolved', 'cancelled', 'unattended')
 ORDER BY opened_at
 """
 
 
 def read_history(conn: sqlite3.Connection, since: float, until: float) -> History:
-    """Everything the staffing advice and the replay need about [since, until) (Unix times)."""
+    """Everything the staffing advice and the replay need about [since, until) (Unix times), at once."""
+    h = _read_span(conn, since, until, since, until)
+    h.shifts = read_shifts(conn, since, until)
+    return h
+
+
+def iter_history(conn: sqlite3.Connection, since: float, until: float, chunk_s: float = CHUNK_S) -> Iterator[History]:
+    """[since, until) as Histories of ``chunk_s`` each, in time order (no shifts: ``read_shifts``)."""
+    a = since
+    while a < until:
+        b = min(until, a + chunk_s)
+        yield _read_span(conn, a, b, max(since, a - CONTEXT_S), min(until, b + CONTEXT_S))
+        a = b
+
+
+def read_behaviour(
+    conn: sqlite3.Connection, since: float, until: float, each: Callable[[History], None] | None = None
+) -> Empirical:
+    """The colleagues' behaviour over [since, until), read a chunk at a time; ``each`` sees every chunk."""
+    behaviour = Empirical()
+    for chunk in iter_history(conn, since, until):
+        for a in chunk.answers:
+            behaviour.add_answer(a)
+        for v in chunk.visits:
+            behaviour.add_visit(v)
+        if each is not None:
+            each(chunk)
+    return behaviour
+
+
+def _recorded(row: tuple) -> RecordedCall:
+    cid, device, zone, reason, status, opened, _m, _a, greet, close = row[:10]
+    gave_up = close if status == "cancelled" and greet is None else None
+    return RecordedCall(cid, device, zone or "", reason, opened, gave_up)
+
+
+def iter_calls(conn: sqlite3.Connection, since: float, until: float) -> Iterator[RecordedCall]:
+    """The calls of [since, until) in opening order, read as they are used (a replay of a month)."""
+    for row in conn.execute(_CALLS, (iso(since), iso(until))):
+        if row[5] is not None:
+            yield _recorded(row)
+
+
+def calls_in_hours(conn: sqlite3.Connection, starts: Iterable[float]) -> list[RecordedCall]:
+    """The calls opened in the hours starting at ``starts`` (Unix), in opening order."""
+    out: list[RecordedCall] = []
+    for start in sorted(set(starts)):
+        out.extend(c for c in iter_calls(conn, start, start + 3600) if c.opened - c.opened % 3600 == start)
+    return out
+
+
+def _read_span(conn: sqlite3.Connection, since: float, until: float, lo: float, hi: float) -> History:
+    """The history of calls opened in [since, until), judged with the calls and pages of [lo, hi) around."""
     h = History()
     calls: dict[str, tuple] = {}
     intervals: dict[str, list[tuple[float, float, str]]] = defaultdict(list)
-    for row in conn.execute(_CALLS, (iso(since), iso(until))):
+    first, last = iso(since), iso(until)
+    for row in conn.execute(_CALLS, (iso(lo), iso(hi))):
         (cid, device, zone, reason, status, opened, mono, ack, greet, close, staff, greeted_by, esc, tier, dec, out) = (
-            row
+            row[:16]
         )
         if opened is None:
             continue
         calls[cid] = row
-        gave_up = close if status == "cancelled" and greet is None else None
-        h.calls.append(RecordedCall(cid, device, zone or "", reason, opened, gave_up))
+        who = greeted_by or staff
+        if not first <= row[16] < last:  # context: only its busy span counts
+            if who and close is not None and (ack is not None or greet is not None) and mono is not None:
+                intervals[who].append((mono + (ack if ack is not None else greet), mono + close, cid))
+            continue
+        h.calls.append(_recorded(row))
         h.actual.append(
             Outcome(
                 cid,
@@ -80,7 +148,6 @@ def read_history(conn: sqlite3.Connection, since: float, until: float) -> Histor
                 (tier or 1) >= 2 or bool(dec),
             )
         )
-        who = greeted_by or staff
         if who and close is not None and (ack is not None or greet is not None):
             start = ack if ack is not None else greet
             h.busy[cid] = max(0.0, close - start)
@@ -91,13 +158,13 @@ def read_history(conn: sqlite3.Connection, since: float, until: float) -> Histor
             serve = None if greet is None or status != "resolved" or auto else close - greet
             h.visits.append(Visit(who, zone or "", walk, serve))
     again: dict[tuple[str, str], float] = {}
-    pages = _first_pages(conn, calls, since, until, again)
+    pages = _first_pages(conn, calls, lo, hi, again)
     for who, spans in intervals.items():
         # Busy from the page they went for, not only from their acknowledgement: while deciding to go,
         # a colleague lets other pages pass because they are taken, not out of habit.
         intervals[who] = sorted((min(s, pages.get((cid, who), (s, ""))[0]), e, cid) for s, e, cid in spans)
-    _answers(h, calls, pages, again, intervals, _declines(conn, since, until))
-    h.shifts = read_shifts(conn, since, until)
+    mine = {c.id for c in h.calls}
+    _answers(h, calls, {k: v for k, v in pages.items() if k[0] in mine}, again, intervals, _declines(conn, lo, hi))
     return h
 
 

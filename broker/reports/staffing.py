@@ -31,6 +31,8 @@ import statistics
 import sys
 import time
 import tomllib
+from array import array
+from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -41,8 +43,9 @@ import msgspec
 
 from broker.contract.config import Config, Staff, Timers
 from broker.contract.i18n import Catalog
+from broker.core.behaviour import Empirical
 from broker.core.replay import Outcome, Replay, Shift
-from broker.core.staffing import Advice, Advisor, promise_share
+from broker.core.staffing import Advice, Advisor, SlotLoads
 
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
@@ -113,12 +116,24 @@ def _local_midnight(day: date, tz: ZoneInfo) -> float:
 
 
 def advise(cfg: Config, conn: Any, since: float, until: float, share: float, target: float | None, seed: int):
+    """The advice over [since, until), the log read a chunk at a time: per-slot sums and the colleagues'
+    behaviour are kept, and the replays read only the hours they sample."""
     from broker.hub.words import page_words
-    from broker.reports.history import read_history
+    from broker.reports.history import History, calls_in_hours, read_behaviour, read_shifts
 
-    h = read_history(conn, since, until)
-    advisor = Advisor(cfg, page_words(cfg), h.behaviour(), target_s=target, share=share, seed=seed)
-    return advisor, advisor.advise(h.calls, h.actual, h.busy, h.shifts, since, until)
+    behaviour = Empirical()
+    advisor = Advisor(cfg, page_words(cfg), behaviour, target_s=target, share=share, seed=seed)
+    loads = SlotLoads(advisor.tz, advisor.target_s)
+
+    def add(chunk: History) -> None:
+        for o in chunk.actual:
+            loads.add(o, chunk.busy.get(o.id))
+
+    advisor.behaviour = read_behaviour(conn, since, until, add)
+    rows = advisor.advise_loads(
+        loads, lambda starts: calls_in_hours(conn, starts), read_shifts(conn, since, until), since, until
+    )
+    return advisor, rows
 
 
 def report_words(cfg: Config, lang: str | None = None) -> Catalog:
@@ -276,29 +291,52 @@ def apply_plan(
     return msgspec.structs.replace(cfg, staff=list(cfg.staff) + extra, timers=new_timers), out
 
 
-def figures(outcomes: list[Outcome], target_s: float) -> dict[str, Any]:
+class Figures:
+    """The figures a replay is compared by (the report's), summed call by call: two arrays of seconds kept."""
+
+    def __init__(self, target_s: float) -> None:
+        self.target_s = target_s
+        self.ack: array[float] = array("d")
+        self.greet: array[float] = array("d")
+        self.calls = self.kept = self.gave_up = self.unattended = self.escalations = 0
+
+    def add(self, o: Outcome) -> None:
+        self.calls += 1
+        if o.ack_s is not None:
+            self.ack.append(o.ack_s)
+        if o.greet_s is not None:
+            self.greet.append(o.greet_s)
+            self.kept += o.greet_s <= self.target_s
+        self.gave_up += o.status == "cancelled"
+        self.unattended += o.status == "unattended"
+        self.escalations += o.escalated
+
+    def result(self) -> dict[str, Any]:
+        def q(xs: array[float], p: float) -> float | None:
+            if not xs:
+                return None
+            ordered = sorted(xs)
+            return round(ordered[min(len(ordered) - 1, int(p * len(ordered)))], 1)
+
+        return {
+            "calls": self.calls,
+            "ack_median": round(statistics.median(self.ack), 1) if self.ack else None,
+            "ack_p90": q(self.ack, 0.9),
+            "greet_median": round(statistics.median(self.greet), 1) if self.greet else None,
+            "greet_p90": q(self.greet, 0.9),
+            "promise_share": round(self.kept / self.calls, 4) if self.calls else None,
+            "gave_up": self.gave_up,
+            "unattended": self.unattended,
+            "escalations": self.escalations,
+        }
+
+
+def figures(outcomes: Iterable[Outcome], target_s: float) -> dict[str, Any]:
     """The figures a replay is compared by: the report's, for one list of calls."""
-
-    def q(xs: list[float], p: float) -> float | None:
-        if not xs:
-            return None
-        xs = sorted(xs)
-        return round(xs[min(len(xs) - 1, int(p * len(xs)))], 1)
-
-    ack = [o.ack_s for o in outcomes if o.ack_s is not None]
-    greet = [o.greet_s for o in outcomes if o.greet_s is not None]
-    share = promise_share(outcomes, target_s)
-    return {
-        "calls": len(outcomes),
-        "ack_median": round(statistics.median(ack), 1) if ack else None,
-        "ack_p90": q(ack, 0.9),
-        "greet_median": round(statistics.median(greet), 1) if greet else None,
-        "greet_p90": q(greet, 0.9),
-        "promise_share": None if share is None else round(share, 4),
-        "gave_up": sum(o.status == "cancelled" for o in outcomes),
-        "unattended": sum(o.status == "unattended" for o in outcomes),
-        "escalations": sum(o.escalated for o in outcomes),
-    }
+    f = Figures(target_s)
+    for o in outcomes:
+        f.add(o)
+    return f.result()
 
 
 def simulate(
@@ -313,25 +351,36 @@ def simulate(
 ) -> dict[str, Any]:
     """Replay [since, until] with who really was on shift and with the plan; figures of both and of reality."""
     from broker.hub.words import page_words
-    from broker.reports.history import read_history
+    from broker.reports.history import History, iter_calls, read_behaviour, read_shifts
 
     tz = ZoneInfo(cfg.store.timezone)
     start, end = _local_midnight(since, tz), _local_midnight(until + timedelta(days=1), tz)
-    h = read_history(conn, start, end)
-    behaviour = h.behaviour()
     target = cfg.store.target_greet_s
+    actual = Figures(target)
+
+    def add(chunk: History) -> None:
+        for o in chunk.actual:
+            actual.add(o)
+
+    # Read a chunk at a time, and the calls again as each replay presses them: memory holds no period.
+    behaviour = read_behaviour(conn, start, end, add)
+    shifts = read_shifts(conn, start, end)
     words = page_words(cfg)
     t0 = time.perf_counter()
-    base = Replay(cfg, words, behaviour, seed=seed).run(h.calls, h.shifts)
+    replayed = Figures(target)
+    base = Replay(cfg, words, behaviour, seed=seed, sink=replayed.add).run(iter_calls(conn, start, end), shifts)
     result: dict[str, Any] = {
-        "actual": figures(h.actual, target),
-        "replayed": figures(base.calls, target),
+        "actual": actual.result(),
+        "replayed": replayed.result(),
         "load": {s: base.taken[s] for s in sorted(base.taken)},
     }
     if plan or timers:
-        pcfg, pshifts = apply_plan(cfg, h.shifts, plan, since, until, timers, out_words)
-        planned = Replay(pcfg, words, behaviour, seed=seed).run(h.calls, pshifts)
-        result["plan"] = figures(planned.calls, target)
+        pcfg, pshifts = apply_plan(cfg, shifts, plan, since, until, timers, out_words)
+        planned_fig = Figures(target)
+        planned = Replay(pcfg, words, behaviour, seed=seed, sink=planned_fig.add).run(
+            iter_calls(conn, start, end), pshifts
+        )
+        result["plan"] = planned_fig.result()
         result["plan_load"] = {s: planned.taken[s] for s in sorted(planned.taken)}
     result["seconds"] = round(time.perf_counter() - t0, 2)
     return result
