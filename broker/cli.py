@@ -17,7 +17,7 @@ import argparse
 import importlib
 import sys
 
-from broker.contract.config import ConfigError
+from broker.contract.settings import ConfigError
 
 COMMANDS = {
     "hub": "broker.hub.cli",

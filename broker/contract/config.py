@@ -24,7 +24,6 @@ Example::
 
 from __future__ import annotations
 
-import argparse
 import base64
 import math
 import re
@@ -36,10 +35,9 @@ from typing import Literal
 import msgspec
 
 from broker.contract.protocol import ID_PATTERN, valid_id
+from broker.contract.settings import ConfigError, add_config
 
-
-class ConfigError(ValueError):
-    """The config file cannot be used; the message names the key and the fix."""
+__all__ = ["ConfigError", "add_config", "Config", "load_config", "parse_config"]
 
 
 class Store(msgspec.Struct, forbid_unknown_fields=True):
@@ -863,8 +861,3 @@ def load_config(path: str | Path) -> Config:
             f"{p}: no such file; copy staffcall.example.toml to {p} and edit it, or run 'staffcall demo'"
         ) from None
     return parse_config(text, str(p)).with_base(p.resolve().parent)
-
-
-def add_config(parser: argparse.ArgumentParser) -> None:
-    """The ``--config`` option every part's command shares; here so no part imports another's CLI."""
-    parser.add_argument("--config", "-c", default="staffcall.toml", help="the store's TOML config")

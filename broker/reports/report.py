@@ -70,7 +70,7 @@ def heat_grid(calls: list[list[int]], width: int, out: Out | None = None) -> str
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from broker.contract.config import add_config
+    from broker.contract.settings import add_config
 
     rep = sub.add_parser(
         "report",
@@ -96,6 +96,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     out.add_argument("--csv", action="store_true", help="CSV on stdout: one row per group")
     out.add_argument("--json", action="store_true", help="the whole report as JSON on stdout")
     out.add_argument("--html", metavar="FILE", help="write a self-contained HTML page with charts (A4-printable)")
+    rep.add_argument(
+        "--staffing",
+        action="store_true",
+        help="with --html: add the staffing advice grid of the period (replays its calls: about a minute "
+        "per 8 weeks of a busy store; `staffcall staffing` prints the same advice)",
+    )
     rep.add_argument("--db", help="read this SQLite file instead of [database] path")
     rep.add_argument(
         "--rebuild", action="store_true", help="make the kept report data again from the calls (it is derived data)"
@@ -105,25 +111,24 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def build(args: argparse.Namespace, now: float | None = None) -> Report:
     """Load the config, open the log and compute the report the arguments ask for."""
-    from broker.contract.config import load_config
+    from broker.contract.settings import load_report_settings
     from broker.reports.metrics import open_metrics, period
 
-    cfg = load_config(args.config)
+    cfg = load_report_settings(args.config)  # the four settings a report reads: no msgspec to import
     now = time.time() if now is None else now
     if args.until and not args.since:
         raise SystemExit("staffcall report: --until needs --since (e.g. --since 2026-03-01 --until 2026-03-31)")
     kind = "range" if args.since else (args.period or "today")
     try:
-        p = period(kind, cfg.store.timezone, now, since=args.since, until=args.until)
+        p = period(kind, cfg.timezone, now, since=args.since, until=args.until)
     except ValueError as exc:
         raise SystemExit(f"staffcall report: {exc}") from None
-    names = {s.id: s.name for s in cfg.staff}
     try:
         m = open_metrics(
-            args.db or cfg.database.path,
-            cfg.store.timezone,
-            cfg.store.target_greet_s,
-            names,
+            args.db or cfg.database_path,
+            cfg.timezone,
+            cfg.target_greet_s,
+            cfg.staff_names,
             rebuild=getattr(args, "rebuild", False),
         )
     except FileNotFoundError as exc:
@@ -141,7 +146,8 @@ def run_report(args: argparse.Namespace) -> int:
         from broker.reports.html import render
 
         with open(args.html, "w", encoding="utf-8") as fh:
-            fh.write(render(report, staffing=_staffing_grid(args, report)))
+            # The advice replays the period's calls through the dispatcher: asked for, not on every report.
+            fh.write(render(report, staffing=_staffing_grid(args, report) if args.staffing else None))
         print(f"wrote {args.html}: {report.total.calls} calls, {report.period.label}", file=sys.stderr)
     else:
         print_table(report)

@@ -138,6 +138,9 @@ def test_the_html_report_shows_the_staffing_grid_of_its_period(store, tmp_path, 
     args = ["report", "--config", str(store), "--since", "2026-03-02", "--until", "2026-03-08", "--html", str(out)]
     assert main(args) == 0
     page.goto(out.as_uri())
+    assert page.locator("#staffing").count() == 0  # the advice replays the period: only when asked for
+    assert main([*args, "--staffing"]) == 0
+    page.goto(out.as_uri())
     section = page.locator("#staffing")
     assert section.locator("h2").inner_text() == "Kollegor som behövs per timme"  # the store's language (sv)
     assert [c.inner_text() for c in section.locator("caption").all()] == ["zone0", "zone1"]
