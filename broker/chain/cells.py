@@ -108,25 +108,33 @@ _GROUP_KEYS = {
 }
 
 
+_DAY_SQL = "date_diff('day', DATE '1970-01-01', local_date)::INTEGER"
+DAY_KEPT = ("all", "wdhour", "staff")
+"""The store-level groups a day summary keeps; a store's ``day`` and ``weekday`` cells are its ``all`` cells
+(one day, one weekday), read with ``k`` from the day; its ``hour`` cells are not kept (raw rows instead)."""
+
+
 def _source(files_param: str, cond: str) -> str:
     return f"(SELECT * FROM read_parquet(${files_param}, hive_partitioning = false) WHERE {cond})"
 
 
-def cells_sql(files_param: str, cond: str, sets: Iterable[str] = SETS) -> str:
-    """Per store, region, month and group of ``sets``: the counters (one scan, grouping sets)."""
+def cells_sql(files_param: str, cond: str, sets: Iterable[str] = SETS, by_day: bool = False) -> str:
+    """Per store, region, month (and local day with ``by_day``) and group of ``sets``: the counters (one scan)."""
     sets = list(sets)
     parts = []
+    day = f", {_DAY_SQL} AS day" if by_day else ""
     for s in sets:
         k, staff = _GROUP_KEYS[s]
         staff_expr = staff or "''"
         parts.append(f"""SELECT '{s}' AS set, store, region, strftime(local_date, '%Y-%m') AS month,
-                     CAST({k} AS INTEGER) AS k, {staff_expr} AS staff, {COUNTERS}
+                     CAST({k} AS INTEGER) AS k, {staff_expr} AS staff{day}, {COUNTERS}
                      FROM src GROUP BY ALL""")
     return f"WITH src AS {_source(files_param, cond)}\n" + "\nUNION ALL\n".join(parts)
 
 
-def hist_sql(files_param: str, cond: str, sets: Iterable[str] = SETS) -> str:
-    """Per store, region, month, group and timed column: the count of values in each bucket."""
+def hist_sql(files_param: str, cond: str, sets: Iterable[str] = SETS, by_day: bool = False) -> str:
+    """Per store, region, month (and local day with ``by_day``), group and timed column: values per bucket."""
+    day = f", {_DAY_SQL} AS day" if by_day else ""
     values = []
     for col, name in enumerate(TIMED):
         extra = f" AND {_GAVE_UP}" if name == "time_to_close_s" else ""
@@ -139,22 +147,23 @@ def hist_sql(files_param: str, cond: str, sets: Iterable[str] = SETS) -> str:
         only = " WHERE col = 1" if s in LIGHT else ""
         b = f"CASE WHEN over THEN {OVER} ELSE b END" if s == "staff" else "b"
         parts.append(f"""SELECT '{s}' AS set, store, region, strftime(local_date, '%Y-%m') AS month,
-                     CAST({k} AS INTEGER) AS k, {staff or "''"} AS staff, col::TINYINT AS col, {b} AS b,
+                     CAST({k} AS INTEGER) AS k, {staff or "''"} AS staff{day}, col::TINYINT AS col, {b} AS b,
                      count(*)::INTEGER AS n FROM v{only} GROUP BY ALL""")
     return (f"WITH src AS {_source(files_param, cond)}, v AS ({' UNION ALL '.join(values)})\n"
             + "\nUNION ALL\n".join(parts))  # fmt: skip
 
 
-def rollup_sql(table: str, kind: str) -> str:
-    """Per region and month, the rolled groups summed over stores (``store = '*'``)."""
+def rollup_sql(table: str, kind: str, by_day: bool = False) -> str:
+    """Per region and month (and day), the rolled groups summed over stores (``store = '*'``)."""
     rolled = ", ".join(f"'{s}'" for s in ROLLED)
+    keys = "set, region, month, k, staff" + (", day" if by_day else "")
     if kind == "hist":
-        return (f"SELECT set, '*' AS store, region, month, k, staff, col, b, sum(n)::INTEGER AS n FROM {table} "
-                f"WHERE set IN ({rolled}) GROUP BY set, region, month, k, staff, col, b")  # fmt: skip
+        return (f"SELECT {keys}, '*' AS store, col, b, sum(n)::INTEGER AS n FROM {table} "
+                f"WHERE set IN ({rolled}) GROUP BY {keys}, col, b")  # fmt: skip
     sums = ", ".join(f"sum({c})::BIGINT AS {c}" for c in SUMS)
     maxes = ", ".join(f"max({c}) AS {c}" for c in MAXES)
-    return (f"SELECT set, '*' AS store, region, month, k, staff, {sums}, min(target) AS target, {maxes} "
-            f"FROM {table} WHERE set IN ({rolled}) GROUP BY set, region, month, k, staff")  # fmt: skip
+    return (f"SELECT {keys}, '*' AS store, {sums}, min(target) AS target, {maxes} "
+            f"FROM {table} WHERE set IN ({rolled}) GROUP BY {keys}")  # fmt: skip
 
 
 # --- the months' summaries on disk -------------------------------------------------------------------
@@ -207,25 +216,71 @@ def build_month(con: Any, root: str | Path, month: str, rel_files: list[str]) ->
         )
         os.replace(tmp, folder / f"{kind}-{tag}.parquet")
         counts[kind] = con.execute(f"SELECT count(*) FROM m_{kind}").fetchone()[0]
-    old = read_current(root, month)
     current = {"fingerprint": fingerprint(rel_files), "cells": f"cells-{tag}.parquet", "hist": f"hist-{tag}.parquet"}
+    _swap(folder, current, read_current(root, month))
+    con.execute("DROP TABLE m_cells; DROP TABLE m_hist")
+    return counts
+
+
+def days_dir(root: str | Path, month: str) -> Path:
+    return Path(root) / SUMMARY_DIR / f"days-month={month}"
+
+
+def read_days(root: str | Path, month: str) -> dict[str, Any] | None:
+    """The month's day summary as ``{"files", "cells", "hist"}`` (the files it was built from, relative), or None."""
+    folder = days_dir(root, month)
+    try:
+        data = json.loads((folder / "current.json").read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return None
+    return {"files": set(data["files"]), "cells": str(folder / data["cells"]), "hist": str(folder / data["hist"])}
+
+
+def build_days(con: Any, root: str | Path, month: str, rel_files: list[str]) -> dict[str, int]:
+    """Rebuild one month's day summary: cells per store and local day (``DAY_KEPT``), and per region and day
+    (``ROLLED``), so a period that covers the month only in part (this week, this month so far) reads them."""
+    folder = days_dir(root, month)
+    folder.mkdir(parents=True, exist_ok=True)
+    tag = uuid.uuid4().hex[:12]
+    files = [str(Path(root) / f) for f in rel_files]
+    kept = ", ".join(f"'{s}'" for s in DAY_KEPT)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE d_cells AS {cells_sql('files', 'TRUE', by_day=True)}", {"files": files})
+    con.execute(f"CREATE OR REPLACE TEMP TABLE d_hist AS {hist_sql('files', 'TRUE', by_day=True)}", {"files": files})
+    counts = {}
+    for kind in ("cells", "hist"):
+        order = "set, store, day, k, staff" + (", col, b" if kind == "hist" else "")
+        tmp = folder / f".{kind}-{tag}.parquet"
+        con.execute(
+            f"COPY (SELECT * FROM d_{kind} WHERE set IN ({kept}) UNION ALL BY NAME "
+            f"{rollup_sql(f'd_{kind}', kind, by_day=True)} ORDER BY {order}) "
+            f"TO '{tmp}' (FORMAT PARQUET, COMPRESSION ZSTD, ROW_GROUP_SIZE 100000)"
+        )
+        os.replace(tmp, folder / f"{kind}-{tag}.parquet")
+        counts[kind] = con.execute(f"SELECT count(*) FROM d_{kind}").fetchone()[0]
+    _swap(folder, {"files": sorted(rel_files), "cells": f"cells-{tag}.parquet", "hist": f"hist-{tag}.parquet"},
+          read_days(root, month))  # fmt: skip
+    con.execute("DROP TABLE d_cells; DROP TABLE d_hist")
+    return counts
+
+
+def _swap(folder: Path, current: dict[str, Any], old: dict[str, Any] | None) -> None:
+    """Name the new pair in ``current.json`` (atomically); keep the previous pair one build longer."""
     tmp = folder / ".current.json.tmp"
     tmp.write_text(json.dumps(current), encoding="utf-8")
     os.replace(tmp, folder / "current.json")
-    con.execute("DROP TABLE m_cells; DROP TABLE m_hist")
-    if old:  # a reader that read the old name a moment ago may still open it: keep the previous pair one build longer
+    if old:  # a reader that read the old name a moment ago may still open it
         keep = {Path(old["cells"]).name, Path(old["hist"]).name, current["cells"], current["hist"]}
         for f in folder.glob("*.parquet"):
             if f.name not in keep:
                 f.unlink(missing_ok=True)
-    return counts
 
 
 def rebuild(
     root: str | Path, committed: list[str], only_stale: bool = True, con: Any = None, before: str | None = None
 ) -> list[str]:
     """Rebuild the summaries of every month of ``committed`` (relative paths) whose fingerprint changed
-    (every month with ``only_stale=False``; with ``before``, only months before that YYYY-MM)."""
+    (every month with ``only_stale=False``; with ``before``, only months before that YYYY-MM); returns
+    those months.  Every month's day summary is rebuilt too when its files changed, the current one included."""
     import duckdb
 
     # Bounded memory (DuckDB spills the aggregation beyond it): a rebuild beside a running ingest.
@@ -235,6 +290,9 @@ def rebuild(
         by_month.setdefault(month_of(rel), []).append(rel)
     done = []
     for month, rels in sorted(by_month.items()):
+        days = read_days(root, month)
+        if not only_stale or not days or days["files"] != set(rels):
+            build_days(con, root, month, rels)
         if before and month >= before:
             continue
         cur = read_current(root, month)
@@ -265,6 +323,8 @@ def gather(con: Any, root: str | Path, committed: list[str], filters: Any, sets:
     for rel in committed:
         by_month.setdefault(month_of(rel), []).append(rel)
     kept_cells, kept_hist, raw, partial_kept = [], [], [], False
+    day_cells, day_hist = [], []
+    stores_level = bool(filters.stores) or per_store
     for month, rels in sorted(by_month.items()):
         first = f"{month}-01"
         if (since and f"{month}-31" < since.isoformat()) or (until and first > until.isoformat()):
@@ -275,8 +335,15 @@ def gather(con: Any, root: str | Path, committed: list[str], filters: Any, sets:
             kept_cells.append(cur["cells"])
             kept_hist.append(cur["hist"])
             partial_kept = partial_kept or not whole
-        else:
-            raw.extend(str(Path(root) / r) for r in rels if scope is None or _store(r) in scope)
+            continue
+        days = None if stores_level and "hour" in sets else read_days(root, month)
+        if days and days["files"] <= set(rels):
+            # Fresh for every file it was built from, and none of them gone (a merge since: raw until rebuilt);
+            # the files committed since (the last flushes: today's calls, a straggler) are read raw beside it.
+            day_cells.append(days["cells"])
+            day_hist.append(days["hist"])
+            rels = [r for r in rels if r not in days["files"]]
+        raw.extend(str(Path(root) / r) for r in rels if scope is None or _store(r) in scope)
     cond_raw, params = where(filters)
     quoted = ", ".join(f"'{s}'" for s in sets)
     kept_cond = [f"set IN ({quoted})"]
@@ -308,10 +375,42 @@ def gather(con: Any, root: str | Path, committed: list[str], filters: Any, sets:
             for key, value in kp.items():
                 cond = cond.replace(f"${key}", value if key == "stores" else _literal(value))
             view = f"SELECT * FROM read_parquet({_literal(kept)}) WHERE {cond} UNION ALL BY NAME {view}"
+        if day_cells:
+            dfiles = day_cells if kind == "cells" else day_hist
+            view = f"{_day_view(dfiles, filters, sets, stores_level)} UNION ALL BY NAME {view}"
         # Named stores: their few rows once into a table; the chain's histograms: a view (millions of rows).
         table = filters.stores or kind == "cells"  # the cells are few (one scan, then every output reads them)
         con.execute(f"CREATE OR REPLACE TEMP {'TABLE' if table else 'VIEW'} {name}_{kind} AS {view}")
-    return {"kept_months": len(kept_cells), "raw_files": len(raw)}
+    return {"kept_months": len(kept_cells), "day_months": len(day_cells), "raw_files": len(raw)}
+
+
+def _day_view(files: list[str], filters: Any, sets: list[str], stores_level: bool) -> str:
+    """The period's days of day summaries as cells of ``sets`` (the ``day`` column dropped).
+
+    For the chain the rolled groups come from the region rows; for named stores (or per store) a
+    store's ``day`` and ``weekday`` cells are its ``all`` cells with ``k`` from the day (1970-01-01
+    was a Thursday: weekday ``(day + 3) % 7``, Monday 0)."""
+    cond = [f"day BETWEEN {_days(filters.since) if filters.since else -(10**9)} "
+            f"AND {_days(filters.until) if filters.until else 10**9}"]  # fmt: skip
+    if filters.region:
+        cond.append(f"region = {_literal(filters.region)}")
+    if filters.stores:
+        cond.append(f"store IN ({', '.join(_literal(x) for x in filters.stores)})")
+    src = f"read_parquet({_literal(files)})"
+    where_ = " AND ".join(cond)
+    parts = []
+    for s in sets:
+        if not stores_level and s in ROLLED:
+            parts.append(f"SELECT * EXCLUDE (day) FROM {src} WHERE set = '{s}' AND store = '*' AND {where_}")
+        elif s in DAY_KEPT:
+            parts.append(f"SELECT * EXCLUDE (day) FROM {src} WHERE set = '{s}' AND store <> '*' AND {where_}")
+        elif s in ("day", "weekday"):
+            k = "day" if s == "day" else "(day + 3) % 7"
+            parts.append(f"SELECT * EXCLUDE (day, set, k), '{s}' AS set, ({k})::INTEGER AS k FROM {src} "
+                         f"WHERE set = 'all' AND store <> '*' AND {where_}")  # fmt: skip
+        else:
+            raise ValueError(f"a day summary keeps no store-level {s!r} cells")
+    return " UNION ALL BY NAME ".join(parts)
 
 
 def _literal(value: Any) -> str:

@@ -119,8 +119,9 @@ def _build(con: Any, root: str, filters: Filters, by: str | None, label: str) ->
     outputs = ["total", "store", "region", "day", "wdhour", "staff"] + ([by] if by in ("weekday", "hour") else [])
     sets = ["all", "day", "wdhour", "staff"] + ([by] if by in ("weekday", "hour") else [])
     read = cells.gather(con, root, committed, filters, sets, "m")
-    report.files = read["raw_files"] + read["kept_months"]
+    report.files = read["raw_files"] + read["kept_months"] + read["day_months"]
     report.kept_months = read["kept_months"]
+    report.day_months = read["day_months"]
     rows = cells.figures(con, "m", outputs)
     total = rows.get("total", [])
     if not total or not total[0]["calls"]:

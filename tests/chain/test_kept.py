@@ -22,6 +22,7 @@ def figures_only(report) -> dict:
     data = to_dict(report)
     data.pop("files")
     data.pop("kept_months")
+    data.pop("day_months")
     return data
 
 
@@ -107,3 +108,67 @@ def test_the_ingest_keeps_summaries_of_past_months_only(ingested):
     report = build(str(root), Filters(), None)
     assert report.kept_months == 2  # December (the month still being written) from its raw files
     assert rebuild(root, committed_files(root), before="2026-12") == []  # nothing changed since
+
+
+def raw_report(root, f, by):
+    """The report with every kept summary moved aside: from the raw rows only."""
+    kept = root / ".summaries"
+    aside = root / ".summaries-aside"
+    if kept.exists():
+        kept.rename(aside)
+    try:
+        report = build(str(root), f, by)
+        assert report.kept_months == 0 and report.day_months == 0
+        return report
+    finally:
+        if aside.exists():
+            aside.rename(kept)
+
+
+WEEK = Filters(since=date(2026, 11, 30), until=date(2026, 12, 6))  # this week (END's), across November and December
+MONTH = Filters(since=date(2026, 12, 1), until=date(2026, 12, 31))  # this month, still being written
+PERIODS = [
+    (WEEK, None),
+    (WEEK, "hour"),
+    (Filters(since=WEEK.since, until=WEEK.until, region="north"), "weekday"),
+    (Filters(since=WEEK.since, until=WEEK.until, stores=("s02",)), "weekday"),
+    (Filters(since=WEEK.since, until=WEEK.until, stores=("s03", "s04")), "hour"),  # a store's hours: raw rows
+    (MONTH, "region"),
+    (MONTH, "store"),
+    (Filters(since=date(2026, 10, 20), until=date(2026, 11, 15)), None),  # a range cutting two months
+    (Filters(since=date(2026, 10, 20), until=date(2026, 11, 15)), "weekday"),
+]
+
+
+def test_day_summaries_give_the_same_report_as_the_raw_rows(ingested):
+    """This week, this month and a range cutting months: from day summaries, as from the raw rows."""
+    root, writer, records = ingested
+    assert rebuild(root, committed_files(root), before="2026-12") == ["2026-10", "2026-11"]  # as the ingest does
+    for f, by in PERIODS:
+        want = raw_report(root, f, by)
+        got = build(str(root), f, by)
+        assert want.total.calls > 0
+        if not (f.stores and by == "hour"):
+            assert got.day_months > 0, (f, by)
+        assert figures_only(got) == figures_only(want), (f, by)
+
+
+def test_calls_written_after_the_day_summary_are_read_raw_beside_it(ingested):
+    root, writer, records = ingested
+    rebuild(root, committed_files(root), before="2026-12")
+    from msgspec.structs import replace
+
+    late = [replace(r, call_id=r.call_id + "-late") for r in records if r.local_date >= "2026-12-01"]
+    writer.write(late)  # today's flush, after the summaries
+    got = build(str(root), MONTH, "store")
+    assert got.day_months == 1 and got.files > 1
+    want = raw_report(root, MONTH, "store")
+    assert figures_only(got) == figures_only(want)
+    assert got.total.calls == sum(r.local_date >= "2026-12-01" for r in records) + len(late)
+    # A merge removes the files the day summary was built from: the month is read raw until rebuilt.
+    assert writer.compact(min_files=2) > 0
+    merged = build(str(root), MONTH, "store")
+    assert merged.day_months == 0 and figures_only(merged) == figures_only(want)
+    rebuild(root, committed_files(root), before="2026-12")
+    again = build(str(root), MONTH, "store")
+    assert again.day_months == 1 and figures_only(again) == figures_only(want)
