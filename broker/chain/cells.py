@@ -114,11 +114,14 @@ DAY_KEPT = ("all", "wdhour", "staff")
 (one day, one weekday), read with ``k`` from the day; its ``hour`` cells are not kept (raw rows instead)."""
 
 
-def _source(files_param: str, cond: str) -> str:
-    return f"(SELECT * FROM read_parquet(${files_param}, hive_partitioning = false) WHERE {cond})"
+def _source(files_param: str, cond: str, rolled: bool = False) -> str:
+    star = " REPLACE ('*' AS store)" if rolled else ""  # every store as one: the region's rollup, in one pass
+    return f"(SELECT *{star} FROM read_parquet(${files_param}, hive_partitioning = false) WHERE {cond})"
 
 
-def cells_sql(files_param: str, cond: str, sets: Iterable[str] = SETS, by_day: bool = False) -> str:
+def cells_sql(
+    files_param: str, cond: str, sets: Iterable[str] = SETS, by_day: bool = False, rolled: bool = False
+) -> str:
     """Per store, region, month (and local day with ``by_day``) and group of ``sets``: the counters (one scan)."""
     sets = list(sets)
     parts = []
@@ -129,10 +132,12 @@ def cells_sql(files_param: str, cond: str, sets: Iterable[str] = SETS, by_day: b
         parts.append(f"""SELECT '{s}' AS set, store, region, strftime(local_date, '%Y-%m') AS month,
                      CAST({k} AS INTEGER) AS k, {staff_expr} AS staff{day}, {COUNTERS}
                      FROM src GROUP BY ALL""")
-    return f"WITH src AS {_source(files_param, cond)}\n" + "\nUNION ALL\n".join(parts)
+    return f"WITH src AS {_source(files_param, cond, rolled)}\n" + "\nUNION ALL\n".join(parts)
 
 
-def hist_sql(files_param: str, cond: str, sets: Iterable[str] = SETS, by_day: bool = False) -> str:
+def hist_sql(
+    files_param: str, cond: str, sets: Iterable[str] = SETS, by_day: bool = False, rolled: bool = False
+) -> str:
     """Per store, region, month (and local day with ``by_day``), group and timed column: values per bucket."""
     day = f", {_DAY_SQL} AS day" if by_day else ""
     values = []
@@ -149,7 +154,7 @@ def hist_sql(files_param: str, cond: str, sets: Iterable[str] = SETS, by_day: bo
         parts.append(f"""SELECT '{s}' AS set, store, region, strftime(local_date, '%Y-%m') AS month,
                      CAST({k} AS INTEGER) AS k, {staff or "''"} AS staff{day}, col::TINYINT AS col, {b} AS b,
                      count(*)::INTEGER AS n FROM v{only} GROUP BY ALL""")
-    return (f"WITH src AS {_source(files_param, cond)}, v AS ({' UNION ALL '.join(values)})\n"
+    return (f"WITH src AS {_source(files_param, cond, rolled)}, v AS ({' UNION ALL '.join(values)})\n"
             + "\nUNION ALL\n".join(parts))  # fmt: skip
 
 
@@ -243,23 +248,20 @@ def build_days(con: Any, root: str | Path, month: str, rel_files: list[str]) -> 
     folder.mkdir(parents=True, exist_ok=True)
     tag = uuid.uuid4().hex[:12]
     files = [str(Path(root) / f) for f in rel_files]
-    kept = ", ".join(f"'{s}'" for s in DAY_KEPT)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE d_cells AS {cells_sql('files', 'TRUE', by_day=True)}", {"files": files})
-    con.execute(f"CREATE OR REPLACE TEMP TABLE d_hist AS {hist_sql('files', 'TRUE', by_day=True)}", {"files": files})
     counts = {}
-    for kind in ("cells", "hist"):
+    for kind, make in (("cells", cells_sql), ("hist", hist_sql)):
         order = "set, store, day, k, staff" + (", col, b" if kind == "hist" else "")
+        stores, regions = make("files", "TRUE", DAY_KEPT, True), make("files", "TRUE", ROLLED, True, rolled=True)
         tmp = folder / f".{kind}-{tag}.parquet"
         con.execute(
-            f"COPY (SELECT * FROM d_{kind} WHERE set IN ({kept}) UNION ALL BY NAME "
-            f"{rollup_sql(f'd_{kind}', kind, by_day=True)} ORDER BY {order}) "
-            f"TO '{tmp}' (FORMAT PARQUET, COMPRESSION ZSTD, ROW_GROUP_SIZE 100000)"
+            f"COPY (SELECT * FROM ({stores}) UNION ALL BY NAME SELECT * FROM ({regions}) ORDER BY {order}) "
+            f"TO '{tmp}' (FORMAT PARQUET, COMPRESSION ZSTD, ROW_GROUP_SIZE 100000)",
+            {"files": files},
         )
         os.replace(tmp, folder / f"{kind}-{tag}.parquet")
-        counts[kind] = con.execute(f"SELECT count(*) FROM d_{kind}").fetchone()[0]
+        counts[kind] = con.execute(f"SELECT count(*) FROM '{folder / f'{kind}-{tag}.parquet'}'").fetchone()[0]
     _swap(folder, {"files": sorted(rel_files), "cells": f"cells-{tag}.parquet", "hist": f"hist-{tag}.parquet"},
           read_days(root, month))  # fmt: skip
-    con.execute("DROP TABLE d_cells; DROP TABLE d_hist")
     return counts
 
 
@@ -284,7 +286,10 @@ def rebuild(
     import duckdb
 
     # Bounded memory (DuckDB spills the aggregation beyond it): a rebuild beside a running ingest.
-    con = con or duckdb.connect(config={"memory_limit": "256MB", "threads": 2})
+    spill = Path(root) / SUMMARY_DIR / ".spill"
+    con = con or duckdb.connect(
+        config={"memory_limit": "256MB", "threads": 2, "temp_directory": str(spill), "preserve_insertion_order": False}
+    )
     by_month: dict[str, list[str]] = {}
     for rel in committed:
         by_month.setdefault(month_of(rel), []).append(rel)
