@@ -200,7 +200,8 @@ def read_current(root: str | Path, month: str) -> dict[str, Any] | None:
     except (FileNotFoundError, ValueError):
         return None
     cells, hist = str(folder / data["cells"]), str(folder / data["hist"])
-    return {"fingerprint": data["fingerprint"], "cells": cells, "hist": hist}
+    stores = str(folder / data["stores"]) if data.get("stores") else None
+    return {"fingerprint": data["fingerprint"], "cells": cells, "hist": hist, "stores": stores}
 
 
 def build_month(con: Any, root: str | Path, month: str, rel_files: list[str]) -> dict[str, int]:
@@ -221,10 +222,66 @@ def build_month(con: Any, root: str | Path, month: str, rel_files: list[str]) ->
         )
         os.replace(tmp, folder / f"{kind}-{tag}.parquet")
         counts[kind] = con.execute(f"SELECT count(*) FROM m_{kind}").fetchone()[0]
-    current = {"fingerprint": fingerprint(rel_files), "cells": f"cells-{tag}.parquet", "hist": f"hist-{tag}.parquet"}
+    stores = f"stores-{tag}.sqlite"
+    write_stores_db(con, folder / stores, rel_files)
+    current = {"fingerprint": fingerprint(rel_files), "cells": f"cells-{tag}.parquet", "hist": f"hist-{tag}.parquet",
+               "stores": stores}  # fmt: skip
     _swap(folder, current, read_current(root, month))
     con.execute("DROP TABLE m_cells; DROP TABLE m_hist")
     return counts
+
+
+STORE_COLUMNS = ["store", "region", "grp", "k", "staff", *SUMS, "target", *MAXES]
+
+
+def write_stores_db(con: Any, path: Path, rel_files: list[str]) -> None:
+    """The month's store rows of ``m_cells`` / ``m_hist`` as a small SQLite file, indexed by store.
+
+    What a report of named stores reads without DuckDB (``broker.chain.storekept``): Python with
+    DuckDB imported is most of a 0.2 s budget, SQLite comes with Python.  Each histogram is one row
+    per cell and column, its buckets and counts packed as little-endian int32 arrays (a few hundred
+    rows per store and month instead of ~16,000).  ``fp`` holds each store's own fingerprint, so a
+    report of one store checks only that store's files."""
+    import sqlite3
+    import sys
+
+    tmp = path.with_name(f".{path.name}")
+    tmp.unlink(missing_ok=True)
+    db = sqlite3.connect(tmp)
+    db.execute("PRAGMA journal_mode=OFF")
+    db.execute("PRAGMA synchronous=OFF")
+    db.execute(f"CREATE TABLE cells ({', '.join(STORE_COLUMNS)})")
+    db.execute("CREATE TABLE hist (store, grp, k, staff, col, b BLOB, n BLOB)")
+    db.execute("CREATE TABLE fp (store PRIMARY KEY, fingerprint)")
+    cols = ", ".join(c if c != "grp" else "set" for c in STORE_COLUMNS)
+    cur = con.execute(f"SELECT {cols} FROM m_cells WHERE store <> '*'")
+    marks = ", ".join("?" * len(STORE_COLUMNS))
+    while chunk := cur.fetchmany(20_000):
+        db.executemany(f"INSERT INTO cells VALUES ({marks})", chunk)
+    cur = con.execute("SELECT store, set, k, staff, col, list(b ORDER BY b), list(n ORDER BY b) FROM m_hist "
+                      "WHERE store <> '*' GROUP BY ALL")  # fmt: skip
+    swap = sys.byteorder != "little"
+    while chunk := cur.fetchmany(20_000):
+        db.executemany("INSERT INTO hist VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       [(*r[:5], _pack(r[5], swap), _pack(r[6], swap)) for r in chunk])  # fmt: skip
+    by_store: dict[str, list[str]] = {}
+    for rel in rel_files:
+        by_store.setdefault(_store(rel), []).append(rel)
+    db.executemany("INSERT INTO fp VALUES (?, ?)", [(k, fingerprint(v)) for k, v in by_store.items()])
+    db.execute("CREATE INDEX cells_store ON cells (store, grp)")
+    db.execute("CREATE INDEX hist_store ON hist (store, grp)")
+    db.commit()
+    db.close()
+    os.replace(tmp, path)
+
+
+def _pack(values: list[int], swap: bool) -> bytes:
+    from array import array
+
+    a = array("i", values)
+    if swap:
+        a.byteswap()
+    return a.tobytes()
 
 
 def days_dir(root: str | Path, month: str) -> Path:
@@ -232,13 +289,20 @@ def days_dir(root: str | Path, month: str) -> Path:
 
 
 def read_days(root: str | Path, month: str) -> dict[str, Any] | None:
-    """The month's day summary as ``{"files", "cells", "hist"}`` (the files it was built from, relative), or None."""
+    """The month's day summary as ``{"files", "cells", "hist"}`` (the call files it was built from, relative;
+    its own cells and hist files, absolute), or None."""
     folder = days_dir(root, month)
     try:
         data = json.loads((folder / "current.json").read_text(encoding="utf-8"))
     except (FileNotFoundError, ValueError):
         return None
-    return {"files": set(data["files"]), "cells": str(folder / data["cells"]), "hist": str(folder / data["hist"])}
+    cells, hist = [str(folder / f) for f in data["cells"]], [str(folder / f) for f in data["hist"]]
+    return {"files": set(data["files"]), "cells": cells, "hist": hist}
+
+
+DAY_CHUNK_STORES = 100
+"""Stores per pass of a day summary's build: each pass its own pair of files, so the build's memory stays
+within the rebuild's bound however many stores (a region's day rows are then split over the passes: they add)."""
 
 
 def build_days(con: Any, root: str | Path, month: str, rel_files: list[str]) -> dict[str, int]:
@@ -247,22 +311,33 @@ def build_days(con: Any, root: str | Path, month: str, rel_files: list[str]) -> 
     folder = days_dir(root, month)
     folder.mkdir(parents=True, exist_ok=True)
     tag = uuid.uuid4().hex[:12]
-    files = [str(Path(root) / f) for f in rel_files]
-    counts = {}
-    for kind, make in (("cells", cells_sql), ("hist", hist_sql)):
-        order = "set, store, day, k, staff" + (", col, b" if kind == "hist" else "")
-        stores, regions = make("files", "TRUE", DAY_KEPT, True), make("files", "TRUE", ROLLED, True, rolled=True)
-        tmp = folder / f".{kind}-{tag}.parquet"
-        con.execute(
-            f"COPY (SELECT * FROM ({stores}) UNION ALL BY NAME SELECT * FROM ({regions}) ORDER BY {order}) "
-            f"TO '{tmp}' (FORMAT PARQUET, COMPRESSION ZSTD, ROW_GROUP_SIZE 100000)",
-            {"files": files},
-        )
-        os.replace(tmp, folder / f"{kind}-{tag}.parquet")
-        counts[kind] = con.execute(f"SELECT count(*) FROM '{folder / f'{kind}-{tag}.parquet'}'").fetchone()[0]
-    _swap(folder, {"files": sorted(rel_files), "cells": f"cells-{tag}.parquet", "hist": f"hist-{tag}.parquet"},
-          read_days(root, month))  # fmt: skip
+    by_store: dict[str, list[str]] = {}
+    for rel in rel_files:
+        by_store.setdefault(_store(rel), []).append(rel)
+    names = sorted(by_store)
+    counts = {"cells": 0, "hist": 0}
+    written: dict[str, list[str]] = {"cells": [], "hist": []}
+    for i in range(0, len(names), DAY_CHUNK_STORES):
+        files = [str(Path(root) / r) for s in names[i : i + DAY_CHUNK_STORES] for r in by_store[s]]
+        for kind, make in (("cells", cells_sql), ("hist", hist_sql)):
+            order = "set, store, day, k, staff" + (", col, b" if kind == "hist" else "")
+            stores, regions = make("files", "TRUE", DAY_KEPT, True), make("files", "TRUE", ROLLED, True, rolled=True)
+            name = f"{kind}-{tag}-{i // DAY_CHUNK_STORES:04d}.parquet"
+            tmp = folder / f".{name}"
+            con.execute(
+                f"COPY (SELECT * FROM ({stores}) UNION ALL BY NAME SELECT * FROM ({regions}) ORDER BY {order}) "
+                f"TO '{tmp}' (FORMAT PARQUET, COMPRESSION ZSTD, ROW_GROUP_SIZE 100000)",
+                {"files": files},
+            )
+            os.replace(tmp, folder / name)
+            written[kind].append(name)
+            counts[kind] += con.execute(f"SELECT count(*) FROM '{folder / name}'").fetchone()[0]
+    _swap(folder, {"files": sorted(rel_files), **written}, read_days(root, month))
     return counts
+
+
+def _names(value: str | list[str] | None) -> list[str]:
+    return [] if not value else [value] if isinstance(value, str) else value
 
 
 def _swap(folder: Path, current: dict[str, Any], old: dict[str, Any] | None) -> None:
@@ -271,8 +346,9 @@ def _swap(folder: Path, current: dict[str, Any], old: dict[str, Any] | None) -> 
     tmp.write_text(json.dumps(current), encoding="utf-8")
     os.replace(tmp, folder / "current.json")
     if old:  # a reader that read the old name a moment ago may still open it
-        keep = {Path(old["cells"]).name, Path(old["hist"]).name, current["cells"], current["hist"]}
-        for f in folder.glob("*.parquet"):
+        keep = {Path(f).name for k in ("cells", "hist", "stores") for f in _names(old.get(k))}
+        keep |= {f for k in ("cells", "hist", "stores") for f in _names(current.get(k))}
+        for f in [*folder.glob("*.parquet"), *folder.glob("*.sqlite")]:
             if f.name not in keep:
                 f.unlink(missing_ok=True)
 
@@ -328,7 +404,7 @@ def gather(con: Any, root: str | Path, committed: list[str], filters: Any, sets:
     for rel in committed:
         by_month.setdefault(month_of(rel), []).append(rel)
     kept_cells, kept_hist, raw, partial_kept = [], [], [], False
-    day_cells, day_hist = [], []
+    day_cells, day_hist, day_months = [], [], 0
     stores_level = bool(filters.stores) or per_store
     for month, rels in sorted(by_month.items()):
         first = f"{month}-01"
@@ -345,8 +421,9 @@ def gather(con: Any, root: str | Path, committed: list[str], filters: Any, sets:
         if days and days["files"] <= set(rels):
             # Fresh for every file it was built from, and none of them gone (a merge since: raw until rebuilt);
             # the files committed since (the last flushes: today's calls, a straggler) are read raw beside it.
-            day_cells.append(days["cells"])
-            day_hist.append(days["hist"])
+            day_cells.extend(days["cells"])
+            day_hist.extend(days["hist"])
+            day_months += 1
             rels = [r for r in rels if r not in days["files"]]
         raw.extend(str(Path(root) / r) for r in rels if scope is None or _store(r) in scope)
     cond_raw, params = where(filters)
@@ -386,7 +463,7 @@ def gather(con: Any, root: str | Path, committed: list[str], filters: Any, sets:
         # Named stores: their few rows once into a table; the chain's histograms: a view (millions of rows).
         table = filters.stores or kind == "cells"  # the cells are few (one scan, then every output reads them)
         con.execute(f"CREATE OR REPLACE TEMP {'TABLE' if table else 'VIEW'} {name}_{kind} AS {view}")
-    return {"kept_months": len(kept_cells), "day_months": len(day_cells), "raw_files": len(raw)}
+    return {"kept_months": len(kept_cells), "day_months": day_months, "raw_files": len(raw)}
 
 
 def _day_view(files: list[str], filters: Any, sets: list[str], stores_level: bool) -> str:

@@ -140,8 +140,11 @@ PERIODS = [
 ]
 
 
-def test_day_summaries_give_the_same_report_as_the_raw_rows(ingested):
+def test_day_summaries_give_the_same_report_as_the_raw_rows(ingested, monkeypatch):
     """This week, this month and a range cutting months: from day summaries, as from the raw rows."""
+    from broker.chain import cells
+
+    monkeypatch.setattr(cells, "DAY_CHUNK_STORES", 4)  # two passes over six stores: a region's days split
     root, writer, records = ingested
     assert rebuild(root, committed_files(root), before="2026-12") == ["2026-10", "2026-11"]  # as the ingest does
     for f, by in PERIODS:
@@ -172,3 +175,68 @@ def test_calls_written_after_the_day_summary_are_read_raw_beside_it(ingested):
     rebuild(root, committed_files(root), before="2026-12")
     again = build(str(root), MONTH, "store")
     assert again.day_months == 1 and figures_only(again) == figures_only(want)
+
+
+STORE_CASES = [
+    (Filters(stores=("s02",)), None),
+    (Filters(stores=("s02", "s05")), "weekday"),
+    (Filters(stores=("s01", "s03")), "hour"),
+    (Filters(stores=("s01", "s02", "s03"), region="north"), "region"),
+    (Filters(since=date(2026, 10, 1), until=date(2026, 11, 30), stores=("s04",)), "store"),
+]
+
+
+def test_named_stores_read_without_duckdb_give_the_same_report(ingested):
+    """The per-store SQLite summaries (no DuckDB) against the DuckDB path and the raw rows."""
+    import duckdb
+
+    from broker.chain.storekept import KeptStores
+
+    root, writer, _ = ingested
+    rebuild(root, committed_files(root))
+    for f, by in STORE_CASES:
+        assert KeptStores(str(root), f).figures(["all"], ["total"]) is not None, f
+        fast = build(str(root), f, by)
+        slow = build(str(root), f, by, con=duckdb.connect())  # a connection given: the DuckDB path
+        want = raw_report(root, f, by)
+        assert fast.total.calls > 0 and fast.kept_months > 0
+        assert figures_only(fast) == figures_only(slow) == figures_only(want), (f, by)
+
+
+def test_a_store_whose_files_changed_is_not_read_from_its_stale_summary(ingested):
+    from msgspec.structs import replace
+
+    from broker.chain.storekept import KeptStores
+
+    root, writer, records = ingested
+    rebuild(root, committed_files(root))
+    one = Filters(stores=("s02",))
+    other = Filters(stores=("s03",))
+    late = [replace(r, call_id=r.call_id + "-late") for r in records if r.store == "s02"][:10]
+    writer.write(late)
+    assert KeptStores(str(root), one).figures(["all"], ["total"]) is None  # s02's files changed
+    assert KeptStores(str(root), other).figures(["all"], ["total"]) is not None  # s03's did not
+    got = build(str(root), one, None)
+    assert got.total.calls == sum(r.store == "s02" for r in records) + len(late)
+    assert figures_only(got) == figures_only(raw_report(root, one, None))
+    # A partial month: the DuckDB path (day summaries there), same figures as the raw rows.
+    week = Filters(since=date(2026, 11, 30), until=date(2026, 12, 6), stores=("s03",))
+    assert KeptStores(str(root), week).figures(["all"], ["total"]) is None
+    assert figures_only(build(str(root), week, None)) == figures_only(raw_report(root, week, None))
+
+
+def test_a_one_store_report_does_not_load_duckdb_when_its_summaries_cover_it(ingested):
+    import subprocess
+    import sys
+
+    root, _, _ = ingested
+    check = (
+        "import sys; from broker.chain.report import build; from broker.chain.figures import Filters; "
+        f"r = build({str(root)!r}, Filters(stores=('s02',)), None); "
+        "print(r.total.calls, 'duckdb' in sys.modules)"
+    )
+    before = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=120, check=True)
+    assert before.stdout.split()[1] == "True"  # no summaries yet: the raw rows, through DuckDB
+    rebuild(root, committed_files(root))
+    after = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=120, check=True)
+    assert after.stdout.split() == [before.stdout.split()[0], "False"]
