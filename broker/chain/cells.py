@@ -120,7 +120,12 @@ def _source(files_param: str, cond: str, rolled: bool = False) -> str:
 
 
 def cells_sql(
-    files_param: str, cond: str, sets: Iterable[str] = SETS, by_day: bool = False, rolled: bool = False
+    files_param: str,
+    cond: str,
+    sets: Iterable[str] = SETS,
+    by_day: bool = False,
+    rolled: bool = False,
+    stream: bool = False,
 ) -> str:
     """Per store, region, month (and local day with ``by_day``) and group of ``sets``: the counters (one scan)."""
     sets = list(sets)
@@ -132,11 +137,17 @@ def cells_sql(
         parts.append(f"""SELECT '{s}' AS set, store, region, strftime(local_date, '%Y-%m') AS month,
                      CAST({k} AS INTEGER) AS k, {staff_expr} AS staff{day}, {COUNTERS}
                      FROM src GROUP BY ALL""")
-    return f"WITH src AS {_source(files_param, cond, rolled)}\n" + "\nUNION ALL\n".join(parts)
+    kept = "NOT MATERIALIZED " if stream else ""
+    return f"WITH src AS {kept}{_source(files_param, cond, rolled)}\n" + "\nUNION ALL\n".join(parts)
 
 
 def hist_sql(
-    files_param: str, cond: str, sets: Iterable[str] = SETS, by_day: bool = False, rolled: bool = False
+    files_param: str,
+    cond: str,
+    sets: Iterable[str] = SETS,
+    by_day: bool = False,
+    rolled: bool = False,
+    stream: bool = False,
 ) -> str:
     """Per store, region, month (and local day with ``by_day``), group and timed column: values per bucket."""
     day = f", {_DAY_SQL} AS day" if by_day else ""
@@ -154,7 +165,8 @@ def hist_sql(
         parts.append(f"""SELECT '{s}' AS set, store, region, strftime(local_date, '%Y-%m') AS month,
                      CAST({k} AS INTEGER) AS k, {staff or "''"} AS staff{day}, col::TINYINT AS col, {b} AS b,
                      count(*)::INTEGER AS n FROM v{only} GROUP BY ALL""")
-    return (f"WITH src AS {_source(files_param, cond, rolled)}, v AS ({' UNION ALL '.join(values)})\n"
+    kept = "NOT MATERIALIZED " if stream else ""  # stream: each set scans the files again, nothing held
+    return (f"WITH src AS {kept}{_source(files_param, cond, rolled)}, v AS {kept}({' UNION ALL '.join(values)})\n"
             + "\nUNION ALL\n".join(parts))  # fmt: skip
 
 
@@ -296,18 +308,20 @@ def read_days(root: str | Path, month: str) -> dict[str, Any] | None:
         data = json.loads((folder / "current.json").read_text(encoding="utf-8"))
     except (FileNotFoundError, ValueError):
         return None
-    cells, hist = [str(folder / f) for f in data["cells"]], [str(folder / f) for f in data["hist"]]
+    cells, hist = [str(folder / f) for f in _names(data["cells"])], [str(folder / f) for f in _names(data["hist"])]
     return {"files": set(data["files"]), "cells": cells, "hist": hist}
 
 
 DAY_CHUNK_STORES = 100
-"""Stores per pass of a day summary's build: each pass its own pair of files, so the build's memory stays
-within the rebuild's bound however many stores (a region's day rows are then split over the passes: they add)."""
+"""Stores per pass of a day summary's store rows, each pass its own pair of files (sorting bounded)."""
 
 
 def build_days(con: Any, root: str | Path, month: str, rel_files: list[str]) -> dict[str, int]:
     """Rebuild one month's day summary: cells per store and local day (``DAY_KEPT``), and per region and day
-    (``ROLLED``), so a period that covers the month only in part (this week, this month so far) reads them."""
+    (``ROLLED``), so a period that covers the month only in part (this week, this month so far) reads them.
+
+    The queries stream (each group scans the files again, nothing materialised) and the store rows
+    are built ``DAY_CHUNK_STORES`` at a time, so the build stays within the rebuild's memory bound."""
     folder = days_dir(root, month)
     folder.mkdir(parents=True, exist_ok=True)
     tag = uuid.uuid4().hex[:12]
@@ -315,17 +329,19 @@ def build_days(con: Any, root: str | Path, month: str, rel_files: list[str]) -> 
     for rel in rel_files:
         by_store.setdefault(_store(rel), []).append(rel)
     names = sorted(by_store)
+    chunks = [(f"{i // DAY_CHUNK_STORES:04d}", names[i : i + DAY_CHUNK_STORES], False)
+              for i in range(0, len(names), DAY_CHUNK_STORES)]  # fmt: skip
     counts = {"cells": 0, "hist": 0}
     written: dict[str, list[str]] = {"cells": [], "hist": []}
-    for i in range(0, len(names), DAY_CHUNK_STORES):
-        files = [str(Path(root) / r) for s in names[i : i + DAY_CHUNK_STORES] for r in by_store[s]]
+    for part, stores, rolled in [*chunks, ("regions", names, True)]:
+        files = [str(Path(root) / r) for s in stores for r in by_store[s]]
         for kind, make in (("cells", cells_sql), ("hist", hist_sql)):
             order = "set, store, day, k, staff" + (", col, b" if kind == "hist" else "")
-            stores, regions = make("files", "TRUE", DAY_KEPT, True), make("files", "TRUE", ROLLED, True, rolled=True)
-            name = f"{kind}-{tag}-{i // DAY_CHUNK_STORES:04d}.parquet"
+            sql = make("files", "TRUE", ROLLED if rolled else DAY_KEPT, True, rolled=rolled, stream=True)
+            name = f"{kind}-{tag}-{part}.parquet"
             tmp = folder / f".{name}"
             con.execute(
-                f"COPY (SELECT * FROM ({stores}) UNION ALL BY NAME SELECT * FROM ({regions}) ORDER BY {order}) "
+                f"COPY (SELECT * FROM ({sql}) ORDER BY {order}) "
                 f"TO '{tmp}' (FORMAT PARQUET, COMPRESSION ZSTD, ROW_GROUP_SIZE 100000)",
                 {"files": files},
             )
