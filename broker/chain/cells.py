@@ -22,7 +22,17 @@ that matches the month's committed files now; otherwise it computes the month's 
 rows (``cells_sql``, the same SQL), so a stale or missing summary costs time, never a wrong figure.
 ``build_month`` rebuilds one (``staffcall chain ingest --rebuild-summaries``; the ingest rebuilds the
 past months whose files changed when it has caught up).  The files are written under fresh names and
-``current.json`` is replaced atomically, so a reader sees the old summary or the new one.
+``current.json`` is replaced atomically, so a reader sees the old summary or the new one.  Beside the
+Parquet pair, ``write_stores_db`` keeps the month's store rows in a small SQLite file that a report of
+named stores reads without DuckDB (``broker.chain.storekept``).
+
+A period that covers a month only in part (this week, this month so far, a range cutting months)
+reads the month's *day summary* (``<data>/.summaries/days-month=<YYYY-MM>/``, ``build_days``): the
+same cells per store and local day, and per region and day.  It names the call files it was built
+from; while none of them is gone, it holds for them, and the files committed since (the ingest's last
+flushes) are read raw beside it: counters and histograms add.  A merge of a partition since (its
+files replaced) makes the month raw until the next build.  The ingest keeps it for every month, the
+current one included, each time it has caught up.
 """
 
 from __future__ import annotations
