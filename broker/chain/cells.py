@@ -324,6 +324,8 @@ def read_days(root: str | Path, month: str) -> dict[str, Any] | None:
 
 DAY_CHUNK_STORES = 100
 """Stores per pass of a day summary's store rows, each pass its own pair of files (sorting bounded)."""
+DAY_CHUNK_DAYS = 4
+"""Days per pass of its region rows (over every store)."""
 
 
 def build_days(con: Any, root: str | Path, month: str, rel_files: list[str]) -> dict[str, int]:
@@ -339,15 +341,18 @@ def build_days(con: Any, root: str | Path, month: str, rel_files: list[str]) -> 
     for rel in rel_files:
         by_store.setdefault(_store(rel), []).append(rel)
     names = sorted(by_store)
-    chunks = [(f"{i // DAY_CHUNK_STORES:04d}", names[i : i + DAY_CHUNK_STORES], False)
+    chunks = [(f"{i // DAY_CHUNK_STORES:04d}", names[i : i + DAY_CHUNK_STORES], False, "TRUE")
               for i in range(0, len(names), DAY_CHUNK_STORES)]  # fmt: skip
+    # The region rows over every store, a few days per pass (a month's partition holds only its own days).
+    chunks += [(f"regions-{d:02d}", names, True, f"day(local_date) BETWEEN {d} AND {d + DAY_CHUNK_DAYS - 1}")
+               for d in range(1, 32, DAY_CHUNK_DAYS)]  # fmt: skip
     counts = {"cells": 0, "hist": 0}
     written: dict[str, list[str]] = {"cells": [], "hist": []}
-    for part, stores, rolled in [*chunks, ("regions", names, True)]:
+    for part, stores, rolled, cond in chunks:
         files = [str(Path(root) / r) for s in stores for r in by_store[s]]
         for kind, make in (("cells", cells_sql), ("hist", hist_sql)):
             order = "set, store, day, k, staff" + (", col, b" if kind == "hist" else "")
-            sql = make("files", "TRUE", ROLLED if rolled else DAY_KEPT, True, rolled=rolled, stream=True)
+            sql = make("files", cond, ROLLED if rolled else DAY_KEPT, True, rolled=rolled, stream=True)
             name = f"{kind}-{tag}-{part}.parquet"
             tmp = folder / f".{name}"
             con.execute(
