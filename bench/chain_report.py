@@ -10,7 +10,8 @@ process (``staffcall chain report ...`` via subprocess, best of ``--repeat``): t
 chain with each ``--by``, as ``--html``, and one store; next to
 baselines measured in the same run, in one process each: DuckDB's ``count(*)`` over the same
 files (metadata only) and a plain scan of the columns the report reads, and for one store the
-same over its files.  Prints seconds, the ratio to the baseline and each process's peak RSS.
+same over its files; this week and this month so far (day summaries: periods that cover a month
+in part).  Prints seconds, the ratio to the baseline and each process's peak RSS.
 Targets (issue 19): the chain <= 2 s, one store <= 0.2 s.
 
 Run::
@@ -34,6 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from broker.chain.sample import write_bulk  # noqa: E402
 
 VERSION = 1
+END = "2026-12-06"
+"""The sample's last local day (``write_bulk``'s default): "today" for this week and this month so far."""
 """Bump when the generator's output changes: a new cache folder."""
 INSTALLED_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
@@ -112,10 +115,15 @@ def main() -> int:
         print(f"kept summaries rebuilt from {args.stores * args.calls:,} calls: {secs:.0f} s, RSS {rss:.0f} MB")
     report = [py, "-m", "broker.cli", "chain", "report", "--data", str(root)]
     html = Path(tempfile.gettempdir()) / "staffcall-bench-chain.html"
+    one = [*report, "--store", args.store]
+    week = ["--week", "--today", END]  # the sample's last day: this week cuts November and December
+    so_far = ["--since", END[:8] + "01", "--until", END]  # this month so far: the current month in part
     cases = [
         ("one store: count(*) baseline", [py, "-c", BASELINE, str(root), args.store, "count"], None, None),
         ("one store: column scan baseline", [py, "-c", BASELINE, str(root), args.store, "scan"], None, None),
-        ("one store: chain report --store", [*report, "--store", args.store], "one store: column scan baseline", 0.2),
+        ("one store: chain report --store", one, "one store: column scan baseline", 0.2),
+        ("one store: this week", [*one, *week], "one store: column scan baseline", 0.2),
+        ("one store: this month so far", [*one, *so_far], "one store: column scan baseline", 0.2),
         ("chain: count(*) baseline", [py, "-c", BASELINE, str(root), "*", "count"], None, None),
         ("chain: column scan baseline", [py, "-c", BASELINE, str(root), "*", "scan"], None, None),
         ("chain: chain report", report, "chain: column scan baseline", 2.0),
@@ -124,6 +132,9 @@ def main() -> int:
             for by in ("store", "region", "weekday", "hour")
         ],  # fmt: skip
         ("chain: --html", [*report, "--html", str(html)], "chain: column scan baseline", 2.0),
+        ("chain: this week", [*report, *week], "chain: column scan baseline", 2.0),
+        ("chain: this month so far", [*report, *so_far], "chain: column scan baseline", 2.0),
+        ("chain: this week --by store", [*report, *week, "--by", "store"], "chain: column scan baseline", 2.0),
     ]
     print(f"staffcall chain report over {args.stores:,} stores x {args.calls:,} calls "
           f"({args.stores * args.calls:,}), {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")  # fmt: skip

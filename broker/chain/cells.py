@@ -22,7 +22,17 @@ that matches the month's committed files now; otherwise it computes the month's 
 rows (``cells_sql``, the same SQL), so a stale or missing summary costs time, never a wrong figure.
 ``build_month`` rebuilds one (``staffcall chain ingest --rebuild-summaries``; the ingest rebuilds the
 past months whose files changed when it has caught up).  The files are written under fresh names and
-``current.json`` is replaced atomically, so a reader sees the old summary or the new one.
+``current.json`` is replaced atomically, so a reader sees the old summary or the new one.  Beside the
+Parquet pair, ``write_stores_db`` keeps the month's store rows in a small SQLite file that a report of
+named stores reads without DuckDB (``broker.chain.storekept``).
+
+A period that covers a month only in part (this week, this month so far, a range cutting months)
+reads the month's *day summary* (``<data>/.summaries/days-month=<YYYY-MM>/``, ``build_days``): the
+same cells per store and local day, and per region and day.  It names the call files it was built
+from; while none of them is gone, it holds for them, and the files committed since (the ingest's last
+flushes) are read raw beside it: counters and histograms add.  A merge of a partition since (its
+files replaced) makes the month raw until the next build.  The ingest keeps it for every month, the
+current one included, each time it has caught up.
 """
 
 from __future__ import annotations
@@ -108,25 +118,49 @@ _GROUP_KEYS = {
 }
 
 
-def _source(files_param: str, cond: str) -> str:
-    return f"(SELECT * FROM read_parquet(${files_param}, hive_partitioning = false) WHERE {cond})"
+_DAY_SQL = "date_diff('day', DATE '1970-01-01', local_date)::INTEGER"
+DAY_KEPT = ("all", "wdhour", "staff")
+"""The store-level groups a day summary keeps; a store's ``day`` and ``weekday`` cells are its ``all`` cells
+(one day, one weekday), read with ``k`` from the day; its ``hour`` cells are not kept (raw rows instead)."""
 
 
-def cells_sql(files_param: str, cond: str, sets: Iterable[str] = SETS) -> str:
-    """Per store, region, month and group of ``sets``: the counters (one scan, grouping sets)."""
+def _source(files_param: str, cond: str, rolled: bool = False) -> str:
+    star = " REPLACE ('*' AS store)" if rolled else ""  # every store as one: the region's rollup, in one pass
+    return f"(SELECT *{star} FROM read_parquet(${files_param}, hive_partitioning = false) WHERE {cond})"
+
+
+def cells_sql(
+    files_param: str,
+    cond: str,
+    sets: Iterable[str] = SETS,
+    by_day: bool = False,
+    rolled: bool = False,
+    stream: bool = False,
+) -> str:
+    """Per store, region, month (and local day with ``by_day``) and group of ``sets``: the counters (one scan)."""
     sets = list(sets)
     parts = []
+    day = f", {_DAY_SQL} AS day" if by_day else ""
     for s in sets:
         k, staff = _GROUP_KEYS[s]
         staff_expr = staff or "''"
         parts.append(f"""SELECT '{s}' AS set, store, region, strftime(local_date, '%Y-%m') AS month,
-                     CAST({k} AS INTEGER) AS k, {staff_expr} AS staff, {COUNTERS}
+                     CAST({k} AS INTEGER) AS k, {staff_expr} AS staff{day}, {COUNTERS}
                      FROM src GROUP BY ALL""")
-    return f"WITH src AS {_source(files_param, cond)}\n" + "\nUNION ALL\n".join(parts)
+    kept = "NOT MATERIALIZED " if stream else ""
+    return f"WITH src AS {kept}{_source(files_param, cond, rolled)}\n" + "\nUNION ALL\n".join(parts)
 
 
-def hist_sql(files_param: str, cond: str, sets: Iterable[str] = SETS) -> str:
-    """Per store, region, month, group and timed column: the count of values in each bucket."""
+def hist_sql(
+    files_param: str,
+    cond: str,
+    sets: Iterable[str] = SETS,
+    by_day: bool = False,
+    rolled: bool = False,
+    stream: bool = False,
+) -> str:
+    """Per store, region, month (and local day with ``by_day``), group and timed column: values per bucket."""
+    day = f", {_DAY_SQL} AS day" if by_day else ""
     values = []
     for col, name in enumerate(TIMED):
         extra = f" AND {_GAVE_UP}" if name == "time_to_close_s" else ""
@@ -139,22 +173,24 @@ def hist_sql(files_param: str, cond: str, sets: Iterable[str] = SETS) -> str:
         only = " WHERE col = 1" if s in LIGHT else ""
         b = f"CASE WHEN over THEN {OVER} ELSE b END" if s == "staff" else "b"
         parts.append(f"""SELECT '{s}' AS set, store, region, strftime(local_date, '%Y-%m') AS month,
-                     CAST({k} AS INTEGER) AS k, {staff or "''"} AS staff, col::TINYINT AS col, {b} AS b,
+                     CAST({k} AS INTEGER) AS k, {staff or "''"} AS staff{day}, col::TINYINT AS col, {b} AS b,
                      count(*)::INTEGER AS n FROM v{only} GROUP BY ALL""")
-    return (f"WITH src AS {_source(files_param, cond)}, v AS ({' UNION ALL '.join(values)})\n"
+    kept = "NOT MATERIALIZED " if stream else ""  # stream: each set scans the files again, nothing held
+    return (f"WITH src AS {kept}{_source(files_param, cond, rolled)}, v AS {kept}({' UNION ALL '.join(values)})\n"
             + "\nUNION ALL\n".join(parts))  # fmt: skip
 
 
-def rollup_sql(table: str, kind: str) -> str:
-    """Per region and month, the rolled groups summed over stores (``store = '*'``)."""
+def rollup_sql(table: str, kind: str, by_day: bool = False) -> str:
+    """Per region and month (and day), the rolled groups summed over stores (``store = '*'``)."""
     rolled = ", ".join(f"'{s}'" for s in ROLLED)
+    keys = "set, region, month, k, staff" + (", day" if by_day else "")
     if kind == "hist":
-        return (f"SELECT set, '*' AS store, region, month, k, staff, col, b, sum(n)::INTEGER AS n FROM {table} "
-                f"WHERE set IN ({rolled}) GROUP BY set, region, month, k, staff, col, b")  # fmt: skip
+        return (f"SELECT {keys}, '*' AS store, col, b, sum(n)::INTEGER AS n FROM {table} "
+                f"WHERE set IN ({rolled}) GROUP BY {keys}, col, b")  # fmt: skip
     sums = ", ".join(f"sum({c})::BIGINT AS {c}" for c in SUMS)
     maxes = ", ".join(f"max({c}) AS {c}" for c in MAXES)
-    return (f"SELECT set, '*' AS store, region, month, k, staff, {sums}, min(target) AS target, {maxes} "
-            f"FROM {table} WHERE set IN ({rolled}) GROUP BY set, region, month, k, staff")  # fmt: skip
+    return (f"SELECT {keys}, '*' AS store, {sums}, min(target) AS target, {maxes} "
+            f"FROM {table} WHERE set IN ({rolled}) GROUP BY {keys}")  # fmt: skip
 
 
 # --- the months' summaries on disk -------------------------------------------------------------------
@@ -186,7 +222,8 @@ def read_current(root: str | Path, month: str) -> dict[str, Any] | None:
     except (FileNotFoundError, ValueError):
         return None
     cells, hist = str(folder / data["cells"]), str(folder / data["hist"])
-    return {"fingerprint": data["fingerprint"], "cells": cells, "hist": hist}
+    stores = str(folder / data["stores"]) if data.get("stores") else None
+    return {"fingerprint": data["fingerprint"], "cells": cells, "hist": hist, "stores": stores}
 
 
 def build_month(con: Any, root: str | Path, month: str, rel_files: list[str]) -> dict[str, int]:
@@ -207,34 +244,167 @@ def build_month(con: Any, root: str | Path, month: str, rel_files: list[str]) ->
         )
         os.replace(tmp, folder / f"{kind}-{tag}.parquet")
         counts[kind] = con.execute(f"SELECT count(*) FROM m_{kind}").fetchone()[0]
-    old = read_current(root, month)
-    current = {"fingerprint": fingerprint(rel_files), "cells": f"cells-{tag}.parquet", "hist": f"hist-{tag}.parquet"}
+    stores = f"stores-{tag}.sqlite"
+    write_stores_db(con, folder / stores, rel_files)
+    current = {"fingerprint": fingerprint(rel_files), "cells": f"cells-{tag}.parquet", "hist": f"hist-{tag}.parquet",
+               "stores": stores}  # fmt: skip
+    _swap(folder, current, read_current(root, month))
+    con.execute("DROP TABLE m_cells; DROP TABLE m_hist")
+    return counts
+
+
+STORE_COLUMNS = ["store", "region", "grp", "k", "staff", *SUMS, "target", *MAXES]
+
+
+def write_stores_db(con: Any, path: Path, rel_files: list[str]) -> None:
+    """The month's store rows of ``m_cells`` / ``m_hist`` as a small SQLite file, indexed by store.
+
+    What a report of named stores reads without DuckDB (``broker.chain.storekept``): Python with
+    DuckDB imported is most of a 0.2 s budget, SQLite comes with Python.  Each histogram is one row
+    per cell and column, its buckets and counts packed as little-endian int32 arrays (a few hundred
+    rows per store and month instead of ~16,000).  ``fp`` holds each store's own fingerprint, so a
+    report of one store checks only that store's files."""
+    import sqlite3
+    import sys
+
+    tmp = path.with_name(f".{path.name}")
+    tmp.unlink(missing_ok=True)
+    db = sqlite3.connect(tmp)
+    db.execute("PRAGMA journal_mode=OFF")
+    db.execute("PRAGMA synchronous=OFF")
+    db.execute(f"CREATE TABLE cells ({', '.join(STORE_COLUMNS)})")
+    db.execute("CREATE TABLE hist (store, grp, k, staff, col, b BLOB, n BLOB)")
+    db.execute("CREATE TABLE fp (store PRIMARY KEY, fingerprint)")
+    cols = ", ".join(c if c != "grp" else "set" for c in STORE_COLUMNS)
+    cur = con.execute(f"SELECT {cols} FROM m_cells WHERE store <> '*'")
+    marks = ", ".join("?" * len(STORE_COLUMNS))
+    while chunk := cur.fetchmany(20_000):
+        db.executemany(f"INSERT INTO cells VALUES ({marks})", chunk)
+    cur = con.execute("SELECT store, set, k, staff, col, list(b ORDER BY b), list(n ORDER BY b) FROM m_hist "
+                      "WHERE store <> '*' GROUP BY ALL")  # fmt: skip
+    swap = sys.byteorder != "little"
+    while chunk := cur.fetchmany(20_000):
+        db.executemany("INSERT INTO hist VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       [(*r[:5], _pack(r[5], swap), _pack(r[6], swap)) for r in chunk])  # fmt: skip
+    by_store: dict[str, list[str]] = {}
+    for rel in rel_files:
+        by_store.setdefault(_store(rel), []).append(rel)
+    db.executemany("INSERT INTO fp VALUES (?, ?)", [(k, fingerprint(v)) for k, v in by_store.items()])
+    db.execute("CREATE INDEX cells_store ON cells (store, grp)")
+    db.execute("CREATE INDEX hist_store ON hist (store, grp)")
+    db.commit()
+    db.close()
+    os.replace(tmp, path)
+
+
+def _pack(values: list[int], swap: bool) -> bytes:
+    from array import array
+
+    a = array("i", values)
+    if swap:
+        a.byteswap()
+    return a.tobytes()
+
+
+def days_dir(root: str | Path, month: str) -> Path:
+    return Path(root) / SUMMARY_DIR / f"days-month={month}"
+
+
+def read_days(root: str | Path, month: str) -> dict[str, Any] | None:
+    """The month's day summary as ``{"files", "cells", "hist"}`` (the call files it was built from, relative;
+    its own cells and hist files, absolute), or None."""
+    folder = days_dir(root, month)
+    try:
+        data = json.loads((folder / "current.json").read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return None
+    cells, hist = [str(folder / f) for f in _names(data["cells"])], [str(folder / f) for f in _names(data["hist"])]
+    return {"files": set(data["files"]), "cells": cells, "hist": hist}
+
+
+DAY_CHUNK_STORES = 100
+"""Stores per pass of a day summary's store rows, each pass its own pair of files (sorting bounded)."""
+DAY_CHUNK_DAYS = 4
+"""Days per pass of its region rows (over every store)."""
+
+
+def build_days(con: Any, root: str | Path, month: str, rel_files: list[str]) -> dict[str, int]:
+    """Rebuild one month's day summary: cells per store and local day (``DAY_KEPT``), and per region and day
+    (``ROLLED``), so a period that covers the month only in part (this week, this month so far) reads them.
+
+    The queries stream (each group scans the files again, nothing materialised) and the store rows
+    are built ``DAY_CHUNK_STORES`` at a time, so the build stays within the rebuild's memory bound."""
+    folder = days_dir(root, month)
+    folder.mkdir(parents=True, exist_ok=True)
+    tag = uuid.uuid4().hex[:12]
+    by_store: dict[str, list[str]] = {}
+    for rel in rel_files:
+        by_store.setdefault(_store(rel), []).append(rel)
+    names = sorted(by_store)
+    chunks = [(f"{i // DAY_CHUNK_STORES:04d}", names[i : i + DAY_CHUNK_STORES], False, "TRUE")
+              for i in range(0, len(names), DAY_CHUNK_STORES)]  # fmt: skip
+    # The region rows over every store, a few days per pass (a month's partition holds only its own days).
+    chunks += [(f"regions-{d:02d}", names, True, f"day(local_date) BETWEEN {d} AND {d + DAY_CHUNK_DAYS - 1}")
+               for d in range(1, 32, DAY_CHUNK_DAYS)]  # fmt: skip
+    counts = {"cells": 0, "hist": 0}
+    written: dict[str, list[str]] = {"cells": [], "hist": []}
+    for part, stores, rolled, cond in chunks:
+        files = [str(Path(root) / r) for s in stores for r in by_store[s]]
+        for kind, make in (("cells", cells_sql), ("hist", hist_sql)):
+            order = "set, store, day, k, staff" + (", col, b" if kind == "hist" else "")
+            sql = make("files", cond, ROLLED if rolled else DAY_KEPT, True, rolled=rolled, stream=True)
+            name = f"{kind}-{tag}-{part}.parquet"
+            tmp = folder / f".{name}"
+            con.execute(
+                f"COPY (SELECT * FROM ({sql}) ORDER BY {order}) "
+                f"TO '{tmp}' (FORMAT PARQUET, COMPRESSION ZSTD, ROW_GROUP_SIZE 100000)",
+                {"files": files},
+            )
+            os.replace(tmp, folder / name)
+            written[kind].append(name)
+            counts[kind] += con.execute(f"SELECT count(*) FROM '{folder / name}'").fetchone()[0]
+    _swap(folder, {"files": sorted(rel_files), **written}, read_days(root, month))
+    return counts
+
+
+def _names(value: str | list[str] | None) -> list[str]:
+    return [] if not value else [value] if isinstance(value, str) else value
+
+
+def _swap(folder: Path, current: dict[str, Any], old: dict[str, Any] | None) -> None:
+    """Name the new pair in ``current.json`` (atomically); keep the previous pair one build longer."""
     tmp = folder / ".current.json.tmp"
     tmp.write_text(json.dumps(current), encoding="utf-8")
     os.replace(tmp, folder / "current.json")
-    con.execute("DROP TABLE m_cells; DROP TABLE m_hist")
-    if old:  # a reader that read the old name a moment ago may still open it: keep the previous pair one build longer
-        keep = {Path(old["cells"]).name, Path(old["hist"]).name, current["cells"], current["hist"]}
-        for f in folder.glob("*.parquet"):
+    if old:  # a reader that read the old name a moment ago may still open it
+        keep = {Path(f).name for k in ("cells", "hist", "stores") for f in _names(old.get(k))}
+        keep |= {f for k in ("cells", "hist", "stores") for f in _names(current.get(k))}
+        for f in [*folder.glob("*.parquet"), *folder.glob("*.sqlite")]:
             if f.name not in keep:
                 f.unlink(missing_ok=True)
-    return counts
 
 
 def rebuild(
     root: str | Path, committed: list[str], only_stale: bool = True, con: Any = None, before: str | None = None
 ) -> list[str]:
     """Rebuild the summaries of every month of ``committed`` (relative paths) whose fingerprint changed
-    (every month with ``only_stale=False``; with ``before``, only months before that YYYY-MM)."""
+    (every month with ``only_stale=False``; with ``before``, only months before that YYYY-MM); returns
+    those months.  Every month's day summary is rebuilt too when its files changed, the current one included."""
     import duckdb
 
     # Bounded memory (DuckDB spills the aggregation beyond it): a rebuild beside a running ingest.
-    con = con or duckdb.connect(config={"memory_limit": "256MB", "threads": 2})
+    spill = Path(root) / SUMMARY_DIR / ".spill"
+    con = con or duckdb.connect(
+        config={"memory_limit": "256MB", "threads": 2, "temp_directory": str(spill), "preserve_insertion_order": False}
+    )
     by_month: dict[str, list[str]] = {}
     for rel in committed:
         by_month.setdefault(month_of(rel), []).append(rel)
     done = []
     for month, rels in sorted(by_month.items()):
+        days = read_days(root, month)
+        if not only_stale or not days or days["files"] != set(rels):
+            build_days(con, root, month, rels)
         if before and month >= before:
             continue
         cur = read_current(root, month)
@@ -265,6 +435,8 @@ def gather(con: Any, root: str | Path, committed: list[str], filters: Any, sets:
     for rel in committed:
         by_month.setdefault(month_of(rel), []).append(rel)
     kept_cells, kept_hist, raw, partial_kept = [], [], [], False
+    day_cells, day_hist, day_months = [], [], 0
+    stores_level = bool(filters.stores) or per_store
     for month, rels in sorted(by_month.items()):
         first = f"{month}-01"
         if (since and f"{month}-31" < since.isoformat()) or (until and first > until.isoformat()):
@@ -275,8 +447,16 @@ def gather(con: Any, root: str | Path, committed: list[str], filters: Any, sets:
             kept_cells.append(cur["cells"])
             kept_hist.append(cur["hist"])
             partial_kept = partial_kept or not whole
-        else:
-            raw.extend(str(Path(root) / r) for r in rels if scope is None or _store(r) in scope)
+            continue
+        days = None if stores_level and "hour" in sets else read_days(root, month)
+        if days and days["files"] <= set(rels):
+            # Fresh for every file it was built from, and none of them gone (a merge since: raw until rebuilt);
+            # the files committed since (the last flushes: today's calls, a straggler) are read raw beside it.
+            day_cells.extend(days["cells"])
+            day_hist.extend(days["hist"])
+            day_months += 1
+            rels = [r for r in rels if r not in days["files"]]
+        raw.extend(str(Path(root) / r) for r in rels if scope is None or _store(r) in scope)
     cond_raw, params = where(filters)
     quoted = ", ".join(f"'{s}'" for s in sets)
     kept_cond = [f"set IN ({quoted})"]
@@ -308,10 +488,42 @@ def gather(con: Any, root: str | Path, committed: list[str], filters: Any, sets:
             for key, value in kp.items():
                 cond = cond.replace(f"${key}", value if key == "stores" else _literal(value))
             view = f"SELECT * FROM read_parquet({_literal(kept)}) WHERE {cond} UNION ALL BY NAME {view}"
+        if day_cells:
+            dfiles = day_cells if kind == "cells" else day_hist
+            view = f"{_day_view(dfiles, filters, sets, stores_level)} UNION ALL BY NAME {view}"
         # Named stores: their few rows once into a table; the chain's histograms: a view (millions of rows).
         table = filters.stores or kind == "cells"  # the cells are few (one scan, then every output reads them)
         con.execute(f"CREATE OR REPLACE TEMP {'TABLE' if table else 'VIEW'} {name}_{kind} AS {view}")
-    return {"kept_months": len(kept_cells), "raw_files": len(raw)}
+    return {"kept_months": len(kept_cells), "day_months": day_months, "raw_files": len(raw)}
+
+
+def _day_view(files: list[str], filters: Any, sets: list[str], stores_level: bool) -> str:
+    """The period's days of day summaries as cells of ``sets`` (the ``day`` column dropped).
+
+    For the chain the rolled groups come from the region rows; for named stores (or per store) a
+    store's ``day`` and ``weekday`` cells are its ``all`` cells with ``k`` from the day (1970-01-01
+    was a Thursday: weekday ``(day + 3) % 7``, Monday 0)."""
+    cond = [f"day BETWEEN {_days(filters.since) if filters.since else -(10**9)} "
+            f"AND {_days(filters.until) if filters.until else 10**9}"]  # fmt: skip
+    if filters.region:
+        cond.append(f"region = {_literal(filters.region)}")
+    if filters.stores:
+        cond.append(f"store IN ({', '.join(_literal(x) for x in filters.stores)})")
+    src = f"read_parquet({_literal(files)})"
+    where_ = " AND ".join(cond)
+    parts = []
+    for s in sets:
+        if not stores_level and s in ROLLED:
+            parts.append(f"SELECT * EXCLUDE (day) FROM {src} WHERE set = '{s}' AND store = '*' AND {where_}")
+        elif s in DAY_KEPT:
+            parts.append(f"SELECT * EXCLUDE (day) FROM {src} WHERE set = '{s}' AND store <> '*' AND {where_}")
+        elif s in ("day", "weekday"):
+            k = "day" if s == "day" else "(day + 3) % 7"
+            parts.append(f"SELECT * EXCLUDE (day, set, k), '{s}' AS set, ({k})::INTEGER AS k FROM {src} "
+                         f"WHERE set = 'all' AND store <> '*' AND {where_}")  # fmt: skip
+        else:
+            raise ValueError(f"a day summary keeps no store-level {s!r} cells")
+    return " UNION ALL BY NAME ".join(parts)
 
 
 def _literal(value: Any) -> str:

@@ -130,6 +130,8 @@ class ChainReport:
     files: int = 0
     kept_months: int = 0
     """Months read from kept summaries (the rest from raw rows)."""
+    day_months: int = 0
+    """Months read (in part) from their day summaries, plus the files committed since, raw."""
 
 
 # --- SQL ---------------------------------------------------------------------------------------------

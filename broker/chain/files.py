@@ -100,13 +100,13 @@ def _dirs(folder: Path) -> list[os.DirEntry]:
         return []
 
 
-def committed_files(root: str | Path) -> list[str]:
+def committed_files(root: str | Path, stores: Iterable[str] | None = None) -> list[str]:
     """Every call file of the chain as the ingest last committed it (paths relative to ``root``), sorted.
 
     Read from the ingest's index (``.ingest/index.sqlite``, opened read-only: one consistent
     snapshot), never by listing folders: while the ingest merges a partition, its old files and the
     merged one are on disk together, and only the index says which set counts.  A data root without
-    an index (files written by other tools) is listed instead.
+    an index (files written by other tools) is listed instead.  With ``stores``, only theirs.
     """
     import sqlite3
 
@@ -115,10 +115,18 @@ def committed_files(root: str | Path) -> list[str]:
     if index.exists():
         conn = sqlite3.connect(f"file:{index}?mode=ro", uri=True)
         try:
-            return sorted(r[0] for r in conn.execute("SELECT path FROM files"))
+            if stores is None:
+                return sorted(r[0] for r in conn.execute("SELECT path FROM files"))
+            out = []
+            for s in stores:  # the primary key's order: a range per store
+                prefix = f"store={s}/"
+                sql = "SELECT path FROM files WHERE path >= ? AND path < ?"
+                out.extend(r[0] for r in conn.execute(sql, (prefix, prefix[:-1] + "0")))
+            return sorted(out)
         finally:
             conn.close()
-    return [Path(p).relative_to(root).as_posix() for p in parquet_files(root)]
+    base = str(root) + os.sep
+    return [p[len(base) :].replace(os.sep, "/") for p in parquet_files(root, stores)]
 
 
 def store_of(rel: str) -> str:

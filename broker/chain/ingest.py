@@ -235,10 +235,12 @@ class Writer:
             _syncfs(self.root)
 
     def summarise(self) -> int:
-        """Rebuild the kept summaries (``broker.chain.cells``) of the past months whose files changed.
+        """Rebuild the kept summaries (``broker.chain.cells``) whose files changed: the month summaries of
+        past months, and every month's day summary, the current one included.
 
-        The current month (and the last day's stragglers in the next) changes all day: reports read
-        it from its raw files, and its summary is built once it is over.  A child process does it
+        The current month (and the last day's stragglers in the next) changes all day: its month
+        summary is built once it is over; meanwhile reports read its day summary and, raw, only the
+        files committed since that was built (the last flushes).  A child process does it
         (``--summarise-past``), beside the ingest: a month's rebuild never holds up the records, and
         DuckDB's memory for it is not the ingest's.  Returns the child's exit status."""
         cmd = [sys.executable, "-m", "broker.cli", "chain", "ingest", "--data", str(self.root), "--summarise-past"]

@@ -94,9 +94,22 @@ def filters_from(args: argparse.Namespace, today: date) -> tuple[Filters, str]:
 def build(root: str, filters: Filters, by: str | None, label: str = "", con: Any = None) -> ChainReport:
     """The whole report of ``filters`` over the committed files under ``root``, from cells (``broker.chain.cells``).
 
-    Months with a fresh kept summary are read from it, the rest from raw rows; a file removed by a
-    compaction between reading the index and opening it makes the whole read start again.
+    Named stores whose period the kept summaries cover are read from the months' small per-store
+    SQLite files, without DuckDB (``broker.chain.storekept``: a one-store report is a short process).
+    Otherwise months with a fresh kept summary are read from it, the rest from raw rows; a file
+    removed by a compaction between reading the index and opening it makes the whole read start again.
     """
+    if filters.stores and con is None:
+        from broker.chain import storekept
+
+        report = ChainReport(label, filters, by, ChainFigures("all"), [], [], [], [], [], [], [], ("", ""))
+        kept = storekept.KeptStores(root, filters)
+        rows = kept.figures(_sets(by), _outputs(by))
+        if rows is not None:
+            report.kept_months = kept.months
+            report.files = kept.months
+            if _assemble(report, rows, filters, by, kept.week_rows):
+                return report
     import duckdb
 
     for attempt in range(3):
@@ -108,24 +121,50 @@ def build(root: str, filters: Filters, by: str | None, label: str = "", con: Any
     raise AssertionError("unreachable")
 
 
-def _build(con: Any, root: str, filters: Filters, by: str | None, label: str) -> ChainReport:
-    from datetime import date as _date
+def _outputs(by: str | None) -> list[str]:
+    return ["total", "store", "region", "day", "wdhour", "staff"] + ([by] if by in ("weekday", "hour") else [])
 
+
+def _sets(by: str | None) -> list[str]:
+    return ["all", "day", "wdhour", "staff"] + ([by] if by in ("weekday", "hour") else [])
+
+
+def _build(con: Any, root: str, filters: Filters, by: str | None, label: str) -> ChainReport:
     from broker.chain import cells
 
     committed = committed_files(root)
     report = ChainReport(label, filters, by, ChainFigures("all"), [], [], [], [], [], [], [], ("", ""))
-    report.distribution = distribution(None)
-    outputs = ["total", "store", "region", "day", "wdhour", "staff"] + ([by] if by in ("weekday", "hour") else [])
-    sets = ["all", "day", "wdhour", "staff"] + ([by] if by in ("weekday", "hour") else [])
-    read = cells.gather(con, root, committed, filters, sets, "m")
-    report.files = read["raw_files"] + read["kept_months"]
+    read = cells.gather(con, root, committed, filters, _sets(by), "m")
+    report.files = read["raw_files"] + read["kept_months"] + read["day_months"]
     report.kept_months = read["kept_months"]
-    rows = cells.figures(con, "m", outputs)
+    report.day_months = read["day_months"]
+    rows = cells.figures(con, "m", _outputs(by))
+
+    def week_rows(this_monday: date) -> list[dict[str, Any]]:
+        weeks = Filters(
+            this_monday - timedelta(days=7), this_monday + timedelta(days=6), filters.region, filters.stores
+        )
+        cells.gather(con, root, committed, weeks, ["day"], "w", per_store=True)
+        monday_k = (this_monday - date(1970, 1, 1)).days
+        cur = con.execute(f"""SELECT store, max(region) AS region, k >= {monday_k} AS this_week,
+                                  sum(calls) AS calls, sum(within_target) AS within, sum(judged) AS judged
+                              FROM w_cells WHERE set = 'day' AND store <> '*' GROUP BY store, this_week""")
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, v, strict=True)) for v in cur.fetchall()]
+
+    _assemble(report, rows, filters, by, week_rows)
+    return report
+
+
+def _assemble(report: ChainReport, rows: dict[str, list[dict[str, Any]]], filters: Filters, by: str | None,
+              week_rows: Any) -> bool:  # fmt: skip
+    """Fill ``report`` from the summed rows (``broker.chain.cells.figures``' shape); False when the
+    worse-week check could not be answered (``week_rows`` returned None)."""
+    report.distribution = distribution(None)
     total = rows.get("total", [])
     if not total or not total[0]["calls"]:
-        return report
-    epoch = _date(1970, 1, 1)
+        return True
+    epoch = date(1970, 1, 1)
     for out in ("day", "weekday", "hour", "wdhour"):
         for r in rows.get(out, []):
             r["k_day"] = epoch + timedelta(days=r["k"])
@@ -158,15 +197,11 @@ def _build(con: Any, root: str, filters: Filters, by: str | None, label: str) ->
     last_day = filters.until or days[-1]["k_day"]
     this_monday = last_day - timedelta(days=last_day.weekday())
     report.weeks = ((this_monday - timedelta(days=7)).isoformat(), this_monday.isoformat())
-    weeks = Filters(this_monday - timedelta(days=7), this_monday + timedelta(days=6), filters.region, filters.stores)
-    cells.gather(con, root, committed, weeks, ["day"], "w", per_store=True)
-    monday_k = (this_monday - _date(1970, 1, 1)).days
-    cur = con.execute(f"""SELECT store, max(region) AS region, k >= {monday_k} AS this_week,
-                              sum(calls) AS calls, sum(within_target) AS within, sum(judged) AS judged
-                          FROM w_cells WHERE set = 'day' AND store <> '*' GROUP BY store, this_week""")
-    names = [d[0] for d in cur.description]
-    report.worse = worse_weeks([dict(zip(names, v, strict=True)) for v in cur.fetchall()])
-    return report
+    weeks = week_rows(this_monday)
+    if weeks is None:
+        return False
+    report.worse = worse_weeks(weeks)
+    return True
 
 
 def month(day: date | None) -> str | None:
