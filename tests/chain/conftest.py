@@ -68,8 +68,19 @@ class ChainCluster:
     """A started three-node cluster whose streams exist; ``kill_node``/``start_node`` for faults."""
 
     def __init__(self, folder: Path, stores: tuple[str, ...] = STORES) -> None:
-        self.spec = ClusterSpec.local(folder, {s: chain_password(s) for s in stores})
-        self.cluster = Cluster(self.spec, folder).start()
+        for attempt in range(3):
+            # Free ports are picked before the nodes bind them: on a busy machine another process may take
+            # one in between, and that node exits at start.  New ports, a clean folder, another try.
+            run = folder / f"try{attempt}"
+            self.spec = ClusterSpec.local(run, {s: chain_password(s) for s in stores})
+            self.cluster = Cluster(self.spec, run)
+            try:
+                self.cluster.start()
+                break
+            except RuntimeError:
+                self.cluster.stop()
+                if attempt == 2:
+                    raise
         self.servers = ",".join(self.spec.servers)
         self.ingest_password = self.spec.services["_ingest"]
         self.load_tag = 0

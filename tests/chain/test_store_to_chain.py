@@ -97,5 +97,5 @@ def test_a_store_cannot_publish_as_another(chain_cluster, tmp_path: Path) -> Non
         stop(ingest)
     assert parquet_keys(data) == [("s1", "own-1")]
     assert chain_cluster.stream_messages(CALLS_STREAM) == 1, "the forged record never reached the stream"
-    logs = "".join(p.read_text() for p in (tmp_path / "cluster").glob("n*.log"))
+    logs = "".join(p.read_text() for p in (tmp_path / "cluster").rglob("n*.log"))
     assert 'Publish Violation - User "s1", Subject "chain.s2.calls"' in logs
