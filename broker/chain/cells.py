@@ -657,6 +657,11 @@ def figures(con: Any, name: str, outputs: list[str]) -> dict[str, list[dict[str,
         for p, lo, hi in ((0.5, a5, b5), (0.9, a9, b9)):
             h = (tot - 1) * p  # type 7: between the values at ranks floor(h) and floor(h) + 1
             q[(col, p)] = lo + (h - int(h)) * (hi - lo)
+    return finish_groups(rows, qs)
+
+
+def finish_groups(rows: dict[Any, dict[str, Any]], qs: dict[Any, dict]) -> dict[str, list[dict[str, Any]]]:
+    """Counter rows with their quantiles ``qs`` ((column, p) -> value, kept below each column's max), by set."""
     grouped: dict[str, list[dict[str, Any]]] = {}
     for key, row in rows.items():
         q = qs.get(key, {})

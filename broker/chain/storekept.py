@@ -31,6 +31,7 @@ from broker.chain.cells import (
     _days,
     _month_end,
     fingerprint,
+    finish_groups,
     month_of,
     read_current,
 )
@@ -187,22 +188,7 @@ def _sum(cells: list[dict[str, Any]], hist: list[tuple], regions: dict[str, str]
             lo, hi = _at_rank(ordered, r), _at_rank(ordered, min(r + 1, tot - 1))
             h = (tot - 1) * p
             q[(col, p)] = lo + (h - int(h)) * (hi - lo)
-    grouped: dict[str, list[dict[str, Any]]] = {}
-    for key, row in rows.items():
-        q = qs.get(key, {})
-        limit = {0: row["ack_max"], 1: row["greet_max"], 2: row["cancelled_wait_max"]}
-
-        def at(col: int, p: float, q: dict = q, limit: dict = limit) -> float | None:
-            v = q.get((col, p))
-            return None if v is None else min(v, limit[col]) if limit[col] is not None else v
-
-        row["set"] = row.pop("out")
-        row["ack_q"] = [at(0, 0.5), at(0, 0.9)] if (0, 0.5) in q else None
-        row["greet_q"] = [at(1, 0.5), at(1, 0.9)] if (1, 0.5) in q else None
-        row["cancelled_wait_median"] = at(2, 0.5)
-        row["feedback_avg"] = row["feedback_sum"] / row["feedback_count"] if row["feedback_count"] else None
-        grouped.setdefault(row["set"], []).append(row)
-    return grouped
+    return finish_groups(rows, qs)
 
 
 def _at_rank(ordered: list[tuple[int, int]], rank: int) -> float:
