@@ -454,7 +454,7 @@ class Hub:
         return self.client.publish(topic, payload, qos=p.QOS)
 
     def _flush_chain_status(self) -> None:
-        if self.chain is None or not self.chain.status_due(time.monotonic()):
+        if self.chain is None or not self.chain.status_due(self.clock.now()):
             return
         now = self.clock.now()
         waits = [now - c.opened_mono for c in self.core.open.values() if c.greeted_mono is None]
