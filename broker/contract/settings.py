@@ -2,8 +2,8 @@
 
 ``staffcall report --today`` has 0.1 s, start-up included.  Validating the whole config with
 msgspec (``broker/contract/config.py``) costs about a sixth of that in imports alone, for the four
-settings a report uses: the store's time zone and promise, the event log's path and the
-colleagues' names.  So the report reads just those here, checks each (a wrong one is a
+settings a report uses: the store's time zone, promise and language, the event log's path and
+the colleagues' names.  So the report reads just those here, checks each (a wrong one is a
 ``ConfigError`` naming the key and the fix, as the full config would say), and leaves the rest
 of the file to the parts that use it.  A test keeps these equal to what ``load_config`` gives.
 
@@ -33,18 +33,27 @@ def add_config(parser: argparse.ArgumentParser) -> None:
 DEFAULT_TIMEZONE = "Europe/Stockholm"
 DEFAULT_TARGET_GREET_S = 60.0
 DEFAULT_DATABASE = "staffcall.db"
+DEFAULT_LANGUAGE = "sv"
 
 
 class ReportSettings:
     """What a report needs of the config."""
 
-    __slots__ = ("timezone", "target_greet_s", "database_path", "staff_names")
+    __slots__ = ("timezone", "target_greet_s", "database_path", "staff_names", "language")
 
-    def __init__(self, timezone: str, target_greet_s: float, database_path: str, staff_names: dict[str, str]):
+    def __init__(
+        self,
+        timezone: str,
+        target_greet_s: float,
+        database_path: str,
+        staff_names: dict[str, str],
+        language: str = DEFAULT_LANGUAGE,
+    ):
         self.timezone = timezone
         self.target_greet_s = target_greet_s
         self.database_path = database_path
         self.staff_names = staff_names
+        self.language = language
 
 
 def parse_report_settings(text: str, base: str, source: str = "config") -> ReportSettings:
@@ -72,6 +81,9 @@ def parse_report_settings(text: str, base: str, source: str = "config") -> Repor
     target = store.get("target_greet_s", DEFAULT_TARGET_GREET_S)
     if isinstance(target, bool) or not isinstance(target, int | float) or not target > 0:
         raise fail("[store] target_greet_s", "must be a number of seconds above 0")
+    language = store.get("language", DEFAULT_LANGUAGE)
+    if not isinstance(language, str):
+        raise fail("[store] language", 'must be a catalog code such as "sv" or "en"')
     database = raw.get("database", {})
     path = database.get("path", DEFAULT_DATABASE) if isinstance(database, dict) else None
     if not isinstance(path, str) or not path:
@@ -85,7 +97,7 @@ def parse_report_settings(text: str, base: str, source: str = "config") -> Repor
             raise fail(f"[[staff]] #{i + 1}", "needs an id (and a name)")
         name = person.get("name", person["id"])
         names[person["id"]] = name if isinstance(name, str) else person["id"]
-    return ReportSettings(timezone, float(target), path, names)
+    return ReportSettings(timezone, float(target), path, names, language)
 
 
 def load_report_settings(path: str) -> ReportSettings:

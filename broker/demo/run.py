@@ -266,7 +266,7 @@ def print_summary(db_path: str, cfg: Config, console: Console, start_wall: float
     span = period("range", cfg.store.timezone, end_wall, since=first, until=last)
     names = {s.id: s.name for s in cfg.staff}
     metrics = open_metrics(db_path, cfg.store.timezone, cfg.store.target_greet_s, names)
-    print_table(metrics.report(span, None, end_wall), console)
+    print_table(metrics.report(span, None, end_wall), console, cfg.store.language)
     from broker.hub.eventlog import connect
     from broker.reports.staffing import summary_line
 

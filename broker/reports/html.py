@@ -26,6 +26,7 @@ from markupsafe import Markup
 from broker.hub.reportcells import PROMISE_STEP_S
 from broker.reports.format import fmt_face, fmt_s, fmt_share, fmt_signed_s
 from broker.reports.metrics import WEEKDAYS, Report
+from broker.reports.words import Catalog, day_name, group_key, period_text, report_words
 
 _env = Environment(loader=PackageLoader("broker.web", "templates"), autoescape=select_autoescape(["html"]))
 _env.filters.update(secs=fmt_s, share=fmt_share, signed=fmt_signed_s)
@@ -34,18 +35,39 @@ _env.globals.update(face=fmt_face)
 GOOD, LATE, BAD, INK, GRID = "#2e7d32", "#ef8f00", "#c62828", "#222", "#ccc"
 
 
-def render(report: Report, staffing: dict[str, Any] | None = None) -> str:
-    """``staffing``: the advice grid of the period (``broker.reports.staffgrid``), drawn as its own section."""
+def render(report: Report, staffing: dict[str, Any] | None = None, lang: str = "en") -> str:
+    """The page in ``lang`` (the catalog's ``report.*`` texts); ``staffing``: the advice grid of the period
+    (``broker.reports.staffgrid``), drawn as its own section."""
+    w = report_words(lang)
+
+    def tb(key: str, **values: Any) -> Markup:
+        """A text whose catalog entry holds markup (``<b>``): the values escaped, the entry trusted."""
+        return Markup(w.t(key, **{k: escape(str(v)) for k, v in values.items()}))
+
     return _env.get_template("report.html").render(
         r=report,
+        w=w,
+        tb=tb,
+        label=period_text(report.period.label, w),
+        group=lambda key: group_key(report.by, key, w),
         staffing=staffing,
         t=report.total,
-        distribution_svg=Markup(distribution_svg(report)),
-        heatmap_svg=Markup(heatmap_svg(report)),
-        trend_svg=Markup(trend_svg(report)),
-        calibration_svg=Markup(calibration_svg(report)),
+        distribution_svg=Markup(distribution_svg(report, w)),
+        heatmap_svg=Markup(heatmap_svg(report, w)),
+        trend_svg=Markup(trend_svg(report, w)),
+        calibration_svg=Markup(calibration_svg(report, w)),
         step=PROMISE_STEP_S,
     )
+
+
+def _svg(width: int, height: int, label: str) -> str:
+    """A chart's opening tag, named for screen readers."""
+    return f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}">'
+
+
+def _middle(width: int, height: int, text: str) -> str:
+    """An empty chart's one line of text, and its end."""
+    return f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" class="ax">{escape(text)}</text></svg>'
 
 
 def _edge(label: str) -> float:
@@ -53,12 +75,13 @@ def _edge(label: str) -> float:
     return float(label.split("-")[1].rstrip("s")) if "-" in label else float("inf")
 
 
-def distribution_svg(report: Report, width: int = 640, height: int = 220) -> str:
+def distribution_svg(report: Report, w: Catalog, width: int = 640, height: int = 220) -> str:
+    lost = {"gave up": w.t("report.wait.gave_up"), "unattended": w.t("report.wait.unattended")}
     data = report.distribution
     top = max((n for _, n in data), default=0) or 1
     pad_l, pad_b, pad_t = 36, 40, 10
     bar_w = (width - pad_l - 10) / max(1, len(data))
-    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="Wait-time distribution">']
+    parts = [_svg(width, height, w.t("report.wait.chart"))]
     plot_h = height - pad_b - pad_t
     for i in range(5):
         y = pad_t + plot_h * i / 4
@@ -66,8 +89,9 @@ def distribution_svg(report: Report, width: int = 640, height: int = 220) -> str
         parts.append(
             f'<text x="{pad_l - 4}" y="{y + 4:.1f}" text-anchor="end" class="ax">{round(top * (4 - i) / 4)}</text>'
         )
-    for i, (label, n) in enumerate(data):
-        colour = BAD if label in ("gave up", "unattended") else GOOD if _edge(label) <= report.target_greet_s else LATE
+    for i, (key, n) in enumerate(data):
+        colour = BAD if key in lost else GOOD if _edge(key) <= report.target_greet_s else LATE
+        label = lost.get(key, key)
         h = plot_h * n / top
         x = pad_l + i * bar_w + 3
         y = pad_t + plot_h - h
@@ -87,15 +111,16 @@ def distribution_svg(report: Report, width: int = 640, height: int = 220) -> str
     return "".join(parts)
 
 
-def heatmap_svg(report: Report, width: int = 640, height: int = 200) -> str:
+def heatmap_svg(report: Report, w: Catalog, width: int = 640, height: int = 200) -> str:
     calls, med = report.heatmap.calls, report.heatmap.greet_median
     top = max((max(row) for row in calls), default=0) or 1
     pad_l, pad_t = 36, 18
     cw, ch = (width - pad_l - 4) / 24, (height - pad_t - 4) / 7
-    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="Calls by weekday and hour">']
+    parts = [_svg(width, height, w.t("report.heat.chart"))]
     for h in range(0, 24, 2):
         parts.append(f'<text x="{pad_l + h * cw + cw / 2:.1f}" y="12" text-anchor="middle" class="ax">{h:02d}</text>')
-    for d, day in enumerate(WEEKDAYS):
+    for d in range(len(WEEKDAYS)):
+        day = escape(day_name(d, w))
         y = pad_t + d * ch
         parts.append(f'<text x="{pad_l - 4}" y="{y + ch / 2 + 4:.1f}" text-anchor="end" class="ax">{day}</text>')
         for h in range(24):
@@ -106,7 +131,7 @@ def heatmap_svg(report: Report, width: int = 640, height: int = 200) -> str:
             m = med[d][h]
             late = m is not None and m > report.target_greet_s
             stroke = f' stroke="{BAD}" stroke-width="2"' if late else ""
-            tip = f"{day} {h:02d}:00: {n} calls, median greeting {fmt_s(m)}"
+            tip = w.t("report.heat.tip", day=day_name(d, w), hour=f"{h:02d}:00", n=n, median=fmt_s(m))
             parts.append(
                 f'<rect x="{x + 1:.1f}" y="{y + 1:.1f}" width="{cw - 2:.1f}" height="{ch - 2:.1f}" '
                 f'fill="{fill}"{stroke}>'
@@ -122,16 +147,16 @@ def heatmap_svg(report: Report, width: int = 640, height: int = 200) -> str:
     return "".join(parts)
 
 
-def calibration_svg(report: Report, width: int = 640, height: int = 240) -> str:
+def calibration_svg(report: Report, w: Catalog, width: int = 640, height: int = 240) -> str:
     """Shown vs actual: per bucket of the time first shown, a bar from the median to the p90 greeting.
 
     A well-kept promise has its bars mostly under the dashed diagonal (greeted at the time shown)."""
     rows = [c for c in report.calibration if c.greet_median is not None]
     pad_l, pad_r, pad_t, pad_b = 44, 10, 10, 30
     plot_w, plot_h = width - pad_l - pad_r, height - pad_t - pad_b
-    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="Time shown vs greeting">']
+    parts = [_svg(width, height, w.t("report.cal.chart"))]
     if not rows:
-        parts.append(f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" class="ax">no promises</text></svg>')
+        parts.append(_middle(width, height, w.t("report.cal.none")))
         return "".join(parts)
     top = max([c.promise_s + PROMISE_STEP_S for c in rows] + [c.greet_p90 or 0 for c in rows]) * 1.05
 
@@ -147,15 +172,21 @@ def calibration_svg(report: Report, width: int = 640, height: int = 240) -> str:
     )
     bar = plot_w * PROMISE_STEP_S / top * 0.7
     for c in rows:
+        tip = w.t(
+            "report.cal.tip",
+            shown=fmt_s(c.promise_s),
+            n=c.promised,
+            kept=fmt_share(c.kept_share),
+            median=fmt_s(c.greet_median),
+            p90=fmt_s(c.greet_p90),
+        )
         mid = x(c.promise_s + PROMISE_STEP_S / 2)
         lo, hi = y(c.greet_median or 0), y(c.greet_p90 or c.greet_median or 0)
         kept = c.kept_share if c.kept_share is not None else 0
         colour = GOOD if kept >= 0.8 else LATE if kept >= 0.5 else BAD
         parts.append(
             f'<rect x="{mid - bar / 2:.1f}" y="{hi:.1f}" width="{bar:.1f}" height="{max(1.0, lo - hi):.1f}" '
-            f'fill="#90caf9" stroke="{colour}"><title>shown {fmt_s(c.promise_s)}: {c.promised} calls, kept '
-            f"{fmt_share(c.kept_share)}, greeting median {fmt_s(c.greet_median)}, p90 {fmt_s(c.greet_p90)}"
-            "</title></rect>"
+            f'fill="#90caf9" stroke="{colour}"><title>{escape(tip)}</title></rect>'
         )
         parts.append(
             f'<line x1="{mid - bar / 2:.1f}" x2="{mid + bar / 2:.1f}" y1="{lo:.1f}" y2="{lo:.1f}" stroke="{INK}"/>'
@@ -168,13 +199,13 @@ def calibration_svg(report: Report, width: int = 640, height: int = 240) -> str:
     return "".join(parts)
 
 
-def trend_svg(report: Report, width: int = 640, height: int = 200) -> str:
+def trend_svg(report: Report, w: Catalog, width: int = 640, height: int = 200) -> str:
     days = report.trend
     pad_l, pad_r, pad_t, pad_b = 36, 40, 10, 30
     plot_w, plot_h = width - pad_l - pad_r, height - pad_t - pad_b
-    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="Trend by day">']
+    parts = [_svg(width, height, w.t("report.trend.title"))]
     if not days:
-        parts.append(f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" class="ax">no calls</text></svg>')
+        parts.append(_middle(width, height, w.t("report.trend.none")))
         return "".join(parts)
     top = max(f.calls for f in days) or 1
     waits = [f.greet_median for f in days if f.greet_median is not None]
@@ -184,17 +215,19 @@ def trend_svg(report: Report, width: int = 640, height: int = 200) -> str:
         f'<line x1="{pad_l}" x2="{pad_l + plot_w}" y1="{pad_t + plot_h}" y2="{pad_t + plot_h}" stroke="{GRID}"/>'
     )
     ty = pad_t + plot_h - plot_h * report.target_greet_s / wtop
+    promise = w.t("report.trend.promise")
     parts.append(
         f'<line x1="{pad_l}" x2="{pad_l + plot_w}" y1="{ty:.1f}" y2="{ty:.1f}" stroke="{BAD}" stroke-dasharray="4 3"/>'
-        f'<text x="{pad_l + plot_w + 2}" y="{ty + 4:.1f}" class="ax" fill="{BAD}">promise</text>'
+        f'<text x="{pad_l + plot_w + 2}" y="{ty + 4:.1f}" class="ax" fill="{BAD}">{escape(promise)}</text>'
     )
     points = []
     for i, f in enumerate(days):
         x = pad_l + i * step
         h = plot_h * f.calls / top
+        tip_s = fmt_s(f.greet_median)
         parts.append(
             f'<rect x="{x + step * 0.15:.1f}" y="{pad_t + plot_h - h:.1f}" width="{step * 0.7:.1f}" height="{h:.1f}" '
-            f'fill="#90caf9"><title>{escape(f.key)}: {f.calls} calls, median greeting {fmt_s(f.greet_median)}'
+            f'fill="#90caf9"><title>{escape(w.t("report.trend.tip", day=f.key, n=f.calls, median=tip_s))}'
             "</title></rect>"
         )
         if f.greet_median is not None:

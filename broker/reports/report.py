@@ -17,13 +17,14 @@ import io
 import json
 import sys
 import time
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from datetime import date
 
 from broker.hub.reportcells import PROMISE_STEP_S
 from broker.reports.format import fmt_face, fmt_s, fmt_share, fmt_signed_s
 from broker.reports.metrics import GROUPINGS, WEEKDAYS, Figures, Report
 from broker.reports.terminal import Out, terminal_width, wants_color
+from broker.reports.words import Catalog, day_name, group_key, period_text, report_words
 
 FIGURE_COLUMNS = [f.name for f in fields(Figures)]
 
@@ -32,7 +33,7 @@ SHADES = " ░▒▓█"
 """Shades for counts too wide for the grid: none, a few, ..., the busiest hour."""
 
 
-def heat_grid(calls: list[list[int]], width: int, out: Out | None = None) -> str:
+def heat_grid(calls: list[list[int]], width: int, out: Out | None = None, words: Catalog | None = None) -> str:
     """Calls by weekday (rows) x hour (columns), as a grid that fits ``width`` terminal columns.
 
     All 24 hours when they fit (in 80 columns they do, with counts up to 99), else the hours from
@@ -48,17 +49,19 @@ def heat_grid(calls: list[list[int]], width: int, out: Out | None = None) -> str
         '  ·  ·  9  ·  ·'
     """
     out = Out(width) if out is None else out
+    w = report_words("en") if words is None else words
     top = max(max(row) for row in calls)
     busy = [h for h in range(24) if any(row[h] for row in calls)] or [0]
-    label = 4  # "Mon "
+    names = [day_name(d, w) for d in range(7)]
+    label = max(4, max(map(len, names)) + 1)  # "Mon "
     digits = max(2, len(str(top)))
     options = [(range(24), digits, False), (range(24), 2, True)]
     options += [(range(busy[0], busy[-1] + 1), digits, False), (range(busy[0], busy[-1] + 1), 2, True)]
     fitting = [o for o in options if label + len(o[0]) * (o[1] + 1) <= width]
     hours, cell, shade = fitting[0] if fitting else options[-1]
-    title = "Calls by weekday x hour" + (f" (█ = {top} calls)" if shade else "")
+    title = w.t("report.heat.title") + (w.t("report.heat.shade", top=top) if shade else "")
     grid = [out.style(title, "bold"), " " * label + "".join(" " + f"{h:02d}".rjust(cell) for h in hours)]
-    for d, name in enumerate(WEEKDAYS):
+    for d, name in enumerate(names):
         row = f"{name:<{label}}"
         for h in hours:
             n = calls[d][h]
@@ -104,6 +107,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     rep.add_argument("--db", help="read this SQLite file instead of [database] path")
     rep.add_argument(
+        "--lang", help="language of the terminal table and the HTML page (default [store] language): en, sv"
+    )
+    rep.add_argument(
         "--rebuild", action="store_true", help="make the kept report data again from the calls (it is derived data)"
     )
     rep.set_defaults(func=run_report, period=None, logs=False)  # prints, never logs: starts quicker
@@ -114,7 +120,8 @@ def build(args: argparse.Namespace, now: float | None = None) -> Report:
     from broker.contract.settings import load_report_settings
     from broker.reports.metrics import open_metrics, period
 
-    cfg = load_report_settings(args.config)  # the four settings a report reads: no msgspec to import
+    cfg = load_report_settings(args.config)  # the few settings a report reads: no msgspec to import
+    args.language = cfg.language
     now = time.time() if now is None else now
     if args.until and not args.since:
         raise SystemExit("staffcall report: --until needs --since (e.g. --since 2026-03-01 --until 2026-03-31)")
@@ -138,6 +145,7 @@ def build(args: argparse.Namespace, now: float | None = None) -> Report:
 
 def run_report(args: argparse.Namespace) -> int:
     report = build(args)
+    lang = getattr(args, "lang", None) or args.language
     if args.json:
         sys.stdout.write(to_json(report) + "\n")
     elif args.csv:
@@ -147,14 +155,15 @@ def run_report(args: argparse.Namespace) -> int:
 
         with open(args.html, "w", encoding="utf-8") as fh:
             # The advice replays the period's calls through the dispatcher: asked for, not on every report.
-            fh.write(render(report, staffing=_staffing_grid(args, report) if args.staffing else None))
+            staffing = _staffing_grid(args, report, lang) if args.staffing else None
+            fh.write(render(report, staffing=staffing, lang=lang))
         print(f"wrote {args.html}: {report.total.calls} calls, {report.period.label}", file=sys.stderr)
     else:
-        print_table(report)
+        print_table(report, lang=lang)
     return 0
 
 
-def _staffing_grid(args: argparse.Namespace, report: Report) -> dict | None:
+def _staffing_grid(args: argparse.Namespace, report: Report, lang: str) -> dict | None:
     """The staffing advice of the report's period, as the HTML page's grid (docs/staffing.md)."""
     from broker.contract.config import load_config
     from broker.hub.eventlog import connect
@@ -167,7 +176,7 @@ def _staffing_grid(args: argparse.Namespace, report: Report) -> dict | None:
         _, rows = advise(cfg, conn, report.period.start_ts, report.period.end_ts, 0.9, None, 1)
     finally:
         conn.close()
-    words = report_words(cfg)
+    words = report_words(cfg, lang)
     return staffing_grid(rows, words, lambda z: cfg.zone_name(z, words.lang))
 
 
@@ -193,14 +202,14 @@ def to_csv(report: Report) -> str:
     return buf.getvalue()
 
 
-def print_table(report: Report, console=None) -> None:
+def print_table(report: Report, console=None, lang: str = "en") -> None:
     """The terminal table, in plain aligned text (coloured on a terminal): no ``rich`` to import.
 
     ``console`` (a ``rich`` console, as the demo passes) only gives the width and the output;
     its text goes unstyled.
     """
     out = Out(terminal_width(), wants_color()) if console is None else Out(console.width, color=False)
-    render_table(report, out)
+    render_table(report, out, report_words(lang))
     text = "\n".join(out.lines)
     if console is None:
         sys.stdout.write(text + "\n")
@@ -208,26 +217,32 @@ def print_table(report: Report, console=None) -> None:
         console.out(text, highlight=False)
 
 
-def render_table(report: Report, out: Out) -> None:
+def render_table(report: Report, out: Out, words: Catalog | None = None) -> None:
     """The terminal report's lines into ``out``: the period, the figures, by group, colleagues, the heatmap."""
+    w = report_words("en") if words is None else words
     p, t = report.period, report.total
+    target = fmt_s(report.target_greet_s)
     out.line(
-        out.style(f"Staff calls, {p.label}", "bold") + f" ({p.timezone}); promise: greeted within "
-        f"{fmt_s(report.target_greet_s)}"
+        out.style(w.t("report.term.title", label=period_text(p.label, w)), "bold")
+        + w.t("report.term.sub", timezone=p.timezone, target=target)
     )
     if t.calls == 0:
-        out.line("No calls in this period.")
+        out.line(w.t("report.empty"))
         return
 
-    def figures_table(title: str, rows: list[Figures], staff: bool = False) -> None:
-        heads = ["colleague" if staff else (report.by or ""), "calls", "ack½", "greet½", "p90", "max", "promise"]
-        heads += ["kept", "late½", "late90"]
-        heads += ["declines"] if staff else ["gave up", "unatt.", "esc.", "again"]
-        heads.append("face")
+    def head(key: str) -> str:
+        return w.t(f"report.head.{key}")
+
+    def figures_table(title: str, rows: list[Figures], staff: bool = False, by: str | None = None) -> None:
+        first = head("colleague") if staff else (w.t(f"report.group.{by}") if by else "")
+        heads = [first] + [head(k) for k in ("calls", "ack_median", "greet_median", "p90", "max", "promise")]
+        heads += [head(k) for k in ("kept", "late_median", "late_p90")]
+        heads += [head("declines")] if staff else [head(k) for k in ("gave_up", "unattended", "escalated", "again")]
+        heads.append(head("face"))
         table = []
         for f in rows:
             cells = [
-                report.staff_names.get(f.key, f.key) if staff else f.key,
+                report.staff_names.get(f.key, f.key) if staff else group_key(by, f.key, w),
                 str(f.calls),
                 fmt_s(f.ack_median),
                 fmt_s(f.greet_median),
@@ -247,22 +262,24 @@ def render_table(report: Report, out: Out) -> None:
         out.line()
         out.table(title, heads, table)
 
-    figures_table("All calls", [t])
+    all_row = replace(t, key=w.t("report.all_row"))
+    figures_table(w.t("report.all"), [all_row])
     out.line()
     out.line(
-        f"  ½ = median, p90/max of the greeting; promise = greeted within {fmt_s(report.target_greet_s)}; "
-        f"{t.cancelled} gave up after a median {fmt_s(t.cancelled_wait_median)}; "
-        f"feedback {fmt_face(t.feedback_avg, t.feedback_count)} faces of 4"
+        w.t(
+            "report.term.note",
+            target=target,
+            cancelled=t.cancelled,
+            wait=fmt_s(t.cancelled_wait_median),
+            faces=fmt_face(t.feedback_avg, t.feedback_count),
+        )
     )
-    out.line(
-        f"  promises kept: {fmt_share(t.promises_kept_share)} of {t.promised} customers greeted within the time "
-        "they were first shown (kept);"
-    )
-    out.line("  late½/late90 = median/p90 of greeted minus the time shown (- is early)")
+    out.line(w.t("report.term.kept", share=fmt_share(t.promises_kept_share), promised=t.promised))
+    out.line(w.t("report.term.late"))
     if report.by:
-        figures_table(f"By {report.by}", report.groups)
+        figures_table(w.t("report.by", by=w.t(f"report.group.{report.by}")), report.groups, by=report.by)
     if report.staff:
-        figures_table("Colleagues (calls taken)", report.staff, staff=True)
+        figures_table(w.t("report.colleagues"), report.staff, staff=True)
     if report.calibration:
         rows = [
             [f"{fmt_s(c.promise_s)}-{fmt_s(c.promise_s + PROMISE_STEP_S)}", str(c.promised), fmt_share(c.kept_share)]
@@ -270,16 +287,17 @@ def render_table(report: Report, out: Out) -> None:
             for c in report.calibration
         ]
         out.line()
-        out.table("Promises: shown vs actual", ["shown", "calls", "kept", "greet½", "p90"], rows)
+        heads = [head(k) for k in ("shown", "calls", "kept", "greet_median", "p90")]
+        out.table(w.t("report.calibration"), heads, rows)
     if report.fastest or report.happiest or report.beat_promise:
         out.line()
-        out.line("Shout-outs", "bold")
+        out.line(w.t("report.shoutouts"), "bold")
         for s in report.beat_promise:
-            out.line(f"  beat the time shown: {s.name}, a median {fmt_s(s.value)} early over {s.calls} calls")
+            out.line(w.t("report.term.beat", name=s.name, value=fmt_s(s.value), calls=s.calls))
         for s in report.fastest:
-            out.line(f"  fastest greeting: {s.name}, median {fmt_s(s.value)} over {s.calls} calls")
+            out.line(w.t("report.term.fastest", name=s.name, value=fmt_s(s.value), calls=s.calls))
         for s in report.happiest:
-            out.line(f"  happiest faces: {s.name}, {s.value:.1f} of 4 from {s.calls} customers")
+            out.line(w.t("report.term.happiest", name=s.name, value=f"{s.value:.1f}", calls=s.calls))
     if any(map(any, report.heatmap.calls)):
         out.line()
-        out.line(heat_grid(report.heatmap.calls, out.width, out))
+        out.line(heat_grid(report.heatmap.calls, out.width, out, w))

@@ -22,16 +22,18 @@ def test_the_report_settings_equal_the_full_config(which, tmp_path):
     assert light.target_greet_s == full.store.target_greet_s
     assert light.database_path == full.database.path
     assert light.staff_names == {s.id: s.name for s in full.staff}
+    assert light.language == full.store.language
 
 
 def test_defaults_and_relative_paths_follow_the_full_config(tmp_path):
     path = tmp_path / "min.toml"
     path.write_text('[store]\nid = "s1"\nname = "S"\n', encoding="utf-8")
     full, light = load_config(path), load_report_settings(str(path))
-    assert (light.timezone, light.target_greet_s, light.database_path) == (
+    assert (light.timezone, light.target_greet_s, light.database_path, light.language) == (
         full.store.timezone,
         full.store.target_greet_s,
         full.database.path,
+        full.store.language,
     )
 
 
@@ -43,6 +45,7 @@ def test_defaults_and_relative_paths_follow_the_full_config(tmp_path):
         ("[store]\nid = 's'\nname = 'S'\ntarget_greet_s = 0\n", "[store] target_greet_s"),
         ("[store]\nid = 's'\nname = 'S'\ntarget_greet_s = 'soon'\n", "[store] target_greet_s"),
         ("[store]\nid = 's'\nname = 'S'\n[[staff]]\nname = 'Anna'\n", "[[staff]] #1"),
+        ("[store]\nid = 's'\nname = 'S'\nlanguage = 3\n", "[store] language"),
         ("[store\n", "not valid TOML"),
     ],
 )

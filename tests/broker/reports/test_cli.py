@@ -47,12 +47,30 @@ def test_csv_one_row_per_group(store, capsys):
 
 
 def test_terminal_table(store, capsys):
-    out = run(capsys, "-c", str(store), "--today")
+    out = run(capsys, "-c", str(store), "--today", "--lang", "en")
     assert "All calls" in out and "Anna" in out and "gave up after a median 30s" in out
 
 
+def test_terminal_table_speaks_the_stores_language(store, capsys):
+    """The store's config says sv: the table's words, the period and the weekdays are Swedish."""
+    out = run(capsys, "-c", str(store), "--today", "--by", "weekday")
+    assert "Personalanrop, idag " in out and "Alla anrop" in out and "gav upp efter en median på 30s" in out
+    assert "Per veckodag" in out and "\nmån " in out and "All calls" not in out and "Mon" not in out
+
+
+def test_html_page_speaks_the_stores_language(store, capsys, tmp_path):
+    page = tmp_path / "r.html"
+    assert main(["report", "-c", str(store), "--html", str(page)]) == 0
+    sv = page.read_text(encoding="utf-8")
+    assert '<html lang="sv">' in sv and "Hur länge kunderna väntade" in sv and "Löften hållna" in sv
+    assert "How long customers waited" not in sv and "Median greeting" not in sv
+    assert main(["report", "-c", str(store), "--html", str(page), "--lang", "en"]) == 0
+    en = page.read_text(encoding="utf-8")
+    assert '<html lang="en">' in en and "How long customers waited" in en and "Löften" not in en
+
+
 def test_empty_period_and_bad_input(store, capsys, tmp_path):
-    out = run(capsys, "-c", str(store), "--since", "2020-01-01", "--until", "2020-01-31")
+    out = run(capsys, "-c", str(store), "--since", "2020-01-01", "--until", "2020-01-31", "--lang", "en")
     assert "No calls in this period." in out
     with pytest.raises(SystemExit, match="swap them"):
         main(["report", "-c", str(store), "--since", "2020-02-01", "--until", "2020-01-01"])

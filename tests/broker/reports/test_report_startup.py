@@ -39,7 +39,7 @@ def test_day_report_imports_neither_rich_nor_logging(tmp_path, log):
     code = (
         "import sys\n"
         "from broker.cli import main\n"
-        f"main(['report', '-c', {str(cfg)!r}, '--today'])\n"
+        f"main(['report', '-c', {str(cfg)!r}, '--today', '--lang', 'en'])\n"
         "print('rich modules:', sorted(m for m in sys.modules if m.split('.')[0] == 'rich'))\n"
         "print('logging' in sys.modules, 'sqlite_utils' in sys.modules, 'msgspec' in sys.modules)\n"
     )
